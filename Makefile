@@ -1,0 +1,46 @@
+# mesosgate's build and test entry points. `make test` is the README's test
+# command and what CI runs (.ci/run): it first installs what a fresh Debian
+# machine lacks, then runs the whole suite.
+
+GO        ?= go
+# Packages Debian must provide for the real-peer tests: the openssl and curl
+# command-line tools and a headless browser.
+DEB_TOOLS ?= openssl:openssl curl:curl chromium:chromium
+TESTFLAGS ?= -race -timeout 30m
+
+.PHONY: all build test deps vet bench clean
+
+all: build
+
+build:
+	$(GO) build -o mesosgate .
+
+# deps installs each missing tool; apt-get update runs once, and only when
+# something is missing. Without root (and without password-less sudo) it says
+# what to install and goes on: tests that need a missing peer then skip
+# outside CI and fail under CI=true.
+deps:
+	@missing=""; \
+	for pair in $(DEB_TOOLS); do \
+		bin=$${pair%%:*}; pkg=$${pair##*:}; \
+		command -v $$bin >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "make deps: missing Debian packages:$$missing (install them as root: apt-get install$$missing)"; exit 0; fi; \
+	echo "make deps: installing$$missing"; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends$$missing
+
+vet:
+	$(GO) vet ./...
+
+test: deps vet
+	$(GO) test $(TESTFLAGS) ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -f mesosgate

@@ -1,0 +1,393 @@
+// Package browser drives headless Chromium for mesosgate's tests.
+//
+// Every browser-visible promise of mesosgate is checked in a real Chromium
+// through this package: it starts the browser with the flags this
+// environment needs, records every network request of every tab (popups
+// included) so a test can assert that nothing reached a member directly, and
+// saves screenshots for a person to look at.
+//
+// When Chromium is missing a test is skipped with a message, except under
+// CI=true where a missing browser fails the test: CI must never pass by not
+// looking.
+package browser
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+)
+
+// Options configure a Browser. The zero value works for plain-HTTP pages.
+type Options struct {
+	// Trust lists the certificates whose public keys Chromium accepts
+	// without a chain it knows (--ignore-certificate-errors-spki-list). A
+	// TLS page with any other certificate fails to load, as it would for a
+	// user. Nil trusts nothing beyond the system.
+	Trust []*x509.Certificate
+	// Width and Height size the window; zero means 1280x900.
+	Width, Height int
+	// Flags are extra Chromium switches, name to value (true for a switch
+	// without a value).
+	Flags map[string]any
+}
+
+// Browser is one headless Chromium process with one initial tab. It is
+// closed by the test's cleanup.
+type Browser struct {
+	t       testing.TB
+	ctx     context.Context // the first tab
+	network *Network
+}
+
+// Path returns the Chromium executable, or "" when none is installed.
+func Path() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// Require skips the test when Chromium is missing, or fails it when the
+// environment says CI=true. It returns the executable's path.
+func Require(t testing.TB) string {
+	t.Helper()
+	p := Path()
+	if p != "" {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is not installed and CI=true: browser tests must run in CI (make test installs the Debian package chromium)")
+	}
+	t.Skip("chromium is not installed: skipping browser test (run make test, or apt-get install chromium)")
+	return ""
+}
+
+// New starts Chromium for the test, or skips the test when Chromium is
+// missing (see Require). The browser stops when the test ends.
+func New(t testing.TB, o Options) *Browser {
+	t.Helper()
+	exe := Require(t)
+	if o.Width == 0 {
+		o.Width, o.Height = 1280, 900
+	}
+	flags := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(o.Width, o.Height),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+	}
+	if len(o.Trust) > 0 {
+		flags = append(flags, chromedp.Flag("ignore-certificate-errors-spki-list", SPKIList(o.Trust)))
+	}
+	for name, value := range o.Flags {
+		flags = append(flags, chromedp.Flag(name, value))
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], flags...)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	b := &Browser{t: t, ctx: ctx, network: &Network{}}
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+	})
+	// The first Run starts the browser; it must not carry a timeout.
+	if err := chromedp.Do(ctx, b.network.record(ctx)); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return b
+}
+
+// SPKIList returns the value of Chromium's --ignore-certificate-errors-spki-list
+// for the certificates: base64 SHA-256 hashes of their public keys, by commas.
+func SPKIList(certs []*x509.Certificate) string {
+	hashes := make([]string, len(certs))
+	for i, c := range certs {
+		sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
+		hashes[i] = base64.StdEncoding.EncodeToString(sum[:])
+	}
+	return strings.Join(hashes, ",")
+}
+
+// Context returns the first tab's chromedp context, for actions this
+// package does not wrap. Derive timeouts from it; never cancel it.
+func (b *Browser) Context() context.Context { return b.ctx }
+
+// Network returns the log of every request of every tab and popup.
+func (b *Browser) Network() *Network { return b.network }
+
+// Run runs actions in the first tab with a deadline, failing the test with
+// what was being done when one fails.
+func (b *Browser) Run(what string, timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// Eval evaluates a JavaScript expression in the first tab and returns its
+// value decoded into T, failing the test on error.
+func Eval[T any](b *Browser, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("evaluate %q: %v", expr, err)
+	}
+	return v
+}
+
+// WaitFor polls a JavaScript predicate in the first tab until it is truthy,
+// failing the test with the description, the page's URL and its visible
+// text when the deadline passes first.
+func (b *Browser) WaitFor(what, predicate string, timeout time.Duration) {
+	b.t.Helper()
+	if err := WaitIn(b.ctx, predicate, timeout); err != nil {
+		b.t.Fatalf("waiting for %s (%s): %v\n%s", what, predicate, err, describe(b.ctx))
+	}
+}
+
+// WaitIn polls predicate in the tab of ctx until it is truthy or timeout
+// passes.
+func WaitIn(ctx context.Context, predicate string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](predicate, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+	return err
+}
+
+// describe returns the tab's URL and the start of its visible text, for
+// failure messages.
+func describe(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	if len(text) > 2000 {
+		text = text[:2000] + "..."
+	}
+	return fmt.Sprintf("page %s shows:\n%s", loc, text)
+}
+
+// Navigate loads url in the first tab and waits for its load event.
+func (b *Browser) Navigate(url string) {
+	b.t.Helper()
+	b.Run("navigate to "+url, 60*time.Second, chromedp.Navigate(url))
+}
+
+// Screenshot saves a full-page PNG of the first tab under the directory
+// named by MESOSGATE_SCREENSHOTS (default: the test's temporary directory)
+// and returns its path, for a person to look at.
+func (b *Browser) Screenshot(name string) string {
+	b.t.Helper()
+	return Screenshot(b.t, b.ctx, name)
+}
+
+// Screenshot saves a full-page PNG of the tab of ctx; see Browser.Screenshot.
+func Screenshot(t testing.TB, ctx context.Context, name string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	dir := os.Getenv("MESOSGATE_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("screenshot dir: %v", err)
+	}
+	path := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatalf("write screenshot: %v", err)
+	}
+	t.Logf("screenshot: %s", path)
+	return path
+}
+
+// Popup waits for a window opened by the first tab (window.open, a target
+// link) and returns a context for it whose requests are recorded in the
+// same network log. Call it before the action that opens the window, and
+// receive from the returned function after.
+func (b *Browser) Popup() func() context.Context {
+	ch := chromedp.WaitNewTarget(b.ctx, func(info *target.Info) bool { return info.Type == "page" })
+	return func() context.Context {
+		b.t.Helper()
+		select {
+		case id, ok := <-ch:
+			if !ok {
+				b.t.Fatal("no popup: the tab is gone")
+			}
+			ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(id))
+			b.t.Cleanup(cancel)
+			if err := chromedp.Do(ctx, b.network.record(ctx)); err != nil {
+				b.t.Fatalf("attach to popup: %v", err)
+			}
+			return ctx
+		case <-time.After(30 * time.Second):
+			b.t.Fatal("no popup opened within 30s")
+		}
+		return nil
+	}
+}
+
+// Request is one network request as Chromium saw it.
+type Request struct {
+	URL    string
+	Method string
+	Type   string // Document, Script, XHR, Fetch, EventSource, WebSocket, ...
+	Status int    // 0 until a response arrived, or when none did
+	// Failed holds Chromium's error text ("net::ERR_CONNECTION_REFUSED",
+	// a blocked mixed-content load, ...) when the request failed.
+	Failed string
+}
+
+// Network is the log of requests of every tab the Browser recorded.
+type Network struct {
+	mu    sync.Mutex
+	order []network.RequestID
+	reqs  map[network.RequestID]*Request
+}
+
+// record enables the network domain in the tab of ctx and logs its events.
+func (n *Network) record(ctx context.Context) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if err := chromedp.Listen(ctx, n.handle); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{})
+		return err
+	})
+}
+
+func (n *Network) handle(ev any) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.reqs == nil {
+		n.reqs = map[network.RequestID]*Request{}
+	}
+	switch ev := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		if ev.Request == nil {
+			return
+		}
+		// A redirect reuses the request id: keep the hop that redirected
+		// as its own entry so both URLs stay in the log.
+		if prev, ok := n.reqs[ev.RequestID]; ok && ev.RedirectResponse != nil {
+			prev.Status = int(ev.RedirectResponse.Status)
+			id := ev.RequestID + network.RequestID(fmt.Sprintf("#%d", len(n.order)))
+			n.reqs[id] = prev
+			n.order = append(n.order, id)
+		} else if !ok {
+			n.order = append(n.order, ev.RequestID)
+		}
+		n.reqs[ev.RequestID] = &Request{URL: ev.Request.URL, Method: ev.Request.Method, Type: string(ev.Type)}
+	case *network.EventResponseReceived:
+		if r, ok := n.reqs[ev.RequestID]; ok && ev.Response != nil {
+			r.Status = int(ev.Response.Status)
+		}
+	case *network.EventLoadingFailed:
+		if r, ok := n.reqs[ev.RequestID]; ok {
+			r.Failed = ev.ErrorText
+			if ev.BlockedReason != "" {
+				r.Failed += " (blocked: " + string(ev.BlockedReason) + ")"
+			}
+		}
+	case *network.EventWebSocketCreated:
+		if _, ok := n.reqs[ev.RequestID]; !ok {
+			n.order = append(n.order, ev.RequestID)
+			n.reqs[ev.RequestID] = &Request{URL: ev.URL, Method: "GET", Type: "WebSocket"}
+		}
+	case *network.EventWebSocketHandshakeResponseReceived:
+		if r, ok := n.reqs[ev.RequestID]; ok && ev.Response != nil {
+			r.Status = int(ev.Response.Status)
+		}
+	}
+}
+
+// Requests returns a copy of the log in the order requests were made.
+func (n *Network) Requests() []Request {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]Request, 0, len(n.order))
+	for _, id := range n.order {
+		out = append(out, *n.reqs[id])
+	}
+	return out
+}
+
+// Reset empties the log.
+func (n *Network) Reset() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.order, n.reqs = nil, nil
+}
+
+// Failures returns the requests that failed or got a 4xx/5xx status, each
+// as one line, so a test can fail with exactly what went wrong. Requests
+// the page aborted itself (navigating away, closing an event stream) are
+// not failures.
+func (n *Network) Failures() []string {
+	var out []string
+	for _, r := range n.Requests() {
+		switch {
+		case r.Failed != "" && r.Failed != "net::ERR_ABORTED":
+			out = append(out, fmt.Sprintf("%s %s [%s]: %s", r.Method, r.URL, r.Type, r.Failed))
+		case r.Status >= 400:
+			out = append(out, fmt.Sprintf("%s %s [%s]: status %d", r.Method, r.URL, r.Type, r.Status))
+		}
+	}
+	return out
+}
+
+// To returns the requests whose URL's host:port is one of hostports (for
+// "the browser never talked to a member directly").
+func (n *Network) To(hostports ...string) []Request {
+	var out []Request
+	for _, r := range n.Requests() {
+		for _, hp := range hostports {
+			if hostOf(r.URL) == hp {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// hostOf returns the host:port of an absolute URL, or "".
+func hostOf(u string) string {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return ""
+	}
+	rest := u[i+3:]
+	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+		rest = rest[:j]
+	}
+	return rest
+}
