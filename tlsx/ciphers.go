@@ -1,0 +1,208 @@
+package tlsx
+
+import (
+	"crypto/tls"
+	"fmt"
+	"strings"
+)
+
+// opensslSuites maps OpenSSL's names for TLS 1.0-1.2 cipher suites to Go's
+// suites. Only suites Go implements are listed; a name missing here is
+// skipped with a warning (RC4, DHE, DSS, CAMELLIA, ARIA, PSK, SRP, ...).
+// TLS 1.3 suites are not configured by CIPHERS, neither in OpenSSL (which
+// reads them from a separate setting) nor in Go (which always enables all
+// three), so their names are accepted and ignored.
+var opensslSuites = map[string]uint16{
+	"ECDHE-ECDSA-AES128-GCM-SHA256": tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	"ECDHE-RSA-AES128-GCM-SHA256":   tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	"ECDHE-ECDSA-AES256-GCM-SHA384": tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	"ECDHE-RSA-AES256-GCM-SHA384":   tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	"ECDHE-ECDSA-CHACHA20-POLY1305": tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	"ECDHE-RSA-CHACHA20-POLY1305":   tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	"ECDHE-ECDSA-AES128-SHA256":     tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+	"ECDHE-RSA-AES128-SHA256":       tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
+	"ECDHE-ECDSA-AES128-SHA":        tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+	"ECDHE-RSA-AES128-SHA":          tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+	"ECDHE-ECDSA-AES256-SHA":        tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+	"ECDHE-RSA-AES256-SHA":          tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+	"ECDHE-RSA-DES-CBC3-SHA":        tls.TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA,
+	"AES128-GCM-SHA256":             tls.TLS_RSA_WITH_AES_128_GCM_SHA256,
+	"AES256-GCM-SHA384":             tls.TLS_RSA_WITH_AES_256_GCM_SHA384,
+	"AES128-SHA256":                 tls.TLS_RSA_WITH_AES_128_CBC_SHA256,
+	"AES128-SHA":                    tls.TLS_RSA_WITH_AES_128_CBC_SHA,
+	"AES256-SHA":                    tls.TLS_RSA_WITH_AES_256_CBC_SHA,
+	"DES-CBC3-SHA":                  tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA,
+}
+
+// tls13Names are OpenSSL's TLS 1.3 suite names, accepted in CIPHERS and
+// ignored: Go enables all three whenever TLS 1.3 is on.
+var tls13Names = map[string]bool{
+	"TLS_AES_128_GCM_SHA256":       true,
+	"TLS_AES_256_GCM_SHA384":       true,
+	"TLS_CHACHA20_POLY1305_SHA256": true,
+}
+
+// modernSuites is the default when CIPHERS is empty: forward-secret AEAD
+// suites only, ECDSA before RSA, AES-GCM before ChaCha20.
+var modernSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// legacyVersionSuites are added to the default list when TLS 1.0 or 1.1 is
+// enabled: AEAD suites need TLS 1.2, so without these an enabled old
+// version could never complete a handshake.
+var legacyVersionSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+}
+
+// memberSuites are offered by the connecting side in addition to the
+// default list: a stock Mesos member runs with libprocess's default CIPHERS
+// (AES128-SHA:AES256-SHA:RC4-SHA:DHE-...), of which an OpenSSL 1.1+ member
+// can only negotiate these two RSA key exchange suites. Go leaves them out
+// of its defaults, so they are named explicitly.
+var memberSuites = []uint16{
+	tls.TLS_RSA_WITH_AES_128_CBC_SHA,
+	tls.TLS_RSA_WITH_AES_256_CBC_SHA,
+}
+
+// parseCiphers maps an OpenSSL cipher list (names separated by ':', ',' or
+// spaces, as OpenSSL accepts) to Go suites in the given order. Names Go
+// cannot do are returned in skipped. Removal entries ("!X", "-X") remove a
+// named suite; "+X" and "@..." directives (ordering, security level) have
+// no Go equivalent and are skipped. An empty result is an error.
+func parseCiphers(list string) (suites []uint16, skipped []string, err error) {
+	seen := map[uint16]bool{}
+	removed := map[uint16]bool{}
+	for _, name := range strings.FieldsFunc(list, func(r rune) bool { return r == ':' || r == ',' || r == ' ' }) {
+		switch {
+		case strings.HasPrefix(name, "!") || strings.HasPrefix(name, "-"):
+			if id, ok := opensslSuites[name[1:]]; ok {
+				removed[id] = true
+			}
+			continue
+		case tls13Names[name]:
+			continue
+		}
+		id, ok := opensslSuites[name]
+		if !ok {
+			skipped = append(skipped, name)
+			continue
+		}
+		if !seen[id] {
+			seen[id] = true
+			suites = append(suites, id)
+		}
+	}
+	kept := suites[:0]
+	for _, id := range suites {
+		if !removed[id] {
+			kept = append(kept, id)
+		}
+	}
+	if len(kept) == 0 {
+		return nil, skipped, fmt.Errorf("none of the ciphers %q can be used by Go's TLS: name at least one of %s", list, strings.Join(supportedCipherNames(), ", "))
+	}
+	return kept, skipped, nil
+}
+
+// supportedCipherNames lists the OpenSSL names parseCiphers accepts, for
+// error messages.
+func supportedCipherNames() []string {
+	names := make([]string, 0, len(opensslSuites))
+	for _, id := range modernSuites {
+		names = append(names, opensslName(id))
+	}
+	return append(names, "AES128-SHA", "AES256-SHA", "...")
+}
+
+// opensslName returns OpenSSL's name for a Go suite, or Go's name when
+// OpenSSL's is unknown.
+func opensslName(id uint16) string {
+	for name, v := range opensslSuites {
+		if v == id {
+			return name
+		}
+	}
+	return tls.CipherSuiteName(id)
+}
+
+// curveNames maps OpenSSL's and the IETF's curve names to Go's curves.
+var curveNames = map[string]tls.CurveID{
+	"P-256":      tls.CurveP256,
+	"prime256v1": tls.CurveP256,
+	"secp256r1":  tls.CurveP256,
+	"P-384":      tls.CurveP384,
+	"secp384r1":  tls.CurveP384,
+	"P-521":      tls.CurveP521,
+	"secp521r1":  tls.CurveP521,
+	"X25519":     tls.X25519,
+}
+
+// parseCurves maps ECDH_CURVES to Go curve preferences. "" and "auto" mean
+// Go's defaults (nil), which include the hybrid post-quantum X25519MLKEM768.
+func parseCurves(list string) ([]tls.CurveID, error) {
+	if list == "" || list == "auto" {
+		return nil, nil
+	}
+	var curves []tls.CurveID
+	for _, name := range strings.Split(list, ":") {
+		id, ok := curveNames[strings.TrimSpace(name)]
+		if !ok {
+			return nil, fmt.Errorf("unknown curve %q in %q: use auto, or names from P-256 (prime256v1, secp256r1), P-384 (secp384r1), P-521 (secp521r1), X25519 separated by ':'", name, list)
+		}
+		curves = append(curves, id)
+	}
+	return curves, nil
+}
+
+// versionRange turns the ENABLE_* switches into Go's contiguous version
+// range, from the lowest enabled version to the highest. A disabled version
+// between two enabled ones is enabled too, with a warning: Go supports one
+// contiguous range. (OpenSSL resolves such a gap the other way, dropping
+// every version above it, which would leave ENABLE_TLS_V1_0=true with TLS
+// 1.0 alone; an operator enabling an old version means to add it.)
+func versionRange(s Settings) (min, max uint16, warning string, err error) {
+	if s.EnableSSLv3 {
+		return 0, 0, "", fmt.Errorf("SSLv3 cannot be enabled: Go's TLS has no SSLv3 (and SSLv3 is broken); unset ENABLE_SSL_V3 or set it to false")
+	}
+	enabled := []struct {
+		v  uint16
+		on bool
+	}{
+		{tls.VersionTLS10, s.EnableTLSv10},
+		{tls.VersionTLS11, s.EnableTLSv11},
+		{tls.VersionTLS12, s.EnableTLSv12.Or(true)},
+		{tls.VersionTLS13, s.EnableTLSv13.Or(false)},
+	}
+	lo, hi := -1, -1
+	for i, e := range enabled {
+		if e.on {
+			if lo < 0 {
+				lo = i
+			}
+			hi = i
+		}
+	}
+	if hi < 0 {
+		return 0, 0, "", fmt.Errorf("every TLS version is disabled: enable at least one of ENABLE_TLS_V1_2 or ENABLE_TLS_V1_3")
+	}
+	var filled []string
+	for i := lo; i <= hi; i++ {
+		if !enabled[i].on {
+			filled = append(filled, tls.VersionName(enabled[i].v))
+		}
+	}
+	if len(filled) > 0 {
+		warning = fmt.Sprintf("%s enabled as well: Go supports one contiguous range of TLS versions, here %s to %s",
+			strings.Join(filled, ", "), tls.VersionName(enabled[lo].v), tls.VersionName(enabled[hi].v))
+	}
+	return enabled[lo].v, enabled[hi].v, warning, nil
+}

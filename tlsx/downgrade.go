@@ -1,0 +1,220 @@
+package tlsx
+
+import (
+	"crypto/tls"
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// Kind is what the first bytes of a connection say it speaks.
+type Kind int
+
+// The kinds a downgrade listener tells apart.
+const (
+	Plain Kind = iota
+	TLS
+)
+
+func (k Kind) String() string {
+	if k == TLS {
+		return "tls"
+	}
+	return "plain"
+}
+
+// peekLen is how many bytes libprocess peeks (openssl_socket.cpp: "Try to
+// peek the first 6 bytes of the message").
+const peekLen = 6
+
+// Classify applies libprocess's rule to the first bytes of a connection:
+// fewer than 3 bytes -> plain; high bit of the first byte set and the third
+// byte 0x01 (an SSLv2-style ClientHello) -> TLS; 0x16 (handshake record),
+// 0x03 (major version 3) and a sixth byte 0x01 (ClientHello) -> TLS;
+// anything else -> plain. HTTP never starts with such bytes.
+func Classify(b []byte) Kind {
+	switch {
+	case len(b) < 3:
+		return Plain
+	case b[0]&0x80 != 0 && b[2] == 0x01:
+		return TLS
+	case len(b) >= 6 && b[0] == 0x16 && b[1] == 0x03 && b[5] == 0x01:
+		return TLS
+	}
+	return Plain
+}
+
+// decided reports whether the bytes seen so far already fix the outcome of
+// Classify, so the listener stops waiting for more: a first byte that can
+// start neither form of ClientHello is plain at once.
+func decided(b []byte) bool {
+	switch {
+	case len(b) >= peekLen:
+		return true
+	case len(b) == 0:
+		return false
+	case b[0]&0x80 != 0:
+		return len(b) >= 3
+	case b[0] == 0x16:
+		return len(b) >= 2 && b[1] != 0x03
+	}
+	return true
+}
+
+// NewListener wraps inner by the Context's settings: SSL off returns inner
+// unchanged; SSL on without SUPPORT_DOWNGRADE makes every connection TLS
+// with cfg; with SUPPORT_DOWNGRADE each connection is classified by its
+// first bytes (see Classify) off the accept loop, under the handshake
+// timeout, and served as TLS or plain with those bytes replayed. A
+// connection that sends nothing before the timeout is closed, never
+// guessed. cfg nil means c.ServerConfig().
+func (c *Context) NewListener(inner net.Listener, cfg *tls.Config) net.Listener {
+	if !c.s.Enabled.Or(false) {
+		return inner
+	}
+	if cfg == nil {
+		cfg = c.ServerConfig()
+	}
+	if !c.s.SupportDowngrade {
+		return tls.NewListener(inner, cfg)
+	}
+	timeout := c.opts.HandshakeTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	return NewDowngradeListener(inner, cfg, timeout)
+}
+
+// NewDowngradeListener serves TLS (with cfg) and plain connections on one
+// listener, telling them apart as NewListener describes.
+func NewDowngradeListener(inner net.Listener, cfg *tls.Config, timeout time.Duration) net.Listener {
+	l := &downgradeListener{
+		Listener: inner,
+		cfg:      cfg,
+		timeout:  timeout,
+		conns:    make(chan net.Conn),
+		done:     make(chan struct{}),
+	}
+	go l.acceptLoop()
+	return l
+}
+
+type downgradeListener struct {
+	net.Listener
+	cfg     *tls.Config
+	timeout time.Duration
+
+	conns chan net.Conn
+	done  chan struct{}
+
+	mu   sync.Mutex
+	err  error // the inner listener's permanent error
+	once sync.Once
+}
+
+// acceptLoop accepts without ever reading: classification happens in a
+// goroutine per connection, so a client that connects and stays silent
+// delays nobody else.
+func (l *downgradeListener) acceptLoop() {
+	var delay time.Duration
+	for {
+		conn, err := l.Listener.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Out of file descriptors and the like: back off as
+				// net/http does instead of spinning or giving up.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				select {
+				case <-time.After(delay):
+					continue
+				case <-l.done:
+					return
+				}
+			}
+			l.mu.Lock()
+			l.err = err
+			l.mu.Unlock()
+			l.close()
+			return
+		}
+		delay = 0
+		go l.classify(conn)
+	}
+}
+
+// classify reads up to peekLen bytes under the deadline and hands the
+// connection to Accept as TLS or plain.
+func (l *downgradeListener) classify(conn net.Conn) {
+	buf := make([]byte, peekLen)
+	n := 0
+	conn.SetReadDeadline(time.Now().Add(l.timeout))
+	for !decided(buf[:n]) {
+		m, err := conn.Read(buf[n:])
+		n += m
+		if err != nil {
+			break
+		}
+	}
+	conn.SetReadDeadline(time.Time{})
+	if n == 0 {
+		// Silence (or an immediate close) until the deadline: neither
+		// kind, so nothing is served.
+		conn.Close()
+		return
+	}
+	var out net.Conn = &replayConn{Conn: conn, peeked: buf[:n]}
+	if Classify(buf[:n]) == TLS {
+		out = tls.Server(out, l.cfg)
+	}
+	select {
+	case l.conns <- out:
+	case <-l.done:
+		conn.Close()
+	}
+}
+
+// Accept returns the next classified connection: a *tls.Conn for TLS (so
+// net/http sees TLS state and negotiates h2 through ALPN), the raw
+// connection with its first bytes replayed for plain.
+func (l *downgradeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.err != nil {
+			return nil, l.err
+		}
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops accepting; connections being classified are closed.
+func (l *downgradeListener) Close() error {
+	err := l.Listener.Close()
+	l.close()
+	return err
+}
+
+func (l *downgradeListener) close() {
+	l.once.Do(func() { close(l.done) })
+}
+
+// replayConn returns the peeked bytes before reading further from the
+// connection.
+type replayConn struct {
+	net.Conn
+	peeked []byte
+}
+
+func (c *replayConn) Read(p []byte) (int, error) {
+	if len(c.peeked) > 0 {
+		n := copy(p, c.peeked)
+		c.peeked = c.peeked[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}

@@ -1,0 +1,221 @@
+package tlsx
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Verify checks a member's certificate chain (leaf first, as the member
+// sent it) the way a connecting libprocess process with VERIFY_SERVER_CERT
+// does: the chain must lead to a trust anchor within the verify depth, and
+// the leaf must name the member by the hostname validation scheme. It runs
+// whatever VERIFY_SERVER_CERT says, so the prober can report "verifies"
+// separately from "speaks TLS".
+func (c *Context) Verify(chain []*x509.Certificate, hostname string, ip netip.Addr) error {
+	if err := c.verifyChain(chain, x509.ExtKeyUsageServerAuth); err != nil {
+		return err
+	}
+	if c.scheme() == HostnameOpenSSL {
+		return c.matchOpenSSL(chain[0], hostname, ip)
+	}
+	return c.matchLegacy(chain[0], c.reverseName(hostname, ip), ip, false)
+}
+
+// verifyClient checks a client's certificate on the accepting side with
+// REQUIRE_CLIENT_CERT. libprocess (openssl.cpp, verify() in server mode)
+// checks no name under the openssl scheme; under the legacy scheme the
+// certificate must name the client's reverse-resolved address (or carry its
+// IP with VERIFY_IPADD).
+func (c *Context) verifyClient(chain []*x509.Certificate, ip netip.Addr) error {
+	if err := c.verifyChain(chain, x509.ExtKeyUsageClientAuth); err != nil {
+		return err
+	}
+	if c.scheme() == HostnameOpenSSL {
+		return nil
+	}
+	return c.matchLegacy(chain[0], c.reverseName("", ip), ip, true)
+}
+
+func (c *Context) scheme() HostnameScheme {
+	if c.s.HostnameValidationScheme == "" {
+		return HostnameLegacy
+	}
+	return c.s.HostnameValidationScheme
+}
+
+// Roots returns the trust anchors in use (CA_FILE and CA_DIR), or nil for
+// the system roots.
+func (c *Context) Roots() *x509.CertPool { return c.roots.Load() }
+
+// verifyChain checks that the chain leads to a trust anchor for the usage
+// and holds at most VERIFY_DEPTH intermediates. OpenSSL counts depth from
+// the leaf (0) up: depth N admits the leaf, N intermediates and the anchor.
+func (c *Context) verifyChain(chain []*x509.Certificate, usage x509.ExtKeyUsage) error {
+	if len(chain) == 0 {
+		return errors.New("the peer presented no certificate")
+	}
+	inter := x509.NewCertPool()
+	for _, cert := range chain[1:] {
+		inter.AddCert(cert)
+	}
+	chains, err := chain[0].Verify(x509.VerifyOptions{
+		Roots:         c.roots.Load(),
+		Intermediates: inter,
+		CurrentTime:   c.now(),
+		KeyUsages:     []x509.ExtKeyUsage{usage},
+	})
+	if err != nil {
+		return fmt.Errorf("certificate %s does not verify: %w", describeCert(chain[0]), err)
+	}
+	depth := c.s.Depth()
+	shortest := len(chains[0])
+	for _, ch := range chains {
+		shortest = min(shortest, len(ch))
+	}
+	// A chain of length n holds the leaf, the anchor and n-2 intermediates
+	// (a leaf trusted directly is a chain of one).
+	if intermediates := max(shortest-2, 0); intermediates > depth {
+		return fmt.Errorf("certificate %s verifies only through %d intermediate certificates, more than the verify depth %d allows: raise VERIFY_DEPTH or shorten the chain", describeCert(chain[0]), intermediates, depth)
+	}
+	return nil
+}
+
+// reverseName returns the name the legacy scheme checks: the peer's IP
+// reverse-resolved, or hostname when there is no IP or the lookup fails
+// (libprocess openssl.cpp: net::getHostname(ip), falling back to the name
+// it was given).
+func (c *Context) reverseName(hostname string, ip netip.Addr) string {
+	if !ip.IsValid() {
+		return hostname
+	}
+	lookup := c.opts.LookupAddr
+	if lookup == nil {
+		lookup = net.DefaultResolver.LookupAddr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	names, err := lookup(ctx, ip.String())
+	if err != nil || len(names) == 0 {
+		c.log.Warn("reverse lookup for legacy hostname validation failed", "ip", ip.String(), "err", err)
+		return hostname
+	}
+	return strings.TrimSuffix(names[0], ".")
+}
+
+// matchLegacy applies the legacy scheme: an exact DNS SAN equal to name,
+// an IP SAN equal to ip with VERIFY_IPADD, else the subject's common name
+// equal to name. Without a name and without VERIFY_IPADD, the connecting
+// side accepts and the accepting side refuses (libprocess does the same).
+func (c *Context) matchLegacy(leaf *x509.Certificate, name string, ip netip.Addr, accepting bool) error {
+	if name == "" && !c.s.VerifyIPAdd {
+		if accepting {
+			return errors.New("cannot verify the peer's certificate: the peer's hostname is unknown (no reverse DNS) and VERIFY_IPADD is off")
+		}
+		return nil
+	}
+	if name != "" {
+		for _, dns := range leaf.DNSNames {
+			if dns == name {
+				return nil
+			}
+		}
+	}
+	if c.s.VerifyIPAdd && ip.IsValid() && hasIP(leaf, ip) {
+		return nil
+	}
+	if name != "" && leaf.Subject.CommonName != "" {
+		if leaf.Subject.CommonName == name {
+			return nil
+		}
+		return fmt.Errorf("certificate %s does not match the peer's hostname %q (legacy hostname validation)", describeCert(leaf), name)
+	}
+	return fmt.Errorf("certificate %s does not match %s (legacy hostname validation)", describeCert(leaf), peerDesc(name, ip))
+}
+
+// matchOpenSSL applies the openssl scheme on the connecting side: the
+// hostname connected to must match a DNS SAN (or the common name when
+// there is none), with OpenSSL's single left-most wildcard; with no DNS
+// hostname, the IP must match an IP SAN and VERIFY_IPADD must be on.
+func (c *Context) matchOpenSSL(leaf *x509.Certificate, hostname string, ip netip.Addr) error {
+	if addr, err := netip.ParseAddr(hostname); err == nil {
+		hostname, ip = "", addr.Unmap()
+	}
+	if hostname != "" {
+		names := leaf.DNSNames
+		if len(names) == 0 && leaf.Subject.CommonName != "" {
+			names = []string{leaf.Subject.CommonName}
+		}
+		for _, pattern := range names {
+			if matchHostname(pattern, hostname) {
+				return nil
+			}
+		}
+		return fmt.Errorf("certificate %s does not match hostname %q (openssl hostname validation)", describeCert(leaf), hostname)
+	}
+	if !c.s.VerifyIPAdd {
+		return errors.New("no DNS name to check the certificate against and VERIFY_IPADD is off: give the member's hostname or enable VERIFY_IPADD")
+	}
+	if ip.IsValid() && hasIP(leaf, ip) {
+		return nil
+	}
+	return fmt.Errorf("certificate %s does not match IP %s (openssl hostname validation)", describeCert(leaf), ip)
+}
+
+// matchHostname matches a DNS name against a certificate name, ignoring
+// case, with a wildcard allowed as the whole left-most label only.
+func matchHostname(pattern, host string) bool {
+	pattern = strings.ToLower(strings.TrimSuffix(pattern, "."))
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if pattern == host {
+		return true
+	}
+	rest, ok := strings.CutPrefix(pattern, "*.")
+	if !ok || strings.Contains(rest, "*") {
+		return false
+	}
+	_, hostRest, found := strings.Cut(host, ".")
+	return found && hostRest == rest && strings.Contains(rest, ".")
+}
+
+func hasIP(leaf *x509.Certificate, ip netip.Addr) bool {
+	for _, certIP := range leaf.IPAddresses {
+		if a, ok := netip.AddrFromSlice(certIP); ok && a.Unmap() == ip.Unmap() {
+			return true
+		}
+	}
+	return false
+}
+
+func peerDesc(name string, ip netip.Addr) string {
+	switch {
+	case name != "" && ip.IsValid():
+		return fmt.Sprintf("hostname %q or IP %s", name, ip)
+	case name != "":
+		return fmt.Sprintf("hostname %q", name)
+	}
+	return "IP " + ip.String()
+}
+
+// describeCert names a certificate for error messages: its subject and the
+// names it carries.
+func describeCert(cert *x509.Certificate) string {
+	var names []string
+	names = append(names, cert.DNSNames...)
+	for _, ip := range cert.IPAddresses {
+		names = append(names, ip.String())
+	}
+	subject := cert.Subject.CommonName
+	if subject == "" {
+		subject = cert.Subject.String()
+	}
+	if len(names) == 0 {
+		return fmt.Sprintf("%q (no subject alternative names)", subject)
+	}
+	return fmt.Sprintf("%q (names %s)", subject, strings.Join(names, ", "))
+}
