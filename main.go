@@ -8,6 +8,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,26 +16,31 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+
+	"github.com/mesosgate/mesosgate/config"
 )
 
 // command is one subcommand: a one-line summary for the usage text and the
-// function that runs it. run returns the process exit status.
+// function that runs it with its arguments and the process environment
+// (os.Environ's form, so tests need not touch the real one). run returns
+// the process exit status.
 type command struct {
 	summary string
-	run     func(args []string, stdout, stderr io.Writer) int
+	run     func(args, environ []string, stdout, stderr io.Writer) int
 }
 
 // commands lists the subcommands that work. A subcommand appears here only
 // once it does what SPEC section 3 says.
 var commands = map[string]command{
+	"config":  {"print every effective setting and where it came from", runConfig},
 	"version": {"print the version and exit", runVersion},
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args, environ []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
 		if len(args) == 0 {
@@ -47,7 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mesosgate: unknown command %q; run \"mesosgate help\" for the list\n", args[0])
 		return 2
 	}
-	return cmd.run(args[1:], stdout, stderr)
+	return cmd.run(args[1:], environ, stdout, stderr)
 }
 
 func usage(w io.Writer) {
@@ -65,7 +71,7 @@ func usage(w io.Writer) {
 	io.WriteString(w, b.String())
 }
 
-func runVersion(args []string, stdout, stderr io.Writer) int {
+func runVersion(args, _ []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		fmt.Fprintf(stderr, "mesosgate version: takes no arguments, got %q\n", args)
 		return 2
@@ -81,4 +87,38 @@ func version() string {
 		return info.Main.Version
 	}
 	return "(devel)"
+}
+
+func runConfig(args, environ []string, stdout, stderr io.Writer) int {
+	g, err := config.Load("config", args, environ)
+	if err != nil {
+		return loadFailed("config", err, stdout, stderr)
+	}
+	warn("config", g.Warnings, stderr)
+	if err := g.Print(stdout); err != nil {
+		fmt.Fprintf(stderr, "mesosgate config: writing the settings: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// loadFailed reports a settings loader's error: requested help goes to
+// stdout with status 0; problems go to stderr, one line each, with status 2.
+func loadFailed(name string, err error, stdout, stderr io.Writer) int {
+	var help *config.HelpError
+	if errors.As(err, &help) {
+		fmt.Fprintf(stdout, "usage: mesosgate %s [flags]\n\nEach flag can also be set by its environment variable; flags win.\n\n%s", name, help.Flags)
+		return 0
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(stderr, "mesosgate %s: %s\n", name, line)
+	}
+	return 2
+}
+
+// warn prints a command's warnings, one line each.
+func warn(name string, warnings []string, stderr io.Writer) {
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "mesosgate %s: warning: %s\n", name, w)
+	}
 }

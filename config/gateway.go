@@ -1,0 +1,344 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/mesosgate/mesosgate/tlsx"
+)
+
+// Defaults of the gateway's settings, for a Gateway made without Load:
+// each field's zero value means the default named in its comment.
+const (
+	DefaultListen            = ":8443"
+	DefaultDemoListen        = "127.0.0.1:8443"
+	DefaultRefresh           = 10 * time.Second
+	DefaultProbeInterval     = 30 * time.Second
+	DefaultProbeTimeout      = 5 * time.Second
+	DefaultStaleSoftLimit    = time.Minute
+	DefaultStaleHardLimit    = 10 * time.Minute
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultShutdownTimeout   = 30 * time.Second
+	// DefaultACMECA is Let's Encrypt's production directory, certmagic's
+	// default too.
+	DefaultACMECA = "https://acme-v02.api.letsencrypt.org/directory"
+)
+
+// LinkMode is --links: how links to members are rewritten.
+type LinkMode string
+
+const (
+	// LinksProxy (also "") sends every member URL through the gateway.
+	LinksProxy LinkMode = "proxy"
+	// LinksDirect keeps member URLs pointing at the member, with the
+	// scheme it speaks.
+	LinksDirect LinkMode = "direct"
+)
+
+// UpstreamTLS is --upstream-tls: whether plain members are reached.
+type UpstreamTLS string
+
+const (
+	// UpstreamAuto (also "") uses TLS with members that speak it and plain
+	// HTTP with the others.
+	UpstreamAuto UpstreamTLS = "auto"
+	// UpstreamRequired refuses members that speak only plain HTTP, as a
+	// libprocess client without downgrade would.
+	UpstreamRequired UpstreamTLS = "required"
+)
+
+// CertSource is --cert-source: where the front's certificate comes from.
+type CertSource string
+
+const (
+	// CertAuto is resolved by Load: files when CERT_FILE and KEY_FILE are
+	// set, else acme when --acme-domain is given, else internal. A
+	// Gateway from Load never holds it.
+	CertAuto CertSource = "auto"
+	// CertFiles presents CERT_FILE/KEY_FILE, reloaded when they change.
+	CertFiles CertSource = "files"
+	// CertInternal issues certificates from a CA kept in DataDir.
+	CertInternal CertSource = "internal"
+	// CertACME obtains certificates from an ACME CA for ACME.Domains.
+	CertACME CertSource = "acme"
+)
+
+// LogFormat is --log-format.
+type LogFormat string
+
+const (
+	// LogText (also "") is slog's text format.
+	LogText LogFormat = "text"
+	// LogJSON is slog's JSON format, one object per line.
+	LogJSON LogFormat = "json"
+)
+
+// Master is one --master: a URL (http:// or https://) or a bare
+// host:port whose scheme is found by probing.
+type Master struct {
+	// Scheme is "http" or "https" when given, "" for a bare host:port.
+	Scheme string
+	// Address is host:port (a URL without a port gets 80 or 443).
+	Address string
+}
+
+// String returns the master as the user would write it.
+func (m Master) String() string {
+	if m.Scheme == "" {
+		return m.Address
+	}
+	return m.Scheme + "://" + m.Address
+}
+
+// ACME is the ACME certificate source's settings.
+type ACME struct {
+	// CA is the ACME directory URL; "" means DefaultACMECA.
+	CA string
+	// Email is the account's contact address; "" registers without one.
+	Email string
+	// CARoot is a PEM file of roots to trust for CA's own certificate (a
+	// private ACME CA such as Pebble); "" means the system roots.
+	CARoot string
+	// Domains are the names certificates are obtained for.
+	Domains []string
+}
+
+// Gateway is the settings of `mesosgate serve` (and of `config`, which
+// prints them, and `demo`, which runs the gateway in front of a simulated
+// cluster). Every field's zero value means its default, so a Gateway made
+// in a test works; Load fills every field.
+type Gateway struct {
+	// Listen is the front's address, host:port. "" means DefaultListen;
+	// port 0 picks a free port.
+	Listen string
+	// Masters are the configured masters, in the order given. serve
+	// needs at least one; demo fills them from the simulated cluster.
+	Masters []Master
+	// Links is how member URLs are rewritten; "" means LinksProxy.
+	Links LinkMode
+	// UpstreamTLS is whether plain members are reached; "" means
+	// UpstreamAuto.
+	UpstreamTLS UpstreamTLS
+	// Refresh is how often the masters' state is polled; zero means
+	// DefaultRefresh.
+	Refresh time.Duration
+	// ProbeInterval is how often every member is probed (jittered); zero
+	// means DefaultProbeInterval.
+	ProbeInterval time.Duration
+	// ProbeTimeout bounds one probe of one member (connect, handshake,
+	// plain request); zero means DefaultProbeTimeout.
+	ProbeTimeout time.Duration
+	// StaleSoftLimit is the age of the cluster map past which it is served
+	// with a warning; zero means DefaultStaleSoftLimit.
+	StaleSoftLimit time.Duration
+	// StaleHardLimit is the age past which routes answer 503 saying why;
+	// zero means DefaultStaleHardLimit.
+	StaleHardLimit time.Duration
+
+	// CertSource is where the front's certificate comes from, resolved
+	// (never CertAuto after Load); "" means CertAuto's rule.
+	CertSource CertSource
+	// DataDir holds the internal CA and certmagic's storage. Load
+	// defaults it to $XDG_DATA_HOME/mesosgate or
+	// ~/.local/share/mesosgate; "" means the same.
+	DataDir string
+	// ACME is used when CertSource is CertACME.
+	ACME ACME
+	// WebUIDir, if set, is a Mesos WebUI directory (src/webui of a Mesos
+	// source tree) served instead of the leader's own; "" means the
+	// leader's.
+	WebUIDir string
+
+	// TrustedProxies are the networks whose X-Forwarded-For/Proto/Host
+	// headers are believed. Empty means none: the gateway sets those
+	// headers from the connection and drops what clients sent.
+	TrustedProxies []netip.Prefix
+	// ReadHeaderTimeout bounds reading a request's headers (slow clients);
+	// zero means DefaultReadHeaderTimeout.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout bounds a keep-alive connection's wait for its next
+	// request; zero means DefaultIdleTimeout. There is no write timeout:
+	// downloads, event streams and long polls last as long as they last;
+	// a dead peer is noticed by TCP and by the member's side closing.
+	IdleTimeout time.Duration
+	// ShutdownTimeout is how long in-flight requests may finish after
+	// SIGINT/SIGTERM before connections are closed; zero means
+	// DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+
+	// LogFormat is the log's format; "" means LogText.
+	LogFormat LogFormat
+	// LogLevel is the lowest level logged; zero is slog.LevelInfo.
+	LogLevel slog.Level
+
+	// TLS are the libprocess SSL settings with the gateway's defaults
+	// applied by Load: Enabled and EnableTLSv13 are On unless set to
+	// false. They configure the front (accepting side) and the
+	// connections to members (connecting side).
+	TLS tlsx.Settings
+
+	Origins
+}
+
+// Load reads the settings of a gateway command from its arguments (after
+// the command name) and the environment (os.Environ's form). command is
+// "serve", "config" or "demo":
+//   - serve and config take every flag; serve needs --master.
+//   - demo takes --listen, --data-dir, --webui-dir and the log flags, and
+//     reads no libprocess variables: the demo is self-contained, with a
+//     certificate from the internal CA.
+//
+// Every problem is returned at once (errors.Join), one line each, followed
+// by the warnings as lines starting "warning: " (a misspelt variable often
+// explains a problem); help requested on the command line is a
+// *HelpError.
+func Load(command string, args, environment []string) (*Gateway, error) {
+	switch command {
+	case "serve", "config", "demo":
+	default:
+		return nil, fmt.Errorf("config.Load: %q is not a gateway command", command)
+	}
+	env := parseEnviron(environment)
+	g := &Gateway{}
+	s := newSet(command, env)
+	var warnings []string
+	if command == "demo" {
+		g.defineDemo(s)
+	} else {
+		warnings = g.define(s)
+	}
+	if err := s.parseArgs(args); err != nil {
+		return nil, err
+	}
+	s.resolve()
+	if command != "demo" {
+		g.validate(s, command == "serve")
+		warnings = append(warnings, unknownVariables(env)...)
+		warnings = append(warnings, g.advise(s)...)
+	}
+	if len(s.errs) > 0 {
+		for _, w := range warnings {
+			s.errs = append(s.errs, errors.New("warning: "+w))
+		}
+		return nil, errors.Join(s.errs...)
+	}
+	g.Origins = s.origins(warnings)
+	return g, nil
+}
+
+// define registers every setting of serve and config, in the order help
+// and `mesosgate config` list them. It returns tlsx.ReadEnv's warnings.
+func (g *Gateway) define(s *set) []string {
+	g.defineListen(s, DefaultListen)
+	g.defineCluster(s)
+	g.defineCerts(s)
+	g.defineWebUI(s)
+	s.add(&setting{flag: "trusted-proxy", placeholder: "CIDR", multi: true,
+		usage: "network whose X-Forwarded-* headers are believed (IP or CIDR; repeat or separate with commas); default none",
+		parse: prefixParser(&g.TrustedProxies), show: func() string { return joinPrefixes(g.TrustedProxies) }})
+	s.add(durationSetting(&g.ReadHeaderTimeout, "read-header-timeout", DefaultReadHeaderTimeout, time.Millisecond,
+		"longest time a client may take to send a request's headers"))
+	s.add(durationSetting(&g.IdleTimeout, "idle-timeout", DefaultIdleTimeout, time.Millisecond,
+		"longest time a keep-alive connection waits for its next request"))
+	s.add(durationSetting(&g.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, 0,
+		"how long in-flight requests may finish after SIGINT/SIGTERM (0: close at once)"))
+	g.defineLogs(s)
+	return s.addSSL(&g.TLS, gatewaySSL())
+}
+
+// defineDemo registers the few settings demo takes; the rest keep their
+// defaults, with the internal CA as certificate source.
+func (g *Gateway) defineDemo(s *set) {
+	g.defineListen(s, DefaultDemoListen)
+	g.defineDataDir(s)
+	g.defineWebUI(s)
+	g.defineLogs(s)
+	g.applyDefaults()
+}
+
+// applyDefaults gives the fields demo does not take their defaults.
+func (g *Gateway) applyDefaults() {
+	g.Links, g.UpstreamTLS, g.CertSource = LinksProxy, UpstreamAuto, CertInternal
+	g.Refresh, g.ProbeInterval, g.ProbeTimeout = DefaultRefresh, DefaultProbeInterval, DefaultProbeTimeout
+	g.StaleSoftLimit, g.StaleHardLimit = DefaultStaleSoftLimit, DefaultStaleHardLimit
+	g.ReadHeaderTimeout, g.IdleTimeout, g.ShutdownTimeout = DefaultReadHeaderTimeout, DefaultIdleTimeout, DefaultShutdownTimeout
+	g.ACME.CA = DefaultACMECA
+	g.TLS = tlsx.Settings{Enabled: tlsx.On, EnableTLSv13: tlsx.On}
+}
+
+func (g *Gateway) defineListen(s *set, listen string) {
+	s.add(&setting{flag: "listen", placeholder: "host:port", def: listen,
+		usage: "address the gateway serves on (port 0 picks a free port)",
+		parse: listenParser(&g.Listen), show: func() string { return g.Listen }})
+}
+
+func (g *Gateway) defineWebUI(s *set) {
+	s.add(&setting{flag: "webui-dir", placeholder: "DIR",
+		usage: "serve this Mesos WebUI directory (src/webui of a Mesos source tree) instead of the leader's",
+		parse: pathParser(&g.WebUIDir), show: func() string { return orNone(g.WebUIDir) }})
+}
+
+func (g *Gateway) defineDataDir(s *set) {
+	def, _ := defaultDataDir(s.env)
+	s.add(&setting{flag: "data-dir", placeholder: "DIR", def: def,
+		defHelp: "$XDG_DATA_HOME/mesosgate or ~/.local/share/mesosgate",
+		usage:   "where the internal CA and obtained certificates are kept",
+		parse:   pathParser(&g.DataDir), show: func() string { return orNone(g.DataDir) }})
+}
+
+func (g *Gateway) defineCerts(s *set) {
+	s.add(&setting{flag: "cert-source", placeholder: "auto|files|internal|acme", def: string(CertAuto),
+		usage: "where the front's certificate comes from: auto = files when CERT_FILE and KEY_FILE are set, else acme when --acme-domain is given, else internal",
+		parse: enumParser(&g.CertSource, CertAuto, CertFiles, CertInternal, CertACME),
+		show:  func() string { return string(g.CertSource) }})
+	g.defineDataDir(s)
+	s.add(&setting{flag: "acme-ca", placeholder: "URL", def: DefaultACMECA,
+		usage: "ACME directory URL (a public CA, or a private one such as Pebble)",
+		parse: httpsURLParser(&g.ACME.CA), redact: redactURL, show: func() string { return g.ACME.CA }})
+	s.add(&setting{flag: "acme-email", placeholder: "ADDRESS",
+		usage: "contact address registered with the ACME CA",
+		parse: emailParser(&g.ACME.Email), show: func() string { return orNone(g.ACME.Email) }})
+	s.add(&setting{flag: "acme-ca-root", placeholder: "FILE",
+		usage: "PEM roots to trust for a private ACME CA's own certificate",
+		parse: pathParser(&g.ACME.CARoot), show: func() string { return orNone(g.ACME.CARoot) }})
+	s.add(&setting{flag: "acme-domain", placeholder: "NAME", multi: true,
+		usage: "DNS name to obtain an ACME certificate for (repeat or separate with commas)",
+		parse: domainParser(&g.ACME.Domains), show: func() string { return joinOrNone(g.ACME.Domains) }})
+}
+
+func (g *Gateway) defineCluster(s *set) {
+	s.add(&setting{flag: "master", placeholder: "URL", multi: true,
+		usage: "a master: http://host:port, https://host:port, or host:port to find the scheme by probing (repeat or separate with commas)",
+		parse: masterParser(&g.Masters), redact: redactURL, show: func() string { return joinMasters(g.Masters) }})
+	s.add(&setting{flag: "links", placeholder: "proxy|direct", def: string(LinksProxy),
+		usage: "proxy: every member page through the gateway; direct: links point at members with the scheme each speaks",
+		parse: enumParser(&g.Links, LinksProxy, LinksDirect), show: func() string { return string(g.Links) }})
+	s.add(&setting{flag: "upstream-tls", placeholder: "auto|required", def: string(UpstreamAuto),
+		usage: "auto: TLS to members that speak it, plain to the others; required: refuse plain members",
+		parse: enumParser(&g.UpstreamTLS, UpstreamAuto, UpstreamRequired), show: func() string { return string(g.UpstreamTLS) }})
+	s.add(durationSetting(&g.Refresh, "refresh", DefaultRefresh, time.Second, "how often the masters' state is polled"))
+	s.add(durationSetting(&g.ProbeInterval, "probe-interval", DefaultProbeInterval, time.Second, "how often every member is probed for TLS and plain HTTP"))
+	s.add(durationSetting(&g.ProbeTimeout, "probe-timeout", DefaultProbeTimeout, time.Millisecond, "longest time one probe of one member may take"))
+	s.add(durationSetting(&g.StaleSoftLimit, "stale-soft-limit", DefaultStaleSoftLimit, time.Second, "age of the cluster map past which it is served with a warning"))
+	s.add(durationSetting(&g.StaleHardLimit, "stale-hard-limit", DefaultStaleHardLimit, time.Second, "age of the cluster map past which routes answer 503"))
+}
+
+func (g *Gateway) defineLogs(s *set) {
+	s.add(&setting{flag: "log-format", placeholder: "text|json", def: string(LogText),
+		usage: "log format", parse: enumParser(&g.LogFormat, LogText, LogJSON),
+		show: func() string { return string(g.LogFormat) }})
+	s.add(&setting{flag: "log-level", placeholder: "debug|info|warn|error", def: "info",
+		usage: "lowest level logged", parse: levelParser(&g.LogLevel),
+		show: func() string { return strings.ToLower(g.LogLevel.String()) }})
+}
+
+// durationSetting is a duration flag of at least min.
+func durationSetting(p *time.Duration, flag string, def, min time.Duration, usage string) *setting {
+	return &setting{flag: flag, placeholder: "DURATION", def: def.String(), usage: usage,
+		parse: durationParser(p, min), show: func() string { return p.String() }}
+}

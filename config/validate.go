@@ -1,0 +1,232 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mesosgate/mesosgate/tlsx"
+)
+
+// validate applies the rules that involve more than one setting, or the
+// file system, once every setting has its value. Each problem names the
+// settings as the user wrote them.
+func (g *Gateway) validate(s *set, needMasters bool) {
+	if needMasters && len(g.Masters) == 0 {
+		s.fail("--master is required: give the masters' addresses, e.g. --master http://master1:5050,http://master2:5050 (or set MESOSGATE_MASTER)")
+	}
+	g.resolveCertSource(s)
+	g.checkKeyPair(s)
+	g.checkFiles(s)
+	g.checkDurations(s)
+}
+
+// sslName names a libprocess SSL setting as the user wrote it, or by its
+// LIBPROCESS_SSL_ name when it has its default.
+func sslName(s *set, suffix string) string {
+	if st := s.lookup(sslFlag(suffix)); st.src.Name != "" {
+		return st.src.Name
+	}
+	return tlsxPrefix + suffix
+}
+
+// resolveCertSource turns auto into a source and checks that the chosen
+// source has what it needs, and that nothing given goes unused.
+func (g *Gateway) resolveCertSource(s *set) {
+	st := s.lookup("cert-source")
+	chosen := g.CertSource
+	pair := g.TLS.CertFile != "" && g.TLS.KeyFile != ""
+	if chosen == CertAuto {
+		switch {
+		case pair:
+			g.CertSource, st.src.Note = CertFiles, "auto: CERT_FILE and KEY_FILE are set"
+		case len(g.ACME.Domains) > 0:
+			g.CertSource, st.src.Note = CertACME, "auto: --acme-domain is given"
+		default:
+			g.CertSource, st.src.Note = CertInternal, "auto: no CERT_FILE and KEY_FILE, no --acme-domain"
+		}
+	}
+	if g.TLS.Enabled == tlsx.Off && chosen != CertAuto {
+		s.fail("%s=%s has no effect: the front serves plain HTTP because %s=false; remove one of the two",
+			s.name("cert-source"), chosen, sslName(s, "ENABLED"))
+	}
+	switch g.CertSource {
+	case CertFiles:
+		if !pair {
+			s.fail("%s=files needs a certificate and its key: set %s and %s (or --ssl-cert-file and --ssl-key-file)",
+				s.name("cert-source"), sslName(s, "CERT_FILE"), sslName(s, "KEY_FILE"))
+		}
+	case CertACME:
+		if len(g.ACME.Domains) == 0 {
+			s.fail("%s=acme needs the names to obtain certificates for: give --acme-domain (or MESOSGATE_ACME_DOMAIN)", s.name("cert-source"))
+		}
+	}
+	if g.CertSource != CertACME {
+		why := fmt.Sprintf("the front's certificate comes from %s", g.CertSource)
+		if chosen == CertAuto && g.CertSource == CertFiles {
+			why += fmt.Sprintf(" because %s and %s are set", sslName(s, "CERT_FILE"), sslName(s, "KEY_FILE"))
+		}
+		for _, flag := range []string{"acme-domain", "acme-email", "acme-ca", "acme-ca-root"} {
+			if s.isSet(flag) {
+				s.fail("%s is set but %s; remove it, or choose --cert-source acme", s.name(flag), why)
+			}
+		}
+	}
+	if (g.CertSource == CertInternal || g.CertSource == CertACME) && g.DataDir == "" {
+		s.fail("--data-dir has no default here (neither XDG_DATA_HOME nor HOME is an absolute path): give --data-dir for the %s certificate source", g.CertSource)
+	}
+}
+
+// checkKeyPair checks that CERT_FILE, KEY_FILE and the passphrase file come
+// together.
+func (g *Gateway) checkKeyPair(s *set) {
+	t := g.TLS
+	switch {
+	case t.CertFile != "" && t.KeyFile == "":
+		s.fail("%s is set but %s is not: set both, the certificate chain and its key", sslName(s, "CERT_FILE"), sslName(s, "KEY_FILE"))
+	case t.CertFile == "" && t.KeyFile != "":
+		s.fail("%s is set but %s is not: set both, the certificate chain and its key", sslName(s, "KEY_FILE"), sslName(s, "CERT_FILE"))
+	}
+	if t.KeyPassphraseFile != "" && t.KeyFile == "" {
+		s.fail("%s is set but there is no key to decrypt: set %s too, or remove it", s.name("ssl-key-passphrase-file"), sslName(s, "KEY_FILE"))
+	}
+}
+
+// checkFiles checks that the files and directories named exist and can be
+// read. Their contents (a key matching its certificate, the passphrase)
+// are checked by tlsx when the gateway starts.
+func (g *Gateway) checkFiles(s *set) {
+	files := []struct{ flag, path string }{
+		{sslFlag("CERT_FILE"), g.TLS.CertFile},
+		{sslFlag("KEY_FILE"), g.TLS.KeyFile},
+		{sslFlag("CA_FILE"), g.TLS.CAFile},
+		{"ssl-key-passphrase-file", g.TLS.KeyPassphraseFile},
+		{"acme-ca-root", g.ACME.CARoot},
+	}
+	for _, f := range files {
+		if f.path != "" {
+			if err := readableFile(f.path); err != nil {
+				s.fail("%s=%s: %v", s.name(f.flag), quote(f.path), err)
+			}
+		}
+	}
+	if g.TLS.CADir != "" {
+		if err := readableDir(g.TLS.CADir); err != nil {
+			s.fail("%s=%s: %v", s.name(sslFlag("CA_DIR")), quote(g.TLS.CADir), err)
+		}
+	}
+	if g.WebUIDir != "" {
+		err := readableDir(g.WebUIDir)
+		if err == nil {
+			if err = readableFile(filepath.Join(g.WebUIDir, "index.html")); err != nil {
+				err = errors.New("has no readable index.html; give the src/webui directory of a Mesos source tree")
+			}
+		}
+		if err != nil {
+			s.fail("%s=%s: %v", s.name("webui-dir"), quote(g.WebUIDir), err)
+		}
+	}
+	if g.DataDir != "" {
+		if fi, err := os.Stat(g.DataDir); err == nil && !fi.IsDir() {
+			s.fail("%s=%s: is a file, not a directory; give a directory (it is created when missing)", s.name("data-dir"), quote(g.DataDir))
+		}
+	}
+}
+
+// checkDurations checks the durations against each other.
+func (g *Gateway) checkDurations(s *set) {
+	if g.StaleSoftLimit <= g.Refresh {
+		s.fail("%s=%s must be longer than %s=%s, or the cluster map is stale between two refreshes",
+			s.name("stale-soft-limit"), g.StaleSoftLimit, s.name("refresh"), g.Refresh)
+	}
+	if g.StaleHardLimit <= g.StaleSoftLimit {
+		s.fail("%s=%s must be longer than %s=%s", s.name("stale-hard-limit"), g.StaleHardLimit, s.name("stale-soft-limit"), g.StaleSoftLimit)
+	}
+	if g.ProbeTimeout >= g.ProbeInterval {
+		s.fail("%s=%s must be shorter than %s=%s", s.name("probe-timeout"), g.ProbeTimeout, s.name("probe-interval"), g.ProbeInterval)
+	}
+}
+
+// readableFile checks that path is a regular file this process can open.
+func readableFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return describe(err)
+	}
+	if fi.IsDir() {
+		return errors.New("is a directory; give a file")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return describe(err)
+	}
+	return f.Close()
+}
+
+// readableDir checks that path is a directory this process can list.
+func readableDir(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return describe(err)
+	}
+	if !fi.IsDir() {
+		return errors.New("is not a directory; give a directory")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return describe(err)
+	}
+	defer f.Close()
+	if _, err := f.ReadDir(1); err != nil && !errors.Is(err, io.EOF) {
+		return describe(err)
+	}
+	return nil
+}
+
+// describe says what an error from the file system means for the user,
+// without repeating the path the caller already quotes.
+func describe(err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errors.New("does not exist; check the path")
+	case errors.Is(err, fs.ErrPermission):
+		return errors.New("cannot be read by this user (permission denied); fix its permissions or run as its owner")
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("cannot be read: %v", pe.Err)
+	}
+	return err
+}
+
+// advise returns the warnings about the final settings: libprocess's
+// (tlsx.Advise), and those that concern a gateway reusing its cluster's
+// environment.
+func (g *Gateway) advise(s *set) []string {
+	name := func(suffix string) string { return sslName(s, suffix) }
+	w := tlsx.Advise(g.TLS, name)
+	inherited := func(suffix string) bool {
+		src := s.lookup(sslFlag(suffix)).src
+		return src.Kind == FromEnv && !strings.HasPrefix(src.Name, "MESOSGATE_")
+	}
+	if g.TLS.RequireClientCert && g.TLS.Enabled != tlsx.Off && inherited("REQUIRE_CLIENT_CERT") {
+		w = append(w, fmt.Sprintf("%s=true applies to the gateway's front too: browsers must present a client certificate; "+
+			"set MESOSGATE_SSL_REQUIRE_CLIENT_CERT=false (and MESOSGATE_SSL_VERIFY_SERVER_CERT=true to keep verifying members) if that is not intended",
+			name("REQUIRE_CLIENT_CERT")))
+	}
+	if g.TLS.Enabled == tlsx.Off && inherited("ENABLED") {
+		w = append(w, fmt.Sprintf("%s=false makes the gateway's front plain HTTP; set MESOSGATE_SSL_ENABLED=true for HTTPS in front of a cluster without SSL",
+			name("ENABLED")))
+	}
+	for _, p := range g.TrustedProxies {
+		if p.Bits() == 0 {
+			w = append(w, fmt.Sprintf("%s includes %s: X-Forwarded-* headers from every client are believed; name your proxies' networks instead",
+				s.name("trusted-proxy"), p))
+		}
+	}
+	return w
+}
