@@ -51,8 +51,9 @@ type setting struct {
 	// inheritHelp names the variables inherit reads, for help.
 	inheritHelp string
 
-	given []string // values from the command line, in order
-	src   Source
+	given  []string // values from the command line, in order
+	src    Source
+	failed bool // a value did not parse: rules involving it are skipped
 }
 
 // set is the settings of one command being loaded.
@@ -146,6 +147,7 @@ func (s *set) resolve() {
 			values = st.given
 			if !st.multi && len(values) > 1 {
 				s.fail("--%s is given %d times: give it once", st.flag, len(values))
+				st.failed = true
 				continue
 			}
 		case s.env.has(st.env):
@@ -186,6 +188,7 @@ func (s *set) apply(st *setting, values []string) {
 					shown = st.redact(item)
 				}
 				s.errs = append(s.errs, fmt.Errorf("%s=%s: %w", name, quote(shown), err))
+				st.failed = true
 			}
 		}
 	}
@@ -229,6 +232,18 @@ func (s *set) name(flag string) string {
 		return st.src.Name
 	}
 	return "--" + st.flag
+}
+
+// ok reports whether every one of the settings has a good value, so a
+// rule combining them is worth checking (a bad value is reported once,
+// not again through every rule it takes part in).
+func (s *set) ok(flags ...string) bool {
+	for _, flag := range flags {
+		if s.lookup(flag).failed {
+			return false
+		}
+	}
+	return true
 }
 
 // isSet reports whether the user gave a setting (flag or environment),

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/mesosgate/mesosgate/tlsx"
@@ -40,11 +41,19 @@ func gatewaySSL() sslDefaults {
 func (s *set) addSSL(ts *tlsx.Settings, defaults sslDefaults) []string {
 	read, src, warnings, err := tlsx.ReadEnv(s.env.lookup)
 	*ts = read
+	failed := map[string]bool{} // variables whose libprocess value is bad
 	if err != nil {
 		s.errs = append(s.errs, err)
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range joined.Unwrap() {
+				var ee *tlsx.EnvError
+				if errors.As(e, &ee) {
+					failed[ee.Variable] = true
+				}
+			}
+		}
 	}
 	for _, v := range tlsx.Variables() {
-		v := v
 		st := &setting{
 			flag:        sslFlag(v.Name),
 			env:         "MESOSGATE_SSL_" + v.Name,
@@ -62,10 +71,14 @@ func (s *set) addSSL(ts *tlsx.Settings, defaults sslDefaults) []string {
 				}
 				return "(none)"
 			},
-			inherit: func() (Source, bool) {
-				full, ok := src[v.Name]
-				return Source{Kind: FromEnv, Name: full}, ok
-			},
+		}
+		st.inherit = func() (Source, bool) {
+			if failed[v.Name] {
+				// Reported already; rules involving it are skipped.
+				st.failed = true
+			}
+			full, ok := src[v.Name]
+			return Source{Kind: FromEnv, Name: full}, ok
 		}
 		if d, ok := defaults[v.Name]; ok {
 			st.def, st.defNote, st.defHelp = d.value, d.note, d.value+" ("+d.note+")"

@@ -37,6 +37,9 @@ func sslName(s *set, suffix string) string {
 // resolveCertSource turns auto into a source and checks that the chosen
 // source has what it needs, and that nothing given goes unused.
 func (g *Gateway) resolveCertSource(s *set) {
+	if !s.ok("cert-source", "acme-domain", sslFlag("CERT_FILE"), sslFlag("KEY_FILE"), sslFlag("ENABLED")) {
+		return // which source was meant is unclear; the bad value is reported
+	}
 	st := s.lookup("cert-source")
 	chosen := g.CertSource
 	pair := g.TLS.CertFile != "" && g.TLS.KeyFile != ""
@@ -85,6 +88,9 @@ func (g *Gateway) resolveCertSource(s *set) {
 // together.
 func (g *Gateway) checkKeyPair(s *set) {
 	t := g.TLS
+	if !s.ok(sslFlag("CERT_FILE"), sslFlag("KEY_FILE")) {
+		return
+	}
 	switch {
 	case t.CertFile != "" && t.KeyFile == "":
 		s.fail("%s is set but %s is not: set both, the certificate chain and its key", sslName(s, "CERT_FILE"), sslName(s, "KEY_FILE"))
@@ -139,14 +145,14 @@ func (g *Gateway) checkFiles(s *set) {
 
 // checkDurations checks the durations against each other.
 func (g *Gateway) checkDurations(s *set) {
-	if g.StaleSoftLimit <= g.Refresh {
+	if s.ok("stale-soft-limit", "refresh") && g.StaleSoftLimit <= g.Refresh {
 		s.fail("%s=%s must be longer than %s=%s, or the cluster map is stale between two refreshes",
 			s.name("stale-soft-limit"), g.StaleSoftLimit, s.name("refresh"), g.Refresh)
 	}
-	if g.StaleHardLimit <= g.StaleSoftLimit {
+	if s.ok("stale-hard-limit", "stale-soft-limit") && g.StaleHardLimit <= g.StaleSoftLimit {
 		s.fail("%s=%s must be longer than %s=%s", s.name("stale-hard-limit"), g.StaleHardLimit, s.name("stale-soft-limit"), g.StaleSoftLimit)
 	}
-	if g.ProbeTimeout >= g.ProbeInterval {
+	if s.ok("probe-timeout", "probe-interval") && g.ProbeTimeout >= g.ProbeInterval {
 		s.fail("%s=%s must be shorter than %s=%s", s.name("probe-timeout"), g.ProbeTimeout, s.name("probe-interval"), g.ProbeInterval)
 	}
 }

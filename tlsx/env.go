@@ -359,7 +359,7 @@ func (r *envReader) variable(v Variable) {
 		f := found{name: name, full: full, value: value}
 		var scratch Settings
 		if err := v.Set(&scratch, value); err != nil {
-			r.errs = append(r.errs, valueError(full, value, v, err))
+			r.errs = append(r.errs, &EnvError{Variable: v.Name, Name: full, Value: value, Err: err})
 		} else {
 			f.ok = true
 		}
@@ -377,16 +377,30 @@ func (r *envReader) variable(v Variable) {
 	r.sources[v.Name] = win.full
 }
 
-// valueError names the variable and its value. Cipher and curve errors
-// quote the list themselves.
-func valueError(full, value string, v Variable, err error) error {
-	if v.Name == "CIPHERS" || v.Name == "ECDH_CURVES" {
-		if value != "" && strings.TrimSpace(value) != "" {
-			return fmt.Errorf("%s: %w", full, err)
-		}
-	}
-	return fmt.Errorf("%s=%s: %w", full, quote(value), err)
+// EnvError is a bad value of one variable. ReadEnv and FromEnv return
+// them joined (errors.Join); a caller that overrides some variables (the
+// gateway's flags) finds which ones failed with errors.As.
+type EnvError struct {
+	// Variable is the name after the prefix, as Sources keys it
+	// ("VERIFY_SERVER_CERT").
+	Variable string
+	// Name is the environment variable that holds the bad value
+	// ("SSL_VERIFY_CERT").
+	Name  string
+	Value string
+	Err   error
 }
+
+// Error names the variable and its value, then what is wrong and what to
+// use. Cipher and curve errors quote the list themselves.
+func (e *EnvError) Error() string {
+	if (e.Variable == "CIPHERS" || e.Variable == "ECDH_CURVES") && strings.TrimSpace(e.Value) != "" {
+		return fmt.Sprintf("%s: %v", e.Name, e.Err)
+	}
+	return fmt.Sprintf("%s=%s: %v", e.Name, quote(e.Value), e.Err)
+}
+
+func (e *EnvError) Unwrap() error { return e.Err }
 
 // quote quotes a value for a one-line message, shortening a long one.
 func quote(value string) string {

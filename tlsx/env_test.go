@@ -414,6 +414,12 @@ func FuzzFromEnv(f *testing.F) {
 			if !errors.As(err, &joined) {
 				t.Fatalf("error is not a joined list: %v", err)
 			}
+			for _, e := range joined.Unwrap() {
+				var ee *EnvError
+				if !errors.As(e, &ee) || ee.Variable == "" || ee.Name == "" || env[ee.Name] != ee.Value {
+					t.Errorf("error %v is not an EnvError naming a variable that is set", e)
+				}
+			}
 			lines = errLines(err)
 		}
 		for _, line := range append(lines, warnings...) {
