@@ -28,8 +28,8 @@ func baseEnv(extra ...string) []string {
 	return append([]string{"HOME=/home/op"}, extra...)
 }
 
-// load runs Load and fails the test on an error.
-func load(t *testing.T, command string, args, env []string) *Gateway {
+// loadGateway runs Load and fails the test on an error.
+func loadGateway(t *testing.T, command string, args, env []string) *Gateway {
 	t.Helper()
 	g, err := Load(command, args, env)
 	if err != nil {
@@ -72,7 +72,7 @@ func newFixture(t *testing.T) fixture {
 }
 
 func TestDefaults(t *testing.T) {
-	g := load(t, "config", nil, baseEnv())
+	g := loadGateway(t, "config", nil, baseEnv())
 	want := Gateway{
 		Listen: ":8443", Links: LinksProxy, UpstreamTLS: UpstreamAuto,
 		Refresh: 10 * time.Second, ProbeInterval: 30 * time.Second, ProbeTimeout: 5 * time.Second,
@@ -116,7 +116,7 @@ func TestDataDirDefault(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := load(t, "config", nil, tt.env).DataDir; got != tt.want {
+			if got := loadGateway(t, "config", nil, tt.env).DataDir; got != tt.want {
 				t.Errorf("DataDir = %q, want %q", got, tt.want)
 			}
 		})
@@ -145,7 +145,7 @@ func TestPrecedence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := load(t, "config", tt.args, baseEnv(tt.env...))
+			g := loadGateway(t, "config", tt.args, baseEnv(tt.env...))
 			if g.TLS.VerifyDepth != tt.depth {
 				t.Errorf("VerifyDepth = %d, want %d", g.TLS.VerifyDepth, tt.depth)
 			}
@@ -168,7 +168,7 @@ func TestPrecedence(t *testing.T) {
 			{nil, []string{"MESOSGATE_LISTEN=:9000"}, ":9000", "env MESOSGATE_LISTEN"},
 			{[]string{"--listen", "127.0.0.1:9001"}, []string{"MESOSGATE_LISTEN=:9000"}, "127.0.0.1:9001", "flag --listen"},
 		} {
-			g := load(t, "config", tt.args, baseEnv(tt.env...))
+			g := loadGateway(t, "config", tt.args, baseEnv(tt.env...))
 			if g.Listen != tt.want || g.Sources["listen"].String() != tt.src {
 				t.Errorf("args %q env %q: Listen %q from %v, want %q from %s", tt.args, tt.env, g.Listen, g.Sources["listen"], tt.want, tt.src)
 			}
@@ -178,13 +178,13 @@ func TestPrecedence(t *testing.T) {
 		}
 	})
 	t.Run("flag false overrides an alias that is true", func(t *testing.T) {
-		g := load(t, "config", []string{"--ssl-verify-server-cert=false"}, baseEnv("LIBPROCESS_SSL_VERIFY_CERT=true"))
+		g := loadGateway(t, "config", []string{"--ssl-verify-server-cert=false"}, baseEnv("LIBPROCESS_SSL_VERIFY_CERT=true"))
 		if g.TLS.VerifyServerCert {
 			t.Error("VerifyServerCert stayed on")
 		}
 	})
 	t.Run("the first entry of a repeated variable wins, as os.Getenv", func(t *testing.T) {
-		g := load(t, "config", nil, baseEnv("MESOSGATE_LISTEN=:1", "MESOSGATE_LISTEN=:2"))
+		g := loadGateway(t, "config", nil, baseEnv("MESOSGATE_LISTEN=:1", "MESOSGATE_LISTEN=:2"))
 		if g.Listen != ":1" {
 			t.Errorf("Listen = %q", g.Listen)
 		}
@@ -204,7 +204,7 @@ func TestGatewayTLSDefaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := load(t, "config", tt.args, baseEnv(tt.env...))
+			g := loadGateway(t, "config", tt.args, baseEnv(tt.env...))
 			if g.TLS.Enabled != tt.enabled || g.TLS.EnableTLSv13 != tt.tls3 {
 				t.Errorf("Enabled %v, EnableTLSv13 %v; want %v, %v", g.TLS.Enabled, g.TLS.EnableTLSv13, tt.enabled, tt.tls3)
 			}
@@ -225,7 +225,7 @@ func TestValues(t *testing.T) {
 		"--acme-ca", "https://localhost:14000/dir", "--acme-ca-root", f.ca,
 		"--ssl-cert-file", f.cert, "--ssl-key-file", f.key, "--ssl-key-passphrase-file", f.pass,
 	}
-	g := load(t, "serve", args, baseEnv())
+	g := loadGateway(t, "serve", args, baseEnv())
 	wantMasters := []Master{{"http", "m1:5050"}, {"https", "m2:5050"}, {"", "m3.example.com:5050"}, {"https", "m4:443"}}
 	if !reflect.DeepEqual(g.Masters, wantMasters) {
 		t.Errorf("Masters = %v", g.Masters)
@@ -279,7 +279,7 @@ func TestCertSourceAuto(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := load(t, "serve", append([]string{"--master", "m:5050"}, tt.args...), baseEnv(tt.env...))
+			g := loadGateway(t, "serve", append([]string{"--master", "m:5050"}, tt.args...), baseEnv(tt.env...))
 			if g.CertSource != tt.want || g.Sources["cert-source"].Note != tt.note {
 				t.Errorf("CertSource %q (%s), want %q (%s)", g.CertSource, g.Sources["cert-source"], tt.want, tt.note)
 			}
@@ -434,7 +434,7 @@ func TestSecretsHidden(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 	f := newFixture(t)
-	g := load(t, "config", []string{"--ssl-cert-file", f.cert, "--ssl-key-file", f.key, "--ssl-key-passphrase-file", f.pass}, baseEnv())
+	g := loadGateway(t, "config", []string{"--ssl-cert-file", f.cert, "--ssl-key-file", f.key, "--ssl-key-passphrase-file", f.pass}, baseEnv())
 	var out strings.Builder
 	if err := g.Print(&out); err != nil {
 		t.Fatal(err)
@@ -482,7 +482,7 @@ func TestWarnings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := load(t, "config", tt.args, baseEnv(tt.env...))
+			g := loadGateway(t, "config", tt.args, baseEnv(tt.env...))
 			if len(g.Warnings) != len(tt.want) {
 				t.Fatalf("got %d warnings, want %d:\n%s", len(g.Warnings), len(tt.want), strings.Join(g.Warnings, "\n"))
 			}
@@ -508,7 +508,7 @@ func TestWarnings(t *testing.T) {
 
 func TestDemo(t *testing.T) {
 	f := newFixture(t)
-	g := load(t, "demo", []string{"--webui-dir", f.webui}, baseEnv("LIBPROCESS_SSL_ENABLED=false", "LIBPROCESS_SSL_REQUIRE_CLIENT_CERT=true"))
+	g := loadGateway(t, "demo", []string{"--webui-dir", f.webui}, baseEnv("LIBPROCESS_SSL_ENABLED=false", "LIBPROCESS_SSL_REQUIRE_CLIENT_CERT=true"))
 	if g.Listen != DefaultDemoListen || g.CertSource != CertInternal || g.WebUIDir != f.webui {
 		t.Errorf("demo: listen %q, cert source %q, webui %q", g.Listen, g.CertSource, g.WebUIDir)
 	}
@@ -524,7 +524,7 @@ func TestDemo(t *testing.T) {
 }
 
 func TestLoadUnknownCommand(t *testing.T) {
-	if _, err := Load("probe", nil, nil); err == nil {
+	if _, err := Load("sim", nil, nil); err == nil {
 		t.Error("Load accepted a command that is not a gateway's")
 	}
 }
@@ -575,7 +575,7 @@ func TestPrint(t *testing.T) {
 		"SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
 	}
 	args := []string{"--master", "http://m1:5050,m2:5050", "--ssl-enable-tls-v1-3=false", "--trusted-proxy", "10.0.0.0/8", "--refresh", "15s"}
-	g := load(t, "config", args, env)
+	g := loadGateway(t, "config", args, env)
 	var out strings.Builder
 	if err := g.Print(&out); err != nil {
 		t.Fatal(err)
@@ -613,7 +613,7 @@ func TestPrintable(t *testing.T) {
 func TestSuggest(t *testing.T) {
 	known := knownVariables()
 	for in, want := range map[string]string{
-		"MESOSGATE_MASTERS":              "MESOSGATE_MASTER",
+		"MESOSGATE_MASTR":                "MESOSGATE_MASTER",
 		"MESOSGATE_SSL_VERIFY_SRVR_CERT": "MESOSGATE_SSL_VERIFY_SERVER_CERT",
 		"LIBPROCESS_SSL_CA_FIL":          "LIBPROCESS_SSL_CA_FILE",
 		"MESOSGATE_TOTALLY_DIFFERENT":    "",

@@ -47,15 +47,18 @@ func unknownVariables(env environ) []string {
 	return w
 }
 
-// knownVariables returns every MESOSGATE_ variable of the gateway commands
-// and every libprocess SSL variable under LIBPROCESS_SSL_ (both cases).
+// knownVariables returns every MESOSGATE_ variable of every command and
+// every libprocess SSL variable under LIBPROCESS_SSL_ (both cases).
 func knownVariables() map[string]bool {
 	known := map[string]bool{}
-	var g Gateway
-	s := newSet("serve", environ{})
-	g.define(s)
-	for _, st := range s.list {
-		known[st.env] = true
+	for _, define := range []func(*set) []string{
+		new(Gateway).define, new(Probe).define, new(Certs).define, new(Sim).define,
+	} {
+		s := newSet("", environ{})
+		define(s)
+		for _, st := range s.list {
+			known[st.env] = true
+		}
 	}
 	for _, v := range tlsx.Variables() {
 		for _, n := range append([]string{v.Name}, v.Aliases...) {

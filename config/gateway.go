@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -198,36 +197,24 @@ type Gateway struct {
 // explains a problem); help requested on the command line is a
 // *HelpError.
 func Load(command string, args, environment []string) (*Gateway, error) {
+	g := &Gateway{}
+	var o Origins
+	var err error
 	switch command {
-	case "serve", "config", "demo":
+	case "serve", "config":
+		o, err = load(command, args, environment, true, g.define, func(s *set) []string {
+			g.validate(s, command == "serve")
+			return g.advise(s)
+		})
+	case "demo":
+		o, err = load(command, args, environment, false, g.defineDemo, nil)
 	default:
 		return nil, fmt.Errorf("config.Load: %q is not a gateway command", command)
 	}
-	env := parseEnviron(environment)
-	g := &Gateway{}
-	s := newSet(command, env)
-	var warnings []string
-	if command == "demo" {
-		g.defineDemo(s)
-	} else {
-		warnings = g.define(s)
-	}
-	if err := s.parseArgs(args); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	s.resolve()
-	if command != "demo" {
-		g.validate(s, command == "serve")
-		warnings = append(warnings, unknownVariables(env)...)
-		warnings = append(warnings, g.advise(s)...)
-	}
-	if len(s.errs) > 0 {
-		for _, w := range warnings {
-			s.errs = append(s.errs, errors.New("warning: "+w))
-		}
-		return nil, errors.Join(s.errs...)
-	}
-	g.Origins = s.origins(warnings)
+	g.Origins = o
 	return g, nil
 }
 
@@ -253,12 +240,13 @@ func (g *Gateway) define(s *set) []string {
 
 // defineDemo registers the few settings demo takes; the rest keep their
 // defaults, with the internal CA as certificate source.
-func (g *Gateway) defineDemo(s *set) {
+func (g *Gateway) defineDemo(s *set) []string {
 	g.defineListen(s, DefaultDemoListen)
 	g.defineDataDir(s)
 	g.defineWebUI(s)
 	g.defineLogs(s)
 	g.applyDefaults()
+	return nil
 }
 
 // applyDefaults gives the fields demo does not take their defaults.
@@ -312,9 +300,7 @@ func (g *Gateway) defineCerts(s *set) {
 }
 
 func (g *Gateway) defineCluster(s *set) {
-	s.add(&setting{flag: "master", placeholder: "URL", multi: true,
-		usage: "a master: http://host:port, https://host:port, or host:port to find the scheme by probing (repeat or separate with commas)",
-		parse: masterParser(&g.Masters), redact: redactURL, show: func() string { return joinMasters(g.Masters) }})
+	defineMasters(s, &g.Masters)
 	s.add(&setting{flag: "links", placeholder: "proxy|direct", def: string(LinksProxy),
 		usage: "proxy: every member page through the gateway; direct: links point at members with the scheme each speaks",
 		parse: enumParser(&g.Links, LinksProxy, LinksDirect), show: func() string { return string(g.Links) }})

@@ -11,6 +11,38 @@ import (
 	"github.com/mesosgate/mesosgate/tlsx"
 )
 
+// load is every command's loader: define registers the command's settings
+// (returning warnings found while doing so), the command line and the
+// environment give them values, validate applies the rules that involve
+// several settings (returning warnings). checkEnv adds warnings about
+// unknown MESOSGATE_ and LIBPROCESS_SSL_ variables.
+//
+// Problems are returned together, one line each, followed by the warnings
+// as lines starting "warning: " (a misspelt variable often explains a
+// problem); help requested on the command line is a *HelpError.
+func load(command string, args, environment []string, checkEnv bool, define func(*set) []string, validate func(*set) []string) (Origins, error) {
+	env := parseEnviron(environment)
+	s := newSet(command, env)
+	warnings := define(s)
+	if err := s.parseArgs(args); err != nil {
+		return Origins{}, err
+	}
+	s.resolve()
+	if checkEnv {
+		warnings = append(warnings, unknownVariables(env)...)
+	}
+	if validate != nil {
+		warnings = append(warnings, validate(s)...)
+	}
+	if len(s.errs) > 0 {
+		for _, w := range warnings {
+			s.errs = append(s.errs, errors.New("warning: "+w))
+		}
+		return Origins{}, errors.Join(s.errs...)
+	}
+	return s.origins(warnings), nil
+}
+
 // setting is one configurable value of a command: its flag, the
 // environment variable that also sets it, its default, how a value is
 // parsed into the command's struct, and, once loaded, where the value came

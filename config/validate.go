@@ -16,11 +16,12 @@ import (
 // file system, once every setting has its value. Each problem names the
 // settings as the user wrote them.
 func (g *Gateway) validate(s *set, needMasters bool) {
-	if needMasters && len(g.Masters) == 0 {
-		s.fail("--master is required: give the masters' addresses, e.g. --master http://master1:5050,http://master2:5050 (or set MESOSGATE_MASTER)")
+	if needMasters {
+		requireMasters(s, g.Masters, "serve")
 	}
 	g.resolveCertSource(s)
-	g.checkKeyPair(s)
+	checkKeyPair(s, g.TLS)
+	checkSSLFiles(s, g.TLS)
 	g.checkFiles(s)
 	g.checkDurations(s)
 }
@@ -86,8 +87,7 @@ func (g *Gateway) resolveCertSource(s *set) {
 
 // checkKeyPair checks that CERT_FILE, KEY_FILE and the passphrase file come
 // together.
-func (g *Gateway) checkKeyPair(s *set) {
-	t := g.TLS
+func checkKeyPair(s *set, t tlsx.Settings) {
 	if !s.ok(sslFlag("CERT_FILE"), sslFlag("KEY_FILE")) {
 		return
 	}
@@ -102,16 +102,15 @@ func (g *Gateway) checkKeyPair(s *set) {
 	}
 }
 
-// checkFiles checks that the files and directories named exist and can be
-// read. Their contents (a key matching its certificate, the passphrase)
-// are checked by tlsx when the gateway starts.
-func (g *Gateway) checkFiles(s *set) {
+// checkSSLFiles checks that the SSL settings' files and directory exist
+// and can be read. Their contents (a key matching its certificate, the
+// passphrase) are checked by tlsx when the command starts.
+func checkSSLFiles(s *set, t tlsx.Settings) {
 	files := []struct{ flag, path string }{
-		{sslFlag("CERT_FILE"), g.TLS.CertFile},
-		{sslFlag("KEY_FILE"), g.TLS.KeyFile},
-		{sslFlag("CA_FILE"), g.TLS.CAFile},
-		{"ssl-key-passphrase-file", g.TLS.KeyPassphraseFile},
-		{"acme-ca-root", g.ACME.CARoot},
+		{sslFlag("CERT_FILE"), t.CertFile},
+		{sslFlag("KEY_FILE"), t.KeyFile},
+		{sslFlag("CA_FILE"), t.CAFile},
+		{"ssl-key-passphrase-file", t.KeyPassphraseFile},
 	}
 	for _, f := range files {
 		if f.path != "" {
@@ -120,19 +119,33 @@ func (g *Gateway) checkFiles(s *set) {
 			}
 		}
 	}
-	if g.TLS.CADir != "" {
-		if err := readableDir(g.TLS.CADir); err != nil {
-			s.fail("%s=%s: %v", s.name(sslFlag("CA_DIR")), quote(g.TLS.CADir), err)
+	if t.CADir != "" {
+		if err := readableDir(t.CADir); err != nil {
+			s.fail("%s=%s: %v", s.name(sslFlag("CA_DIR")), quote(t.CADir), err)
+		}
+	}
+}
+
+// webUIDir checks that dir looks like a Mesos WebUI directory.
+func webUIDir(dir string) error {
+	if err := readableDir(dir); err != nil {
+		return err
+	}
+	if err := readableFile(filepath.Join(dir, "index.html")); err != nil {
+		return errors.New("has no readable index.html; give the src/webui directory of a Mesos source tree")
+	}
+	return nil
+}
+
+// checkFiles checks the gateway's own files and directories.
+func (g *Gateway) checkFiles(s *set) {
+	if g.ACME.CARoot != "" {
+		if err := readableFile(g.ACME.CARoot); err != nil {
+			s.fail("%s=%s: %v", s.name("acme-ca-root"), quote(g.ACME.CARoot), err)
 		}
 	}
 	if g.WebUIDir != "" {
-		err := readableDir(g.WebUIDir)
-		if err == nil {
-			if err = readableFile(filepath.Join(g.WebUIDir, "index.html")); err != nil {
-				err = errors.New("has no readable index.html; give the src/webui directory of a Mesos source tree")
-			}
-		}
-		if err != nil {
+		if err := webUIDir(g.WebUIDir); err != nil {
 			s.fail("%s=%s: %v", s.name("webui-dir"), quote(g.WebUIDir), err)
 		}
 	}

@@ -1,0 +1,280 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mesosgate/mesosgate/tlsx"
+)
+
+// This file holds the settings of the commands that are not the gateway:
+// probe, certs and sim, each a small struct loaded by the same mechanism.
+
+// clientSSL are the defaults of commands that only connect to members:
+// TLS 1.3 is offered so a member that speaks it is seen speaking it.
+func clientSSL() sslDefaults {
+	return sslDefaults{"ENABLE_TLS_V1_3": gatewaySSL()["ENABLE_TLS_V1_3"]}
+}
+
+// Probe is the settings of `mesosgate probe`: discover the cluster once,
+// probe every member, print a table or JSON.
+type Probe struct {
+	// Masters are the configured masters; at least one.
+	Masters []Master
+	// JSON selects the `probe --json` shape instead of a table.
+	JSON bool
+	// Timeout bounds one probe of one member; zero means
+	// DefaultProbeTimeout.
+	Timeout time.Duration
+	// TLS are the libprocess SSL settings used to reach and verify members
+	// (the connecting side), with TLS 1.3 on unless set to false.
+	TLS tlsx.Settings
+
+	Origins
+}
+
+// LoadProbe reads probe's settings; see Load for the shape of errors.
+func LoadProbe(args, environment []string) (*Probe, error) {
+	p := &Probe{}
+	o, err := load("probe", args, environment, true, p.define, p.validate)
+	if err != nil {
+		return nil, err
+	}
+	p.Origins = o
+	return p, nil
+}
+
+func (p *Probe) define(s *set) []string {
+	defineMasters(s, &p.Masters)
+	s.add(&setting{flag: "json", boolean: true, def: "false",
+		usage: "print JSON (phase, next steps, members) instead of a table",
+		parse: boolParser(&p.JSON), show: func() string { return strconv.FormatBool(p.JSON) }})
+	s.add(durationSetting(&p.Timeout, "probe-timeout", DefaultProbeTimeout, time.Millisecond, "longest time one probe of one member may take"))
+	return s.addSSL(&p.TLS, clientSSL())
+}
+
+func (p *Probe) validate(s *set) []string {
+	requireMasters(s, p.Masters, "probe")
+	checkKeyPair(s, p.TLS)
+	checkSSLFiles(s, p.TLS)
+	return tlsx.Advise(p.TLS, func(suffix string) string { return sslName(s, suffix) })
+}
+
+// Certs is the settings of `mesosgate certs`: one certificate whose SANs
+// cover every discovered master and agent, signed by a CA minted into Out
+// or given.
+type Certs struct {
+	// Masters are the configured masters; at least one.
+	Masters []Master
+	// Out is the directory the CA (when minted), the certificate and its
+	// key are written to; it is created when missing.
+	Out string
+	// Hosts are extra names (DNS names or IP addresses) for the SANs, such
+	// as a load balancer's name in front of the masters.
+	Hosts []string
+	// CACert and CAKey are an existing CA's PEM files to sign with; both
+	// empty means a new CA is minted into Out.
+	CACert, CAKey string
+	// Validity is how long the certificate is valid; zero means
+	// DefaultCertValidity.
+	Validity time.Duration
+	// TLS are the libprocess SSL settings used to reach the masters.
+	TLS tlsx.Settings
+
+	Origins
+}
+
+// DefaultCertValidity is the certs command's default validity: 825 days,
+// the longest that Apple's platforms accept for a TLS server certificate
+// from a private CA.
+const DefaultCertValidity = 825 * 24 * time.Hour
+
+// LoadCerts reads certs' settings; see Load for the shape of errors.
+func LoadCerts(args, environment []string) (*Certs, error) {
+	c := &Certs{}
+	o, err := load("certs", args, environment, true, c.define, c.validate)
+	if err != nil {
+		return nil, err
+	}
+	c.Origins = o
+	return c, nil
+}
+
+func (c *Certs) define(s *set) []string {
+	defineMasters(s, &c.Masters)
+	s.add(&setting{flag: "out", placeholder: "DIR",
+		usage: "directory the CA, the certificate and its key are written to (created when missing)",
+		parse: pathParser(&c.Out), show: func() string { return orNone(c.Out) }})
+	s.add(&setting{flag: "host", placeholder: "NAME", multi: true,
+		usage: "extra DNS name or IP address for the certificate (repeat or separate with commas)",
+		parse: hostParser(&c.Hosts), show: func() string { return joinOrNone(c.Hosts) }})
+	s.add(&setting{flag: "ca-cert", placeholder: "FILE",
+		usage: "PEM certificate of an existing CA to sign with (with --ca-key); default: mint a CA into --out",
+		parse: pathParser(&c.CACert), show: func() string { return orNone(c.CACert) }})
+	s.add(&setting{flag: "ca-key", placeholder: "FILE",
+		usage: "PEM key of --ca-cert",
+		parse: pathParser(&c.CAKey), show: func() string { return orNone(c.CAKey) }})
+	s.add(durationSetting(&c.Validity, "validity", DefaultCertValidity, time.Hour, "how long the certificate is valid"))
+	return s.addSSL(&c.TLS, clientSSL())
+}
+
+func (c *Certs) validate(s *set) []string {
+	requireMasters(s, c.Masters, "certs")
+	if c.Out == "" && s.ok("out") {
+		s.fail("--out is required: give the directory to write the certificate into")
+	}
+	if c.Out != "" {
+		if fi, err := os.Stat(c.Out); err == nil && !fi.IsDir() {
+			s.fail("%s=%s: is a file, not a directory; give a directory (it is created when missing)", s.name("out"), quote(c.Out))
+		}
+	}
+	switch {
+	case !s.ok("ca-cert", "ca-key"):
+	case c.CACert != "" && c.CAKey == "":
+		s.fail("%s is set but --ca-key is not: give both, or neither to mint a CA", s.name("ca-cert"))
+	case c.CACert == "" && c.CAKey != "":
+		s.fail("%s is set but --ca-cert is not: give both, or neither to mint a CA", s.name("ca-key"))
+	}
+	for _, f := range []struct{ flag, path string }{{"ca-cert", c.CACert}, {"ca-key", c.CAKey}} {
+		if f.path != "" {
+			if err := readableFile(f.path); err != nil {
+				s.fail("%s=%s: %v", s.name(f.flag), quote(f.path), err)
+			}
+		}
+	}
+	checkKeyPair(s, c.TLS)
+	checkSSLFiles(s, c.TLS)
+	return tlsx.Advise(c.TLS, func(suffix string) string { return sslName(s, suffix) })
+}
+
+// hostParser accepts a DNS name or an IP address.
+func hostParser(p *[]string) func(string) error {
+	return func(v string) error {
+		if addr, err := netip.ParseAddr(v); err == nil {
+			*p = append(*p, addr.String())
+			return nil
+		}
+		if !validDNSName(strings.TrimPrefix(v, "*.")) {
+			return errors.New("not a DNS name or IP address; write it like mesos.example.com or 192.0.2.10")
+		}
+		*p = append(*p, strings.ToLower(v))
+		return nil
+	}
+}
+
+// Sim is the settings of `mesosgate sim`: a simulated cluster on loopback.
+type Sim struct {
+	// Masters is how many masters run; zero means 1.
+	Masters int
+	// MasterModes gives each master's SSL mode (SimModes); a shorter list
+	// repeats its last entry. Empty means plain.
+	MasterModes []string
+	// Agents is how many agents run; Load's default is 4, and zero runs
+	// none.
+	Agents int
+	// Modes gives each agent's SSL mode, as MasterModes.
+	Modes []string
+	// WebUIDir, if set, is a Mesos WebUI directory the leader serves
+	// instead of the simulator's own.
+	WebUIDir string
+
+	Origins
+}
+
+// SimModes are the SSL modes of simulated members: plain HTTP; TLS with
+// downgrade; TLS only; TLS only, demanding a client certificate.
+var SimModes = []string{"plain", "downgrade", "ssl", "ssl-clientcert"}
+
+// LoadSim reads sim's settings; see Load for the shape of errors.
+func LoadSim(args, environment []string) (*Sim, error) {
+	m := &Sim{}
+	o, err := load("sim", args, environment, true, m.define, m.validate)
+	if err != nil {
+		return nil, err
+	}
+	m.Origins = o
+	return m, nil
+}
+
+func (m *Sim) define(s *set) []string {
+	s.add(&setting{flag: "masters", placeholder: "N", def: "1", usage: "how many masters run (1 to 9)",
+		parse: intParser(&m.Masters, 1, 9), show: func() string { return strconv.Itoa(m.Masters) }})
+	s.add(&setting{flag: "master-modes", placeholder: "MODES", def: "plain", multi: true,
+		usage: "each master's mode: " + orList(SimModes) + " (comma separated; a shorter list repeats its last entry)",
+		parse: modeParser(&m.MasterModes), show: func() string { return joinOrNone(m.MasterModes) }})
+	s.add(&setting{flag: "agents", placeholder: "N", def: "4", usage: "how many agents run (0 to 1000)",
+		parse: intParser(&m.Agents, 0, 1000), show: func() string { return strconv.Itoa(m.Agents) }})
+	s.add(&setting{flag: "modes", placeholder: "MODES", def: "plain,downgrade,ssl,ssl", multi: true,
+		usage: "each agent's mode, as --master-modes",
+		parse: modeParser(&m.Modes), show: func() string { return joinOrNone(m.Modes) }})
+	s.add(&setting{flag: "webui-dir", placeholder: "DIR",
+		usage: "serve this Mesos WebUI directory (src/webui of a Mesos source tree) instead of the simulator's own",
+		parse: pathParser(&m.WebUIDir), show: func() string { return orNone(m.WebUIDir) }})
+	return nil
+}
+
+func (m *Sim) validate(s *set) []string {
+	m.MasterModes = fitModes(s, "master-modes", "masters", m.MasterModes, m.Masters)
+	m.Modes = fitModes(s, "modes", "agents", m.Modes, m.Agents)
+	if m.WebUIDir != "" {
+		if err := webUIDir(m.WebUIDir); err != nil {
+			s.fail("%s=%s: %v", s.name("webui-dir"), quote(m.WebUIDir), err)
+		}
+	}
+	return nil
+}
+
+// fitModes checks that a mode list given by the user has at most one mode
+// per member, and cuts the default list to the number of members.
+func fitModes(s *set, flag, what string, modes []string, n int) []string {
+	if !s.ok(flag, what) || len(modes) <= n {
+		return modes
+	}
+	if !s.isSet(flag) {
+		return modes[:n]
+	}
+	s.fail("%s gives %d modes for %d %s: give at most one per member", s.name(flag), len(modes), n, what)
+	return modes
+}
+
+func intParser(p *int, lo, hi int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("not a number from %d to %d", lo, hi)
+		}
+		*p = n
+		return nil
+	}
+}
+
+func modeParser(p *[]string) func(string) error {
+	return func(v string) error {
+		for _, mode := range SimModes {
+			if v == mode {
+				*p = append(*p, v)
+				return nil
+			}
+		}
+		return fmt.Errorf("unknown mode; use %s", orList(SimModes))
+	}
+}
+
+// defineMasters registers --master.
+func defineMasters(s *set, p *[]Master) {
+	s.add(&setting{flag: "master", placeholder: "URL", multi: true,
+		usage: "a master: http://host:port, https://host:port, or host:port to find the scheme by probing (repeat or separate with commas)",
+		parse: masterParser(p), redact: redactURL, show: func() string { return joinMasters(*p) }})
+}
+
+// requireMasters reports a missing --master.
+func requireMasters(s *set, masters []Master, command string) {
+	if len(masters) == 0 && s.ok("master") {
+		s.fail("--master is required: give the masters' addresses, e.g. mesosgate %s --master http://master1:5050,http://master2:5050 (or set MESOSGATE_MASTER)", command)
+	}
+}
