@@ -52,7 +52,7 @@ func text(w http.ResponseWriter, code int, body string) {
 }
 
 // Statuses with libprocess's default bodies.
-func notFound(w http.ResponseWriter)   { text(w, http.StatusNotFound, "404 Not Found.") }
+func notFound(w http.ResponseWriter) { text(w, http.StatusNotFound, "404 Not Found.") }
 func badRequest(w http.ResponseWriter, msg string) {
 	text(w, http.StatusBadRequest, msg)
 }
