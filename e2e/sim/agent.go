@@ -94,7 +94,7 @@ func under(p, route string) bool {
 
 // ServeHTTP routes the agent's endpoints.
 func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
+	p := delegate(r.URL.Path, agentProcesses, "slave(1)")
 	switch {
 	case under(p, "/version"):
 		writeJSON(w, r, versionInfo())

@@ -208,7 +208,7 @@ func (m *Member) start(settings tlsx.Settings) error {
 	}
 	var ln net.Listener = inner
 	if tctx != nil {
-		ln = tctx.NewListener(inner, tctx.ServerConfig())
+		ln = silentTLS{tctx.NewListener(inner, tctx.ServerConfig())}
 	}
 	m.mu.Lock()
 	m.addr = inner.Addr().String()
@@ -280,6 +280,25 @@ func (m *Member) record(req *http.Request) {
 		UserAgent: req.UserAgent(),
 	})
 }
+
+// silentTLS hides TLS connections from http.Server, which would otherwise
+// answer a plain request on a TLS-only port with "HTTP/1.0 400 Bad
+// Request ... HTTP request to an HTTPS server". A libprocess member fails
+// the handshake and closes without an HTTP status line, and probers rely on
+// that to tell ssl-only from ssl-downgrade. The handshake then happens on
+// the connection's first read, under the server's read deadline.
+type silentTLS struct{ net.Listener }
+
+func (l silentTLS) Accept() (net.Conn, error) {
+	conn, err := l.Listener.Accept()
+	if tc, ok := conn.(*tls.Conn); ok {
+		return hiddenTLS{tc}, nil
+	}
+	return conn, err
+}
+
+// hiddenTLS is a TLS connection that net/http does not recognise as one.
+type hiddenTLS struct{ net.Conn }
 
 // listen opens a loopback listener: on a new port when addr is empty, else
 // on addr again. A port just closed may still be held for a moment by the
