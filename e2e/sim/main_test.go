@@ -144,3 +144,5 @@ func curl(t testing.TB, args ...string) string {
 	}
 	return string(out)
 }
+
+func jsonDecode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
