@@ -55,7 +55,9 @@ func (c *Cluster) addAgent(mode Mode) (*Agent, error) {
 	a := &Agent{c: c, index: c.nextAgent, registered: time.Now(), started: time.Now(), made: map[*executor]bool{}}
 	a.id = fmt.Sprintf("%s-S%d", c.masterID, c.nextAgent)
 	c.nextAgent++
-	home := filepath.Join(c.dir, "agents", a.id)
+	// The agent's id must not appear twice in a sandbox path: the stock
+	// WebUI's breadcrumb (an AngularJS ng-repeat) refuses repeated segments.
+	home := filepath.Join(c.dir, "agents", strconv.Itoa(a.index))
 	a.workDir, a.logDir = filepath.Join(home, "work"), filepath.Join(home, "log")
 	var live []*Framework
 	for _, f := range c.frameworks {
