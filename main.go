@@ -27,6 +27,7 @@ type command struct {
 // commands lists the subcommands that work. A subcommand appears here only
 // once it does what SPEC section 3 says.
 var commands = map[string]command{
+	"sim":     {"run a simulated Mesos cluster on loopback", runSim},
 	"version": {"print the version and exit", runVersion},
 }
 
