@@ -97,6 +97,7 @@ type Cluster struct {
 	webui    http.Handler
 	shared   sharedFiles
 	names    idNames
+	ports    portAllocator
 
 	tlsMu   sync.Mutex
 	tlsCtxs map[tlsx.Settings]*tlsx.Context
