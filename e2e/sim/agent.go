@@ -87,13 +87,6 @@ func (c *Cluster) addAgent(mode Mode) (*Agent, error) {
 	return a, nil
 }
 
-// under reports whether a request path falls to the endpoint route the way
-// libprocess matches (the longest route that is a prefix of the path, a
-// trailing slash ignored).
-func under(p, route string) bool {
-	return p == route || strings.HasPrefix(p, route+"/")
-}
-
 // ServeHTTP routes the agent's endpoints.
 func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := delegate(r.URL.Path, agentProcesses, "slave(1)")

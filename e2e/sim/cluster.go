@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -37,8 +38,9 @@ type Options struct {
 	Frameworks []FrameworkSpec
 
 	// Hostname is the name every member advertises (in state, leader_info,
-	// redirects and webui_url) and the certificate names. It must resolve
-	// to loopback: "localhost" (the default) or a 127.0.0.x address.
+	// redirects and webui_url), and one the member certificate names.
+	// Members listen on 127.0.0.1, so it must resolve there: "" means
+	// "localhost"; "127.0.0.1" makes the WebUI's links use the IP.
 	Hostname string
 	// Name is the cluster's name ("cluster" in /master/state, shown by the
 	// WebUI); "" means unnamed.
@@ -178,12 +180,33 @@ func (o *Options) validate() error {
 	if o.Masters < 0 || o.Agents < 0 || o.LargeFileSize < 0 || o.HeartbeatInterval < 0 {
 		errs = append(errs, errors.New("counts, sizes and intervals must not be negative"))
 	}
+	if err := checkHostname(o.Hostname); err != nil {
+		errs = append(errs, err)
+	}
 	if o.WebUIDir != "" {
 		if _, err := os.Stat(filepath.Join(o.WebUIDir, "index.html")); err != nil {
 			errs = append(errs, fmt.Errorf("WebUI directory %s has no index.html: give src/webui of a Mesos source tree", o.WebUIDir))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkHostname makes sure members are reachable by their advertised
+// name: they listen on 127.0.0.1.
+func checkHostname(name string) error {
+	if name == "" || name == "localhost" || name == "127.0.0.1" {
+		return nil
+	}
+	addrs, err := net.LookupHost(name)
+	if err != nil {
+		return fmt.Errorf("hostname %q does not resolve (%v): use localhost, 127.0.0.1 or a name that resolves to 127.0.0.1", name, err)
+	}
+	for _, a := range addrs {
+		if a == "127.0.0.1" {
+			return nil
+		}
+	}
+	return fmt.Errorf("hostname %q resolves to %v, but members listen on 127.0.0.1: use localhost, 127.0.0.1 or a name that resolves there", name, addrs)
 }
 
 func (c *Cluster) setupDir() error {

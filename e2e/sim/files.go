@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/user"
-	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -66,40 +65,49 @@ var (
 // rest is joined on and canonicalised, and must stay inside it; below an
 // attached file nothing exists.
 func (f *fileSystem) resolve(p string) (string, error) {
-	tokens := strings.Split(strings.TrimSuffix(p, "/"), "/")
-	suffix := ""
+	if len(p) > maxPath {
+		return "", fmt.Errorf("%w: Failed to determine canonical path of '%s': File name too long", errFileInvalid, p)
+	}
+	p = strings.TrimSuffix(p, "/")
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	for len(tokens) > 0 {
-		prefix := strings.Join(tokens, "/")
-		base, ok := f.paths[prefix]
-		if !ok {
-			suffix = path.Join(tokens[len(tokens)-1], suffix)
-			tokens = tokens[:len(tokens)-1]
-			continue
+	for prefix := p; ; {
+		if base, ok := f.paths[prefix]; ok {
+			return f.below(base, strings.TrimPrefix(p[len(prefix):], "/"))
 		}
-		st, err := os.Stat(base)
-		if err != nil || !st.IsDir() {
-			if suffix != "" {
-				return "", errFileNotFound
-			}
-			return base, nil
-		}
-		joined := filepath.Join(base, suffix)
-		real, err := filepath.EvalSymlinks(joined)
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		i := strings.LastIndex(prefix, "/")
+		if i < 0 {
 			return "", errFileNotFound
-		} else if err != nil {
-			return "", fmt.Errorf("%w: Failed to determine canonical path of '%s': %v", errFileInvalid, joined, err)
 		}
-		// Mesos compares with startsWith only; a sibling directory
-		// sharing the prefix ("/sandbox2" for "/sandbox") is refused here.
-		if real != base && !strings.HasPrefix(real, base+"/") {
-			return "", fmt.Errorf("%w: '%s' is inaccessible", errFileInvalid, joined)
-		}
-		return real, nil
+		prefix = prefix[:i]
 	}
-	return "", errFileNotFound
+}
+
+// maxPath is PATH_MAX: longer paths fail realpath() in Mesos.
+const maxPath = 4096
+
+// below resolves suffix under the attached base.
+func (f *fileSystem) below(base, suffix string) (string, error) {
+	st, err := os.Stat(base)
+	if err != nil || !st.IsDir() {
+		if suffix != "" {
+			return "", errFileNotFound
+		}
+		return base, nil
+	}
+	joined := filepath.Join(base, suffix)
+	real, err := filepath.EvalSymlinks(joined)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return "", errFileNotFound
+	} else if err != nil {
+		return "", fmt.Errorf("%w: Failed to determine canonical path of '%s': %v", errFileInvalid, joined, err)
+	}
+	// Mesos compares with startsWith only; a sibling directory sharing
+	// the prefix ("/sandbox2" for "/sandbox") is refused here.
+	if real != base && !strings.HasPrefix(real, base+"/") {
+		return "", fmt.Errorf("%w: '%s' is inaccessible", errFileInvalid, joined)
+	}
+	return real, nil
 }
 
 // serve handles /files/<endpoint>.

@@ -253,3 +253,40 @@ func sandbox(t *testing.T, a *Agent) Sandbox {
 	t.Fatalf("agent %s has no running sandbox", a.ID())
 	return Sandbox{}
 }
+
+// FuzzResolve: whatever path is asked for, /files resolves only to an
+// attached file or to something inside an attached directory, following
+// symbolic links, and never panics.
+func FuzzResolve(f *testing.F) {
+	root := f.TempDir()
+	root, _ = filepath.EvalSymlinks(root)
+	base := filepath.Join(root, "sandbox")
+	for _, d := range []string{"sandbox/sub", "sandbox2"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+	}
+	for _, p := range []string{"sandbox/stdout", "sandbox/sub/x", "sandbox2/secret", "log"} {
+		os.WriteFile(filepath.Join(root, p), []byte("x"), 0o644)
+	}
+	os.Symlink("/etc", filepath.Join(base, "escape"))
+	os.Symlink("../sandbox2/secret", filepath.Join(base, "sibling"))
+	os.Symlink("sub/x", filepath.Join(base, "inside"))
+	fs := &fileSystem{paths: map[string]string{}}
+	for virtual, real := range map[string]string{"/sb": base, base: base, "/slave/log": filepath.Join(root, "log")} {
+		if err := fs.attach(real, virtual); err != nil {
+			f.Fatal(err)
+		}
+	}
+	for _, seed := range []string{"/sb", "/sb/", "/sb/stdout", "/sb/../sandbox2/secret", "/sb/escape/passwd", "/sb/sibling",
+		"/sb/inside", base + "/sub", base + "/../sandbox2/secret", "/slave/log", "/slave/log/x", "sb", "//sb//stdout", "/sb/./sub/../stdout"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		real, err := fs.resolve(p)
+		if err != nil {
+			return
+		}
+		if real != base && !strings.HasPrefix(real, base+"/") && real != filepath.Join(root, "log") {
+			t.Errorf("resolve(%q) = %q, outside what is attached", p, real)
+		}
+	})
+}

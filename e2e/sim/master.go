@@ -34,29 +34,10 @@ type Master struct {
 	workDir string
 	logDir  string
 	files   *fileSystem
+	routes  []leaderRoute
 
 	logOnce sync.Once
 	logErr  error
-}
-
-// masterProcesses are the libprocess processes of a master besides
-// "master" itself; any other first path segment is delegated to "master".
-var masterProcesses = map[string]bool{"master": true, "files": true, "metrics": true, "version": true}
-
-// agentProcesses are an agent's; the agent delegates to "slave(1)".
-var agentProcesses = map[string]bool{"slave(1)": true, "files": true, "metrics": true, "version": true}
-
-// delegate prefixes a path whose first segment names no process with the
-// delegate's name (libprocess ProcessManager::handle).
-func delegate(p string, processes map[string]bool, name string) string {
-	first, _, _ := strings.Cut(strings.TrimLeft(p, "/"), "/")
-	switch {
-	case first == "":
-		return "/" + name
-	case processes[first]:
-		return p
-	}
-	return "/" + name + p
 }
 
 func newMaster(c *Cluster, i int) (*Master, error) {
@@ -68,6 +49,7 @@ func newMaster(c *Cluster, i int) (*Master, error) {
 			return nil, fmt.Errorf("create master directory: %w", err)
 		}
 	}
+	m.routes = m.leaderRoutes()
 	m.Member = newMember(c, RoleMaster, m)
 	m.files = newFileSystem(c, RealmMasterReadOnly, m.prepareLog)
 	return m, nil
@@ -135,41 +117,48 @@ func (m *Master) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// leaderEndpoint serves the endpoints only the leader answers.
-func (m *Master) leaderEndpoint(w http.ResponseWriter, r *http.Request, p string) {
-	routes := []struct {
-		route, realm string
-		serve        func(http.ResponseWriter, *http.Request)
-	}{
-		{"/master/state", RealmMasterReadOnly, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, r, m.state()) }},
-		{"/master/state-summary", RealmMasterReadOnly, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, r, m.stateSummary()) }},
-		{"/master/slaves", RealmMasterReadOnly, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, r, m.slaves()) }},
-		{"/master/frameworks", RealmMasterReadOnly, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, r, m.frameworks()) }},
-		{"/master/roles", RealmMasterReadOnly, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, r, m.roles()) }},
+// leaderRoute is an endpoint only the leader answers; standbys redirect.
+type leaderRoute struct {
+	route, realm string
+	serve        func(http.ResponseWriter, *http.Request)
+}
+
+// leaderRoutes lists the leader's endpoints, longest route first so the
+// first match is libprocess's longest prefix.
+func (m *Master) leaderRoutes() []leaderRoute {
+	jsonOf := func(f func() any) func(http.ResponseWriter, *http.Request) {
+		return func(w http.ResponseWriter, r *http.Request) { writeJSON(w, r, f()) }
+	}
+	return []leaderRoute{
 		{"/master/maintenance/schedule", RealmMasterReadWrite, m.maintenance},
-		{"/master/maintenance/status", RealmMasterReadOnly, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, r, struct{}{}) }},
+		{"/master/maintenance/status", RealmMasterReadOnly, jsonOf(func() any { return struct{}{} })},
+		{"/master/state-summary", RealmMasterReadOnly, jsonOf(func() any { return m.stateSummary() })},
+		{"/master/frameworks", RealmMasterReadOnly, jsonOf(func() any { return m.frameworks() })},
 		{"/master/api/v1", RealmMasterReadWrite, m.api},
+		{"/master/slaves", RealmMasterReadOnly, jsonOf(func() any { return m.slaves() })},
+		{"/master/state", RealmMasterReadOnly, jsonOf(func() any { return m.state() })},
+		{"/master/roles", RealmMasterReadOnly, jsonOf(func() any { return m.roles() })},
 	}
-	// The longest matching route wins, as in libprocess.
-	best := -1
-	for i, rt := range routes {
-		if under(p, rt.route) && (best < 0 || len(rt.route) > len(routes[best].route)) {
-			best = i
+}
+
+// leaderEndpoint serves the endpoints only the leader answers: after
+// authentication, a standby redirects to the leader.
+func (m *Master) leaderEndpoint(w http.ResponseWriter, r *http.Request, p string) {
+	for _, rt := range m.routes {
+		if !under(p, rt.route) {
+			continue
 		}
-	}
-	if best < 0 {
-		notFound(w)
+		if !m.c.authorized(w, r, rt.realm) {
+			return
+		}
+		if !m.Leading() {
+			m.redirect(w, r, p)
+			return
+		}
+		rt.serve(w, r)
 		return
 	}
-	rt := routes[best]
-	if !m.c.authorized(w, r, rt.realm) {
-		return
-	}
-	if !m.Leading() {
-		m.redirect(w, r, p)
-		return
-	}
-	rt.serve(w, r)
+	notFound(w)
 }
 
 // redirect answers as Master::Http::redirect: 503 without a leader, else a
@@ -232,14 +221,4 @@ func (m *Master) flags() map[string]string {
 		f["cluster"] = m.c.opts.Name
 	}
 	return f
-}
-
-// withPath returns a shallow copy of r for another path.
-func withPath(r *http.Request, p string) *http.Request {
-	r2 := new(http.Request)
-	*r2 = *r
-	u := *r.URL
-	u.Path, u.RawPath = p, ""
-	r2.URL = &u
-	return r2
 }

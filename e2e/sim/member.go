@@ -8,6 +8,7 @@ import (
 	mathrand "math/rand/v2"
 	"net"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -356,4 +357,9 @@ func (p *portAllocator) listen() (net.Listener, error) {
 	}
 	// Every port of the range is taken: let the kernel choose.
 	return net.Listen("tcp", "127.0.0.1:0")
+}
+
+// sortRequests orders requests by time.
+func sortRequests(rs []Request) {
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Time.Before(rs[j].Time) })
 }

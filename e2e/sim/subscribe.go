@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -276,23 +275,58 @@ func (c *Cluster) publishLocked(event any) {
 
 // api answers POST /api/v1 on the leader.
 func (m *Master) api(w http.ResponseWriter, r *http.Request) {
+	call, ok := readCall(w, r)
+	if !ok {
+		return
+	}
+	c := m.c
+	switch call {
+	case "SUBSCRIBE":
+		m.subscribe(w, r)
+	case "GET_HEALTH":
+		writeJSON(w, r, map[string]any{"type": call, "get_health": map[string]bool{"healthy": true}})
+	case "GET_VERSION":
+		writeJSON(w, r, map[string]any{"type": call, "get_version": map[string]any{"version_info": versionInfo()}})
+	case "GET_STATE":
+		c.mu.RLock()
+		resp := map[string]any{"type": call, "get_state": c.getStateLocked()}
+		c.mu.RUnlock()
+		writeJSON(w, r, resp)
+	case "GET_AGENTS":
+		c.mu.RLock()
+		resp := map[string]any{"type": call, "get_agents": c.getStateLocked().GetAgents}
+		c.mu.RUnlock()
+		writeJSON(w, r, resp)
+	case "GET_FRAMEWORKS":
+		c.mu.RLock()
+		resp := map[string]any{"type": call, "get_frameworks": c.getFrameworksLocked()}
+		c.mu.RUnlock()
+		writeJSON(w, r, resp)
+	default:
+		text(w, http.StatusNotImplemented, "the simulated master does not implement "+call+": use SUBSCRIBE, GET_STATE, GET_AGENTS, GET_FRAMEWORKS, GET_HEALTH or GET_VERSION")
+	}
+}
+
+// readCall checks a v1 call as Master::Http::api does (method, content
+// types, body) and returns its type. When it fails it has answered.
+func readCall(w http.ResponseWriter, r *http.Request) (string, bool) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
 		text(w, http.StatusMethodNotAllowed, "Expecting one of { 'POST' }, but received '"+r.Method+"'")
-		return
+		return "", false
 	}
 	ctype := r.Header.Get("Content-Type")
 	if ctype == "" {
 		badRequest(w, "Expecting 'Content-Type' to be present")
-		return
+		return "", false
 	}
 	if mt, _, _ := mime.ParseMediaType(ctype); mt != "application/json" {
 		text(w, http.StatusUnsupportedMediaType, "Expecting 'Content-Type' of application/json (the simulated master speaks JSON only, not protobuf)")
-		return
+		return "", false
 	}
 	if !acceptsJSON(r.Header.Get("Accept")) {
 		text(w, http.StatusNotAcceptable, "Expecting 'Accept' to allow 'application/json' (the simulated master speaks JSON only)")
-		return
+		return "", false
 	}
 	var call struct {
 		Type string `json:"type"`
@@ -303,34 +337,13 @@ func (m *Master) api(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		badRequest(w, "Failed to parse body into JSON: "+err.Error())
-		return
+		return "", false
 	}
-	switch call.Type {
-	case "SUBSCRIBE":
-		m.subscribe(w, r)
-	case "GET_HEALTH":
-		writeJSON(w, r, map[string]any{"type": call.Type, "get_health": map[string]bool{"healthy": true}})
-	case "GET_VERSION":
-		writeJSON(w, r, map[string]any{"type": call.Type, "get_version": map[string]any{"version_info": versionInfo()}})
-	case "GET_STATE", "GET_AGENTS", "GET_FRAMEWORKS":
-		c := m.c
-		c.mu.RLock()
-		resp := map[string]any{"type": call.Type}
-		switch call.Type {
-		case "GET_STATE":
-			resp["get_state"] = c.getStateLocked()
-		case "GET_AGENTS":
-			resp["get_agents"] = c.getStateLocked().GetAgents
-		default:
-			resp["get_frameworks"] = c.getFrameworksLocked()
-		}
-		c.mu.RUnlock()
-		writeJSON(w, r, resp)
-	case "":
+	if call.Type == "" {
 		badRequest(w, "Failed to validate master::Call: Expecting 'type' to be present")
-	default:
-		text(w, http.StatusNotImplemented, "the simulated master does not implement "+call.Type+": use SUBSCRIBE, GET_STATE, GET_AGENTS, GET_FRAMEWORKS, GET_HEALTH or GET_VERSION")
+		return "", false
 	}
+	return call.Type, true
 }
 
 // acceptsJSON reports whether an Accept header allows application/json;
@@ -411,9 +424,4 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-}
-
-// sortRequests orders requests by time.
-func sortRequests(rs []Request) {
-	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Time.Before(rs[j].Time) })
 }
