@@ -43,8 +43,8 @@
 //
 // # Members
 //
-// Masters, agents and framework UIs embed *Member: Addr is
-// "127.0.0.1:port", Hostname the advertised name ("localhost" unless
+// Masters and agents embed *Member, and a framework's web UI is one
+// (Framework.UI): Addr is "127.0.0.1:port", Hostname the advertised name ("localhost" unless
 // Options.Hostname says otherwise), URL "scheme://hostname:port" with the
 // scheme the member speaks. Stop kills a member (connections break); Restart
 // and RestartWith start it again on the same port with other settings
@@ -62,8 +62,9 @@
 //
 // # Sandboxes
 //
-// Each agent runs one command-executor task of the frameworks in turn
-// (and holds a finished one per framework), with a sandbox under
+// Each agent runs one command-executor task of the frameworks in turn, and
+// each framework has one finished task on some agent, each with a sandbox
+// under
 // Cluster.Dir: stdout, stderr, conf/app.conf, a binary file (BinaryFile)
 // and a large file (LargeFile, Options.LargeFileSize bytes of numbered
 // lines, see LargeFileLine). Sandboxes are written on first use (any /files
@@ -72,6 +73,20 @@
 // linked. As in Mesos, /files serves only attached paths: the executor
 // directory, its runs/latest link, /frameworks/<id>/executors/<id>/runs/latest
 // and the agent's log at /slave/log (a master's at /master/log).
+//
+// # Framework UIs
+//
+// A framework's UI is a plain HTTP app under its webui_url's path, with
+// what a gateway must carry through (see Framework): root-relative,
+// absolute and relative links, redirects, a cookie with a Path, an event
+// stream and a WebSocket.
+//
+// # Authentication
+//
+// With Options.Auth, members demand HTTP basic credentials on the
+// endpoints Mesos authenticates and answer 401 with Mesos's realms
+// (RealmMasterReadOnly, ...); /health, /redirect, /version and the WebUI's
+// files stay open, as in Mesos.
 //
 // # Browsers
 //

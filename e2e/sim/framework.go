@@ -26,7 +26,22 @@ type FrameworkSpec struct {
 }
 
 // Framework is a registered framework and its web UI: a plain HTTP app on
-// its own port (see UI).
+// its own port (see UI) serving, under the UI path <base> ("/" or, say,
+// "/jenkins/"):
+//
+//	<base>                  HTML: root-relative, absolute and relative links,
+//	                        a stylesheet, an image and a script; sets the
+//	                        cookie <name>_session with Path=<base>
+//	<base>jobs              a second page linking back
+//	<base>redirect          302 to the absolute URL of <base>jobs
+//	<base>redirect-relative 302 to the root-relative <base>jobs
+//	<base>events            text/event-stream, a "tick" event every second
+//	<base>ws                WebSocket: a greeting, then "echo: <message>"
+//	<base>api/info          JSON of what reached the app: path, host, cookie,
+//	                        X-Forwarded-For/Proto/Host
+//	<base>static/...        app.css, app.js, logo.svg
+//
+// A UI under a path redirects its bare path to the path with a slash.
 type Framework struct {
 	c          *Cluster
 	spec       FrameworkSpec

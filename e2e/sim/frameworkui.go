@@ -12,22 +12,7 @@ import (
 	"golang.org/x/net/websocket"
 )
 
-// frameworkUI is a framework's web UI: a plain HTTP app with what a
-// gateway has to carry through (SPEC section 10):
-//
-//	<base>                  HTML page: root-relative, absolute and relative
-//	                        links, a stylesheet, an image and a script;
-//	                        sets a cookie with Path=<base>
-//	<base>jobs              a second page linking back
-//	<base>redirect          302 to the absolute URL of <base>jobs
-//	<base>redirect-relative 302 to the root-relative <base>jobs
-//	<base>events            text/event-stream, one "tick" event a second
-//	<base>ws                WebSocket: a greeting, then "echo: <message>"
-//	<base>api/info          JSON: what the app saw (path, host, cookie,
-//	                        forwarding headers)
-//	<base>static/...        app.css, app.js, logo.svg
-//
-// <base> is the framework's UI path ("/" or, say, "/jenkins/").
+// frameworkUI is a framework's web UI; Framework's doc lists its pages.
 type frameworkUI struct {
 	f   *Framework
 	mux *http.ServeMux

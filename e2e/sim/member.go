@@ -38,7 +38,8 @@ type Member struct {
 	role     Role
 	hostname string
 	handler  http.Handler
-	// onChange, if set, runs after every start and stop, outside locks.
+	// onChange, if set, runs after every start and stop, with life held
+	// but not mu.
 	onChange func()
 
 	// life serialises start, stop and restart.
