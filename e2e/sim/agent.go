@@ -70,7 +70,7 @@ func (c *Cluster) addAgent(mode Mode) (*Agent, error) {
 	}
 	c.mu.Unlock()
 
-	a.Member = newMember(c, RoleAgent, a)
+	a.Member = newMember(c, RoleAgent, http.HandlerFunc(a.serveHTTP))
 	a.files = newFileSystem(c, RealmAgentReadOnly, a.prepare)
 	if err := a.RestartWith(mode.Settings(c.pki)); err != nil {
 		return nil, err
@@ -87,8 +87,8 @@ func (c *Cluster) addAgent(mode Mode) (*Agent, error) {
 	return a, nil
 }
 
-// ServeHTTP routes the agent's endpoints.
-func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// serveHTTP routes the agent's endpoints.
+func (a *Agent) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	p := delegate(r.URL.Path, agentProcesses, "slave(1)")
 	switch {
 	case under(p, "/version"):

@@ -26,7 +26,7 @@ func BenchmarkStart(b *testing.B) {
 		b.Run("agents="+strconv.Itoa(n), func(b *testing.B) {
 			var rss, fds float64
 			for b.Loop() {
-				c, err := Start(Options{Agents: n, Modes: Modes, PKI: testPKI})
+				c, err := Start(Options{Agents: n, Modes: AllModes(), PKI: testPKI})
 				if err != nil {
 					b.Fatal(err)
 				}

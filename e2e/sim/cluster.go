@@ -495,7 +495,7 @@ func (c *Cluster) tlsContext(s tlsx.Settings) (ctx *tlsx.Context, own bool, err 
 		return nil, false, nil
 	}
 	shared := false
-	for _, m := range Modes {
+	for _, m := range AllModes() {
 		shared = shared || m.Settings(c.pki) == s
 	}
 	if !shared {

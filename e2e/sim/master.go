@@ -50,7 +50,7 @@ func newMaster(c *Cluster, i int) (*Master, error) {
 		}
 	}
 	m.routes = m.leaderRoutes()
-	m.Member = newMember(c, RoleMaster, m)
+	m.Member = newMember(c, RoleMaster, http.HandlerFunc(m.serveHTTP))
 	m.files = newFileSystem(c, RealmMasterReadOnly, m.prepareLog)
 	return m, nil
 }
@@ -88,8 +88,8 @@ func (m *Master) PID() string { return "master@" + m.Addr() }
 // Leading reports whether m is the leader.
 func (m *Master) Leading() bool { return m.c.Leader() == m }
 
-// ServeHTTP routes the master's endpoints.
-func (m *Master) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// serveHTTP routes the master's endpoints.
+func (m *Master) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	p := delegate(r.URL.Path, masterProcesses, "master")
 	switch {
 	case p == "/master" || p == "/master/":

@@ -30,8 +30,8 @@ const (
 	SSLClientCert Mode = "ssl-clientcert"
 )
 
-// Modes lists every mode, in migration order.
-var Modes = []Mode{Plain, Downgrade, SSL, SSLClientCert}
+// AllModes lists every mode, in migration order.
+func AllModes() []Mode { return []Mode{Plain, Downgrade, SSL, SSLClientCert} }
 
 // MemberCiphers is libprocess's default LIBPROCESS_SSL_CIPHERS. A stock
 // member runs with it, which leaves only the RSA key exchange AES-CBC
