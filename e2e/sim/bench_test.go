@@ -24,9 +24,13 @@ func BenchmarkStart(b *testing.B) {
 	}
 	for _, n := range sizes {
 		b.Run("agents="+strconv.Itoa(n), func(b *testing.B) {
+			modes := make([]Mode, n)
+			for i := range modes {
+				modes[i] = AllModes()[i%4]
+			}
 			var rss, fds float64
 			for b.Loop() {
-				c, err := Start(Options{Agents: n, Modes: AllModes(), PKI: testPKI})
+				c, err := Start(Options{Modes: modes, PKI: testPKI})
 				if err != nil {
 					b.Fatal(err)
 				}
