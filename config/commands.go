@@ -182,13 +182,21 @@ type Sim struct {
 	// WebUIDir, if set, is a Mesos WebUI directory the leader serves
 	// instead of the simulator's own.
 	WebUIDir string
+	// Dir, if set, keeps the cluster's certificates, logs and sandboxes;
+	// empty means a temporary directory removed on exit.
+	Dir string
 
 	Origins
 }
 
 // SimModes are the SSL modes of simulated members: plain HTTP; TLS with
 // downgrade; TLS only; TLS only, demanding a client certificate.
-var SimModes = []string{"plain", "downgrade", "ssl", "ssl-clientcert"}
+func SimModes() []string { return []string{"plain", "downgrade", "ssl", "ssl-clientcert"} }
+
+// MaxSimAgents bounds --agents: each agent holds one listening socket, and
+// 15,000 of them leave room under a 20,000 open-file limit for the
+// connections a probe sweep opens.
+const MaxSimAgents = 15000
 
 // LoadSim reads sim's settings; see Load for the shape of errors.
 func LoadSim(args, environment []string) (*Sim, error) {
@@ -205,16 +213,19 @@ func (m *Sim) define(s *set) []string {
 	s.add(&setting{flag: "masters", placeholder: "N", def: "1", usage: "how many masters run (1 to 9)",
 		parse: intParser(&m.Masters, 1, 9), show: func() string { return strconv.Itoa(m.Masters) }})
 	s.add(&setting{flag: "master-modes", placeholder: "MODES", def: "plain", multi: true,
-		usage: "each master's mode: " + orList(SimModes) + " (comma separated; a shorter list repeats its last entry)",
+		usage: "each master's mode: " + orList(SimModes()) + " (comma separated; a shorter list repeats its last entry)",
 		parse: modeParser(&m.MasterModes), show: func() string { return joinOrNone(m.MasterModes) }})
-	s.add(&setting{flag: "agents", placeholder: "N", def: "4", usage: "how many agents run (0 to 1000)",
-		parse: intParser(&m.Agents, 0, 1000), show: func() string { return strconv.Itoa(m.Agents) }})
+	s.add(&setting{flag: "agents", placeholder: "N", def: "4", usage: fmt.Sprintf("how many agents run (0 to %d)", MaxSimAgents),
+		parse: intParser(&m.Agents, 0, MaxSimAgents), show: func() string { return strconv.Itoa(m.Agents) }})
 	s.add(&setting{flag: "modes", placeholder: "MODES", def: "plain,downgrade,ssl,ssl", multi: true,
 		usage: "each agent's mode, as --master-modes",
 		parse: modeParser(&m.Modes), show: func() string { return joinOrNone(m.Modes) }})
 	s.add(&setting{flag: "webui-dir", placeholder: "DIR",
 		usage: "serve this Mesos WebUI directory (src/webui of a Mesos source tree) instead of the simulator's own",
 		parse: pathParser(&m.WebUIDir), show: func() string { return orNone(m.WebUIDir) }})
+	s.add(&setting{flag: "dir", placeholder: "DIR",
+		usage: "keep the cluster's certificates, logs and sandboxes here (default: a temporary directory removed on exit)",
+		parse: pathParser(&m.Dir), show: func() string { return orNone(m.Dir) }})
 	return nil
 }
 
@@ -255,13 +266,13 @@ func intParser(p *int, lo, hi int) func(string) error {
 
 func modeParser(p *[]string) func(string) error {
 	return func(v string) error {
-		for _, mode := range SimModes {
+		for _, mode := range SimModes() {
 			if v == mode {
 				*p = append(*p, v)
 				return nil
 			}
 		}
-		return fmt.Errorf("unknown mode; use %s", orList(SimModes))
+		return fmt.Errorf("unknown mode; use %s", orList(SimModes()))
 	}
 }
 

@@ -1,0 +1,107 @@
+// Package sim runs a simulated Apache Mesos cluster on loopback: masters,
+// agents and framework web UIs that speak real HTTP and real TLS, for
+// tests of the gateway and for `mesosgate sim` and `mesosgate demo`.
+//
+// It reproduces what a gateway depends on, from the Mesos sources: a
+// leader and standbys (a standby answers 307 with a protocol-relative
+// Location, /master/redirect, 503 without a leader), /master/state and
+// /master/state-summary with leader_info, slaves[].pid and
+// frameworks[].webui_url, the v1 SUBSCRIBE RecordIO stream, agents'
+// /slave(1)/state with each executor's sandbox directory, /files/browse,
+// read and download over real sandboxes on disk, JSONP wherever Mesos has
+// it, basic authentication with Mesos's realms, and a WebUI that reaches
+// members with the stock WebUI's URL mechanics ("//hostname:port/..." via
+// JSONP script tags, download hrefs, a pop-up log viewer).
+//
+// # Starting a cluster
+//
+//	c, err := sim.Start(sim.Options{
+//		Masters: 3,                                   // the first leads
+//		Modes:   []sim.Mode{sim.Plain, sim.Downgrade, sim.SSL},
+//	})
+//	if err != nil { ... }
+//	defer c.Close()
+//	leader := c.Leader()
+//	resp, err := http.Get(leader.URL() + "/master/state")
+//
+// Options' zero value works: one plain master, no agents, the default
+// frameworks (DefaultFrameworks), a temporary directory removed by Close.
+// Modes and MasterModes give each member its mode; a shorter list repeats
+// its last entry, and Modes alone says how many agents start.
+//
+// # Modes and certificates
+//
+// A Mode is one of the four SSL set-ups of a migration: Plain,
+// Downgrade (TLS and plain on one port), SSL (TLS only) and SSLClientCert
+// (TLS only, client certificate required). Mode.Settings gives the
+// tlsx.Settings it stands for; members apply them through tlsx exactly as
+// a libprocess process would, with libprocess's default cipher list
+// (MemberCiphers: RSA key exchange AES-CBC suites on TLS 1.2) and TLS 1.3
+// off. Every SSL member presents one shared RSA certificate signed by the
+// cluster's CA (PKI): trust Cluster.CAFile, and present
+// Cluster.ClientCertFiles to SSLClientCert members.
+//
+// # Members
+//
+// Masters and agents embed *Member, and a framework's web UI is one
+// (Framework.UI): Addr is "127.0.0.1:port", Hostname the advertised name ("localhost" unless
+// Options.Hostname says otherwise), URL "scheme://hostname:port" with the
+// scheme the member speaks. Stop kills a member (connections break); Restart
+// and RestartWith start it again on the same port with other settings
+// while the rest keeps running, as in a rolling upgrade:
+//
+//	a := c.Agents()[0]
+//	a.Restart(sim.Downgrade) // phase 1
+//	a.Restart(sim.SSL)       // phase 2
+//
+// Cluster.SetLeader moves leadership (nil: no leader); AddAgent and
+// RemoveAgent, AddFramework and RemoveFramework change the cluster and
+// send the matching SUBSCRIBE events (AGENT_ADDED, AGENT_REMOVED,
+// FRAMEWORK_ADDED, FRAMEWORK_REMOVED; stopping or restarting a framework's
+// UI sends FRAMEWORK_UPDATED, as its scheduler disconnects or reregisters).
+//
+// # Sandboxes
+//
+// Each agent runs one command-executor task of the frameworks in turn, and
+// each framework has one finished task on some agent, each with a sandbox
+// under
+// Cluster.Dir: stdout, stderr, conf/app.conf, a binary file (BinaryFile)
+// and a large file (LargeFile, Options.LargeFileSize bytes of numbered
+// lines, see LargeFileLine). Sandboxes are written on first use (any /files
+// request to the agent, or Agent.Sandboxes), so ten thousand agents start
+// without touching the disk; the large file is written once and hard
+// linked. As in Mesos, /files serves only attached paths: the executor
+// directory, its runs/latest link, /frameworks/<id>/executors/<id>/runs/latest
+// and the agent's log at /slave/log (a master's at /master/log).
+//
+// # Framework UIs
+//
+// A framework's UI is a plain HTTP app under its webui_url's path, with
+// what a gateway must carry through (see Framework): root-relative,
+// absolute and relative links, redirects, a cookie with a Path, an event
+// stream and a WebSocket.
+//
+// # Authentication
+//
+// With Options.Auth, members demand HTTP basic credentials on the
+// endpoints Mesos authenticates and answer 401 with Mesos's realms
+// (RealmMasterReadOnly, ...); /health, /redirect, /version and the WebUI's
+// files stay open, as in Mesos.
+//
+// # Browsers
+//
+// Members record requests that reach them straight from a browser (no
+// X-Forwarded-For, a "Mozilla/" User-Agent): Cluster.DirectRequests lets a
+// browser test through a gateway assert, from the members' side, that the
+// browser never talked to a member.
+//
+// The leader (any master, in fact) serves a WebUI at "/": the simulator's
+// own small page set, or with Options.WebUIDir a real Mesos src/webui
+// directory, which renders against the simulated cluster.
+//
+// # Scale
+//
+// A member costs one listening socket and a goroutine or two; certificates
+// are shared and sandboxes lazy, so ten thousand agents fit in one process
+// within a 20,000 open-file limit (see BenchmarkStart).
+package sim
