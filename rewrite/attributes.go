@@ -12,11 +12,11 @@ import (
 func (r *htmlReader) startTag(raw []byte, selfClosing bool) {
 	e := elementOf(tagName(raw))
 	r.track(e, selfClosing)
-	r.attrs = scanAttrs(raw, r.attrs[:0])
+	r.attrs, _ = scanTag(raw, r.attrs[:0])
 	if r.inject && !r.inert(e, raw) {
 		r.injectRuntime()
 	}
-	r.out = r.rewriteTag(r.out, e, raw)
+	r.out, _ = r.rewriteTag(r.out, e, raw)
 }
 
 // track mirrors the tokenizer's raw-text state and follows foreign
@@ -64,11 +64,11 @@ func (r *htmlReader) inert(e element, raw []byte) bool {
 	return false
 }
 
-// rewriteTag appends the start tag raw to dst with its URL attributes
-// mapped; raw itself when none changes.
-func (r *htmlReader) rewriteTag(dst []byte, e element, raw []byte) []byte {
+// rewriteTag appends the start tag raw, whose attributes are in r.attrs,
+// to dst with its URL attributes mapped, and reports whether any changed.
+func (r *htmlReader) rewriteTag(dst []byte, e element, raw []byte) ([]byte, bool) {
 	if len(r.attrs) == 0 {
-		return append(dst, raw...)
+		return append(dst, raw...), false
 	}
 	refresh := e == elMeta && equalFoldTrim(r.attrValue(raw, "http-equiv"), "refresh")
 	last := 0
@@ -106,7 +106,7 @@ func (r *htmlReader) rewriteTag(dst []byte, e element, raw []byte) []byte {
 			r.c.setBase(t)
 		}
 	}
-	return append(dst, raw[last:]...)
+	return append(dst, raw[last:]...), last > 0
 }
 
 // rewriteValue returns the raw bytes that replace the raw value v of a URL

@@ -40,6 +40,11 @@ type htmlReader struct {
 
 	out []byte // output not yet returned
 	op  int    // out[op:] is pending
+	// ext holds the runtime's large parts (the table and the script),
+	// returned from the Mapper's copies once out[op:] reaches extAt.
+	ext   [][]byte
+	extAt int
+	extN  int // bytes in ext
 
 	started bool // the start of the page was sniffed
 	first   bool // nothing of the page has been written yet
@@ -81,22 +86,45 @@ func (r *htmlReader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if r.op == len(r.out) {
+	if r.op == len(r.out) && r.extN == 0 {
 		r.out, r.op = r.out[:0], 0
 	}
-	for len(r.out)-r.op < len(p) && !r.done {
+	for r.pending() < len(p) && !r.done {
 		// Block for input only while there is nothing to return.
-		if !r.step(r.op == len(r.out)) {
+		if !r.step(r.pending() == 0) {
 			break
 		}
 	}
-	if r.op == len(r.out) {
+	if r.pending() == 0 {
 		return 0, r.err
 	}
-	n := copy(p, r.out[r.op:])
-	r.op += n
+	n := 0
+	for n < len(p) {
+		if r.extN > 0 && r.op == r.extAt {
+			c := copy(p[n:], r.ext[0])
+			n += c
+			r.extN -= c
+			if r.ext[0] = r.ext[0][c:]; len(r.ext[0]) == 0 {
+				r.ext = r.ext[1:]
+			}
+			continue
+		}
+		end := len(r.out)
+		if r.extN > 0 {
+			end = r.extAt
+		}
+		if r.op == end {
+			break
+		}
+		c := copy(p[n:], r.out[r.op:end])
+		n += c
+		r.op += c
+	}
 	return n, nil
 }
+
+// pending returns the number of output bytes not yet returned.
+func (r *htmlReader) pending() int { return len(r.out) - r.op + r.extN }
 
 // step processes the next piece of the page. Unless block is set it
 // returns false instead of waiting for input.
@@ -119,9 +147,10 @@ func (r *htmlReader) step(block bool) bool {
 }
 
 // start sniffs the beginning of the page: a UTF-16 or UTF-32 byte order
-// mark means a page this rewriter cannot read, which passes unchanged.
+// mark means a page this rewriter cannot read, which passes unchanged; a
+// UTF-8 one goes out first, before the runtime.
 func (r *htmlReader) start(block bool) bool {
-	if r.iw-r.ir < 2 && r.inErr == nil {
+	if r.iw-r.ir < 3 && r.inErr == nil {
 		if !block {
 			return false
 		}
@@ -129,8 +158,13 @@ func (r *htmlReader) start(block bool) bool {
 		return true
 	}
 	r.started = true
-	if b := r.in[r.ir:r.iw]; len(b) >= 2 && (b[0] == 0xFE && b[1] == 0xFF || b[0] == 0xFF && b[1] == 0xFE) {
+	b := r.in[r.ir:r.iw]
+	switch {
+	case len(b) >= 2 && (b[0] == 0xFE && b[1] == 0xFF || b[0] == 0xFF && b[1] == 0xFE):
 		r.pass, r.inject = true, false
+	case bytes.HasPrefix(b, []byte("\xEF\xBB\xBF")):
+		r.out = append(r.out, b[:3]...)
+		r.ir += 3
 	}
 	return true
 }
@@ -154,8 +188,8 @@ func (r *htmlReader) passStep(block bool) bool {
 }
 
 // fastStep handles, without the tokenizer, text in the data state and
-// plain tags (see htmlReader). It reports whether it handled the next
-// piece, and whether it made progress.
+// tags that do not change (see htmlReader). It reports whether it handled
+// the next piece, and whether it made progress.
 func (r *htmlReader) fastStep(block bool) (handled, progressed bool) {
 	buf := r.in[r.ir:r.iw]
 	if len(buf) < 2 && r.inErr == nil {
@@ -169,20 +203,67 @@ func (r *htmlReader) fastStep(block bool) (handled, progressed bool) {
 	if len(buf) == 0 {
 		return false, false // the tokenizer reports the end
 	}
-	if buf[0] != '<' || len(buf) > 1 && !tagStartByte(buf[1]) || len(buf) == 1 {
+	if buf[0] != '<' || len(buf) == 1 || !tagStartByte(buf[1]) {
 		i := textEnd(buf, r.inErr != nil)
 		r.text(buf[:i])
 		r.ir += i
 		return true, true
 	}
-	if !r.inject && r.foreign == 0 {
-		if n := plainTag(buf); n > 0 {
+	if r.inject || r.foreign > 0 {
+		return false, false
+	}
+	switch {
+	case isAlpha(buf[1]):
+		return r.fastTag(buf, block)
+	case buf[1] == '/':
+		if n := plainEndTag(buf); n > 0 {
 			r.out = append(r.out, buf[:n]...)
 			r.ir += n
 			return true, true
 		}
 	}
 	return false, false
+}
+
+// fastTag handles the start tag at the start of buf in the data state.
+// A tag that does not change is copied; one that changes, and any tag that
+// opens raw text, foreign content or a <base>, goes to the tokenizer.
+func (r *htmlReader) fastTag(buf []byte, block bool) (handled, progressed bool) {
+	var end int
+	r.attrs, end = scanTag(buf, r.attrs[:0])
+	if end < 0 {
+		// A tag cut short by the end of the page, or larger than the
+		// buffer, is the tokenizer's.
+		if r.inErr != nil || len(buf) == len(r.in) {
+			return false, false
+		}
+		if !block {
+			return true, false
+		}
+		r.fill()
+		return true, true
+	}
+	raw := buf[:end]
+	e := elementOf(tagName(raw))
+	if e.raw() || e == elSVG || e == elMath || e == elBase {
+		return false, false
+	}
+	mark := len(r.out)
+	out, changed := r.rewriteTag(r.out, e, raw)
+	r.out = out
+	if !changed {
+		r.ir += end
+		return true, true
+	}
+	// The tokenizer confirms every tag that is rewritten: its token must
+	// be these bytes (it is fed exactly up to this ">" or the next).
+	tt := r.z.Next()
+	if (tt == html.StartTagToken || tt == html.SelfClosingTagToken) && bytes.Equal(r.z.Raw(), raw) {
+		return true, true
+	}
+	r.out = r.out[:mark]
+	r.handle(tt)
+	return true, true
 }
 
 // textEnd returns the length of the text at the start of buf: up to the
@@ -215,26 +296,15 @@ func tagStartByte(b byte) bool {
 	return isAlpha(b) || b == '/' || b == '!' || b == '?'
 }
 
-// plainTag returns the length of the tag at the start of buf when it is
-// "<name>" or "</name>" with an alphanumeric name that opens no raw text
-// and no foreign content, or 0.
-func plainTag(buf []byte) int {
-	i := 1
-	if buf[1] == '/' {
-		i = 2
-	}
-	s := i
+// plainEndTag returns the length of the end tag at the start of buf when
+// it is "</name>" with an alphanumeric name, or 0.
+func plainEndTag(buf []byte) int {
+	i := 2
 	for i < len(buf) && (isAlpha(buf[i]) || '0' <= buf[i] && buf[i] <= '9') {
 		i++
 	}
-	if i == s || i >= len(buf) || buf[i] != '>' || !isAlpha(buf[s]) {
+	if i == 2 || i >= len(buf) || buf[i] != '>' || !isAlpha(buf[2]) {
 		return 0
-	}
-	if s == 1 {
-		switch e := elementOf(buf[s:i]); {
-		case e.raw(), e == elSVG, e == elMath:
-			return 0
-		}
 	}
 	return i + 1
 }
@@ -296,9 +366,13 @@ func (r *htmlReader) fill() {
 
 // tokenStep has the tokenizer read the next token and handles it.
 func (r *htmlReader) tokenStep() {
+	r.z.AllowCDATA(r.foreign > 0)
+	r.handle(r.z.Next())
+}
+
+// handle handles the token the tokenizer just read.
+func (r *htmlReader) handle(tt html.TokenType) {
 	z := r.z
-	z.AllowCDATA(r.foreign > 0)
-	tt := z.Next()
 	rawTag := r.rawTag
 	if rawTag != "plaintext" {
 		r.rawTag = ""
@@ -357,7 +431,7 @@ func (r *htmlReader) finish(err error) {
 // text writes text from the data state, after the runtime if the text is
 // the first thing of the page's body.
 func (r *htmlReader) text(t []byte) {
-	if r.inject && !inertText(t, r.first) {
+	if r.inject && !inertText(t) {
 		r.injectRuntime()
 	}
 	r.out = append(r.out, t...)
@@ -365,11 +439,8 @@ func (r *htmlReader) text(t []byte) {
 }
 
 // inertText reports whether text before the runtime can stay before it:
-// whitespace, after a byte order mark at the start of the page.
-func inertText(t []byte, atStart bool) bool {
-	if atStart {
-		t = bytes.TrimPrefix(t, []byte("\xEF\xBB\xBF"))
-	}
+// whitespace.
+func inertText(t []byte) bool {
 	for _, b := range t {
 		if !isSpace(b) {
 			return false
@@ -378,10 +449,14 @@ func inertText(t []byte, atStart bool) bool {
 	return true
 }
 
-// injectRuntime writes the runtime once.
+// injectRuntime writes the runtime once. Its large parts are returned from
+// the Mapper's own copies, not copied into out.
 func (r *htmlReader) injectRuntime() {
 	r.inject = false
-	r.out = r.c.appendInjection(r.out)
+	r.out = r.c.appendInjectionHead(r.out)
+	r.extAt = len(r.out)
+	r.ext = append(r.ext[:0], r.c.m.tableJSON, r.c.m.runtimeTail)
+	r.extN = len(r.c.m.tableJSON) + len(r.c.m.runtimeTail)
 }
 
 // endTag handles an end tag.

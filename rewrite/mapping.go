@@ -303,11 +303,11 @@ func (c *pageContext) rootFromPath(p []byte) string {
 func segmentsEnd(s []byte, d int) int {
 	pos := 0
 	for range d {
-		if pos >= len(s) || s[pos] != '/' {
+		if pos >= len(s) || !isSlash(s[pos]) {
 			return -1
 		}
 		pos++
-		for pos < len(s) && s[pos] != '/' && s[pos] != '?' && s[pos] != '#' {
+		for pos < len(s) && !isSlash(s[pos]) && s[pos] != '?' && s[pos] != '#' {
 			pos++
 		}
 	}
@@ -315,12 +315,13 @@ func segmentsEnd(s []byte, d int) int {
 }
 
 // hasPathPrefix reports whether s starts with the path prefix p at a
-// segment boundary.
+// segment boundary. A backslash separates segments, as browsers read it
+// in http URLs.
 func hasPathPrefix(s []byte, p string) bool {
 	if len(s) < len(p) || string(s[:len(p)]) != p {
 		return false
 	}
-	return len(s) == len(p) || s[len(p)] == '/' || s[len(p)] == '?' || s[len(p)] == '#'
+	return len(s) == len(p) || isSlash(s[len(p)]) || s[len(p)] == '?' || s[len(p)] == '#'
 }
 
 // parseScheme returns the lower-cased scheme of u when it is one the

@@ -44,13 +44,15 @@ type runtimePage struct {
 	Scheme string `json:"scheme"`
 }
 
-// appendInjection appends the runtime and its configuration for the page.
-func (c *pageContext) appendInjection(dst []byte) []byte {
+// appendInjectionHead appends the injection up to the table; the table
+// (Mapper.tableJSON) and the rest (Mapper.runtimeTail) follow.
+func (c *pageContext) appendInjectionHead(dst []byte) []byte {
 	dst = append(dst, injectOpen...)
 	dst = append(dst, mustJSON(runtimePage{Prefix: c.prefix, Scheme: c.scheme})...)
-	dst = append(dst, injectTable...)
-	dst = append(dst, c.m.tableJSON...)
-	dst = append(dst, injectClose...)
-	dst = append(dst, runtimeJS...)
-	return append(dst, injectEnd...)
+	return append(dst, injectTable...)
+}
+
+// runtimeTail returns what follows the table in the injection.
+func runtimeTail() []byte {
+	return []byte(injectClose + runtimeJS + injectEnd)
 }

@@ -81,15 +81,15 @@
   function hasPathPrefix(s, p) {
     if (s.length < p.length || s.slice(0, p.length) !== p) return false;
     var c = s[p.length];
-    return c === undefined || c === '/' || c === '?' || c === '#';
+    return c === undefined || isSlash(c) || c === '?' || c === '#';
   }
 
   function segmentsEnd(s, n) {
     var pos = 0;
     for (var k = 0; k < n; k++) {
-      if (pos >= s.length || s[pos] !== '/') return -1;
+      if (pos >= s.length || !isSlash(s[pos])) return -1;
       pos++;
-      while (pos < s.length && s[pos] !== '/' && s[pos] !== '?' && s[pos] !== '#') pos++;
+      while (pos < s.length && !isSlash(s[pos]) && s[pos] !== '?' && s[pos] !== '#') pos++;
     }
     return pos;
   }

@@ -117,14 +117,16 @@ type Mapper struct {
 	maxToken  int
 	noRuntime bool
 
-	members    map[string]*target          // "host:port" -> target
+	members    map[string]*target           // "host:port" -> target
 	frameworks map[string][]frameworkTarget // "host:port" -> UIs, longest path first
-	known      map[string]struct{}         // every gateway prefix but the root
-	depths     []int                       // the segment counts of known prefixes
-	leader     string                      // LeaderAlias, cleaned
+	known      map[string]struct{}          // every gateway prefix but the root
+	depths     []int                        // the segment counts of known prefixes
+	leader     string                       // LeaderAlias, cleaned
 
-	// tableJSON is the table as the browser runtime reads it.
-	tableJSON []byte
+	// tableJSON is the table as the browser runtime reads it, and
+	// runtimeTail the injection after it (see runtime.go).
+	tableJSON   []byte
+	runtimeTail []byte
 }
 
 // NewMapper compiles t. Entries that cannot be used (an address that is
@@ -170,6 +172,7 @@ func NewMapper(t Table, o Options) *Mapper {
 		return cmp.Or(strings.Compare(a[0], b[0]), cmp.Compare(len(b[1]), len(a[1])))
 	})
 	m.tableJSON = mustJSON(js)
+	m.runtimeTail = runtimeTail()
 	return m
 }
 

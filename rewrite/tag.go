@@ -9,11 +9,13 @@ type attr struct {
 	quote  byte // '"', '\'' or 0 for an unquoted value
 }
 
-// scanAttrs appends the attributes of the start tag raw (from "<" to ">")
-// to attrs. It follows the same steps as the x/net/html tokenizer's
-// readTag, so that it finds the attributes the tokenizer found, but it
-// reports where they are, keeps duplicates and does not touch raw.
-func scanAttrs(raw []byte, attrs []attr) []attr {
+// scanTag appends the attributes of the tag at the start of raw (from
+// "<name") to attrs and returns the index after its closing ">", or -1
+// when raw ends first. It follows the same steps as the x/net/html
+// tokenizer's readTag, so that it ends the tag where the tokenizer ends it
+// and finds the attributes the tokenizer finds (FuzzScanTag checks both),
+// but it reports where they are, keeps duplicates and leaves raw as it is.
+func scanTag(raw []byte, attrs []attr) ([]attr, int) {
 	n := len(raw)
 	i := 1
 	// The tag name ends at whitespace (consumed), '/' or '>'.
@@ -51,7 +53,10 @@ func scanAttrs(raw []byte, attrs []attr) []attr {
 		}
 		i = skipSpace(raw, i)
 	}
-	return attrs
+	if i >= n {
+		return attrs, -1
+	}
+	return attrs, i + 1
 }
 
 // scanValue reads the value of a, if any, after its name ends at raw[i],
