@@ -28,13 +28,15 @@ func (r *htmlReader) track(e element, selfClosing bool) {
 			r.foreign++
 		}
 	case e == elBreakout:
-		r.foreign = 0
+		r.foreign, r.svgStyle = 0, false
 	}
 	if !e.raw() {
 		return
 	}
 	if r.foreign > 0 {
 		r.z.NextIsNotRawText()
+		// An SVG <style> holds CSS, read as markup.
+		r.svgStyle = e == elStyle && !selfClosing
 		return
 	}
 	// The tokenizer reads raw text after these start tags, self-closing
@@ -178,7 +180,7 @@ func appendEscaped(dst, v []byte, quote byte) []byte {
 		case b == '&':
 			dst = append(dst, "&amp;"...)
 		case b == quote && b == '"':
-			dst = append(dst, "&#34;"...)
+			dst = append(dst, "&quot;"...)
 		case b == quote && b == '\'':
 			dst = append(dst, "&#39;"...)
 		default:

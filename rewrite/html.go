@@ -55,6 +55,7 @@ type htmlReader struct {
 
 	rawTag    string // the raw-text element the tokenizer reads next ("" in the data state)
 	styleNext bool   // the next text token is a <style>'s content
+	svgStyle  bool   // inside an SVG <style>, whose text is CSS but not raw
 	foreign   int    // depth of <svg> and <math> elements
 	baseSeen  bool   // the first <base href> was handled
 
@@ -200,8 +201,8 @@ func (r *htmlReader) fastStep(block bool) (handled, progressed bool) {
 		r.fill()
 		return true, true
 	}
-	if len(buf) == 0 {
-		return false, false // the tokenizer reports the end
+	if len(buf) == 0 || r.svgStyle {
+		return false, false // the tokenizer reports the end, or reads the CSS whole
 	}
 	if buf[0] != '<' || len(buf) == 1 || !tagStartByte(buf[1]) {
 		i := textEnd(buf, r.inErr != nil)
@@ -390,6 +391,8 @@ func (r *htmlReader) handle(tt html.TokenType) {
 			// A raw-text element's content: the element decided the
 			// injection already (title is inert, the others are not).
 			r.out = append(r.out, z.Raw()...)
+		case r.svgStyle:
+			r.style(z.Raw())
 		default:
 			r.text(z.Raw())
 		}
@@ -464,6 +467,9 @@ func (r *htmlReader) endTag(raw []byte) {
 	e := elementOf(tagName(raw))
 	if (e == elSVG || e == elMath) && r.foreign > 0 {
 		r.foreign--
+	}
+	if e == elStyle || r.foreign == 0 {
+		r.svgStyle = false
 	}
 	if r.inject && e != elTitle {
 		r.injectRuntime()

@@ -140,6 +140,7 @@ func TestHTMLGolden(t *testing.T) {
 		{"head_order.html", "head_order.golden", agentPage, Options{}},
 		{"svg.html", "svg.golden", agentPage, Options{}},
 		{"plaintext.html", "plaintext.golden", agentPage, Options{}},
+		{"unclosed_title.html", "unclosed_title.golden", agentPage, Options{}},
 		{"latin1.html", "latin1.golden", agentPage, Options{}},
 		{"bom.html", "bom.golden", agentPage, Options{}},
 		{"utf16.html", "utf16.golden", agentPage, Options{}},

@@ -82,7 +82,8 @@ func (c *pageContext) mapURL(dst, u []byte) (out []byte, n int, ok bool) {
 	if bytes.IndexAny(u, "\t\n\r") < 0 {
 		return c.mapClean(dst, u)
 	}
-	// Browsers drop tabs and newlines from URLs before parsing them.
+	// Browsers drop tabs and newlines from URLs before parsing them: map
+	// the URL without them.
 	c.clean = c.clean[:0]
 	for _, b := range u {
 		if b != '\t' && b != '\n' && b != '\r' {
@@ -93,7 +94,15 @@ func (c *pageContext) mapURL(dst, u []byte) (out []byte, n int, ok bool) {
 	if !ok {
 		return dst, 0, false
 	}
-	return append(out, c.clean[n:]...), len(u), true
+	// The replaced beginning loses its tabs and newlines; the rest keeps
+	// its bytes.
+	m := 0
+	for kept := 0; kept < n; m++ {
+		if b := u[m]; b != '\t' && b != '\n' && b != '\r' {
+			kept++
+		}
+	}
+	return out, m, true
 }
 
 // mapClean maps u, which has no tabs or newlines; see mapURL.

@@ -187,8 +187,8 @@
     var head = u.slice(0, start), tail = u.slice(e);
     var t = members.get(key);
     if (t) {
-      if (direct && t.s) return head + directHead(t, sch, userinfo, key) + tail;
-      return head + gatewayHead(t.p, tail, ctx) + tail;
+      if (direct && t.s) return [head + directHead(t, sch, userinfo, key), e];
+      return [head + gatewayHead(t.p, tail, ctx), e];
     }
     var fs = frameworks.get(key);
     if (!fs) return null;
@@ -198,12 +198,13 @@
       var f = fs[i];
       if (f.path !== '' && !hasPathPrefix(path, f.path)) continue;
       var rest = tail.slice(f.path.length);
-      return head + gatewayHead(f.p, rest, ctx) + rest;
+      return [head + gatewayHead(f.p, rest, ctx), e + f.path.length];
     }
     return null;
   }
 
-  // mapClean maps u (no tabs or newlines), or returns null to leave it.
+  // mapClean maps u (no tabs or newlines): it returns [head, n], the new
+  // beginning of u and the length of what it replaces, or null.
   function mapClean(u, ctx) {
     var i = 0;
     while (i < u.length && u.charCodeAt(i) <= 32) i++;
@@ -215,7 +216,7 @@
     }
     if (s.length >= 1 && isSlash(s[0])) {
       if (ctx.rootOff || ctx.root === '' || carriesPrefix(s, ctx)) return null;
-      return u.slice(0, i) + ctx.root + s;
+      return [u.slice(0, i) + ctx.root, i];
     }
     var sc = scheme(s);
     if (!sc || (sc.s !== 'http' && sc.s !== 'https' && sc.s !== 'ws' && sc.s !== 'wss')) return null;
@@ -225,16 +226,22 @@
     return mapAuthority(u, i, b, sc.s, ctx);
   }
 
-  // mapURL returns u mapped for ctx; u itself when nothing maps.
+  // mapURL returns u mapped for ctx; u itself when nothing maps. Tabs and
+  // newlines, which browsers drop from URLs, are dropped from the part
+  // that is replaced and kept in the rest.
   function mapURL(u, ctx) {
     if (typeof u !== 'string') return u;
-    var clean = u;
-    if (indexAny(u, '\t\n\r') >= 0) {
-      clean = '';
-      for (var i = 0; i < u.length; i++) if ('\t\n\r'.indexOf(u[i]) < 0) clean += u[i];
+    if (indexAny(u, '\t\n\r') < 0) {
+      var r = mapClean(u, ctx);
+      return r === null ? u : r[0] + u.slice(r[1]);
     }
-    var r = mapClean(clean, ctx);
-    return r === null ? u : r;
+    var clean = '';
+    for (var i = 0; i < u.length; i++) if ('\t\n\r'.indexOf(u[i]) < 0) clean += u[i];
+    var c = mapClean(clean, ctx);
+    if (c === null) return u;
+    var m = 0;
+    for (var kept = 0; kept < c[1]; m++) if ('\t\n\r'.indexOf(u[m]) < 0) kept++;
+    return c[0] + u.slice(m);
   }
 
   function isSpace(c) { return c === ' ' || c === '\n' || c === '\r' || c === '\t' || c === '\f'; }
