@@ -180,9 +180,11 @@ func (r *rig) serveAgent(w http.ResponseWriter, req *http.Request) {
 	path := strings.TrimPrefix(req.URL.Path, "/agent/a1")
 	switch {
 	case q.Get("jsonp") != "" || q.Get("callback") != "":
+		// JSONP, as Mesos answers it; /files/read with the fields the
+		// WebUI's log viewer reads.
 		cb := q.Get("jsonp") + q.Get("callback")
 		w.Header().Set("Content-Type", "text/javascript")
-		fmt.Fprintf(w, `%s({"from":"gateway","path":%q})`, cb, path)
+		fmt.Fprintf(w, `%s({"from":"gateway","path":%q,"offset":0,"data":"a line from the gateway\n"})`, cb, path)
 	case path == "/img.png":
 		w.Header().Set("Content-Type", "image/png")
 		w.Write(onePixelPNG)
