@@ -174,3 +174,32 @@ func BenchmarkRewrite(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNewMapper builds the mapper of a cluster of 10,000 agents, as
+// the server does whenever the cluster changes.
+func BenchmarkNewMapper(b *testing.B) {
+	t := Table{}
+	for i := range 10_000 {
+		t.Members = append(t.Members, Member{
+			Addresses: []string{fmt.Sprintf("agent-%d.mesos.example.com:5051", i), fmt.Sprintf("10.%d.%d.%d:5051", i/65536, i/256%256, i%256)},
+			Prefix:    fmt.Sprintf("/agent/1c7f4a3e-25e1-4f5b-9d53-0e2c6c7d8a90-S%d", i),
+			Scheme:    "https",
+		})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		NewMapper(t, Options{})
+	}
+}
+
+// BenchmarkMap maps one URL naming an agent of a 2,000-agent cluster.
+func BenchmarkMap(b *testing.B) {
+	m := NewMapper(benchTable(), Options{})
+	c := m.context(Page{Prefix: "/agent/x"})
+	u := []byte("//agent-1999.mesos.example.com:5051/files/download?path=%2Fvar%2Flog")
+	var dst []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		dst, _, _ = c.mapURL(dst[:0], u)
+	}
+}

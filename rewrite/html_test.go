@@ -2,9 +2,11 @@ package rewrite
 
 import (
 	"bytes"
+	"compress/gzip"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -287,5 +289,31 @@ func TestHTMLEnormous(t *testing.T) {
 			i++
 		}
 		t.Fatalf("output of %d bytes differs from the expected %d bytes at byte %d: got %q", len(got), want.Len(), i, got[i:min(i+100, len(got))])
+	}
+}
+
+// TestHTMLGoldenGzip sends a golden input gzip-compressed through
+// RewriteResponse: the decoded, rewritten body must equal the golden file.
+func TestHTMLGoldenGzip(t *testing.T) {
+	m := NewMapper(loadMapping(t).Table, Options{})
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(readInput(t, "attributes.html"))
+	zw.Close()
+	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/html"}, "Content-Encoding": {"gzip"}},
+		Body: io.NopCloser(&unevenReader{b: gz.Bytes()})}
+	if err := m.RewriteResponse(resp, agentPage); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Header.Get("Content-Encoding") != "" {
+		t.Errorf("Content-Encoding kept: %q", resp.Header.Get("Content-Encoding"))
+	}
+	want := bytes.Replace(readInput(t, "attributes.golden"), []byte(runtimeMarker), []byte(runtimeJS), 1)
+	if !bytes.Equal(got, want) {
+		t.Errorf("gzip input: %s", difference(got, want))
 	}
 }

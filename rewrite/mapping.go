@@ -79,7 +79,7 @@ func (m *Mapper) context(p Page) *pageContext {
 // u appended and the number of bytes of u that beginning replaces: the
 // mapped URL is out followed by u[n:]. Otherwise it returns dst, 0, false.
 func (c *pageContext) mapURL(dst, u []byte) (out []byte, n int, ok bool) {
-	if bytes.IndexAny(u, "\t\n\r") < 0 {
+	if !hasTabOrNewline(u) {
 		return c.mapClean(dst, u)
 	}
 	// Browsers drop tabs and newlines from URLs before parsing them: map
@@ -103,6 +103,16 @@ func (c *pageContext) mapURL(dst, u []byte) (out []byte, n int, ok bool) {
 		}
 	}
 	return out, m, true
+}
+
+// hasTabOrNewline reports whether u holds a tab, CR or LF.
+func hasTabOrNewline(u []byte) bool {
+	for _, b := range u {
+		if b <= '\r' && (b == '\t' || b == '\n' || b == '\r') {
+			return true
+		}
+	}
+	return false
 }
 
 // mapClean maps u, which has no tabs or newlines; see mapURL.
