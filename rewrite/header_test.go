@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -99,5 +100,17 @@ func TestAmendCSP(t *testing.T) {
 func TestRuntimeHash(t *testing.T) {
 	if got := RuntimeHash(); len(got) != len("'sha256-'")+44 {
 		t.Errorf("RuntimeHash() = %q", got)
+	}
+}
+
+// TestRuntimeScriptIsInjectable checks that the runtime's text can stand
+// inside a <script> element as it is: nothing in it may end the element or
+// switch the tokenizer into the script's escaped states.
+func TestRuntimeScriptIsInjectable(t *testing.T) {
+	lower := strings.ToLower(runtimeJS)
+	for _, bad := range []string{"</script", "<script", "<!--", "-->"} {
+		if strings.Contains(lower, bad) {
+			t.Errorf("runtime.js contains %q", bad)
+		}
 	}
 }

@@ -630,7 +630,8 @@
     wrapSetter(proto, 'innerHTML', function (set) {
       return function (v) {
         var r = set.call(this, v);
-        try { if (this.localName !== 'template') fixBetween(this, null, null); } catch (e) { /* leave it */ }
+        // Everything below this is new: one query finds it all.
+        try { if (this.localName !== 'template') fixTree(this); } catch (e) { /* leave it */ }
         return r;
       };
     });
