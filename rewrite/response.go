@@ -114,6 +114,8 @@ func asciiCompatible(charset string) bool {
 
 // htmlBody is the rewritten body of a page; closing it closes the
 // member's body.
+var _ io.ReadCloser = (*htmlBody)(nil)
+
 type htmlBody struct {
 	*htmlReader
 	body io.Closer

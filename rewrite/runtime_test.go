@@ -525,6 +525,27 @@ func TestRuntimeHooks(t *testing.T) {
 		r.waitHit("GET /service/fw/api/data")
 	})
 
+	t.Run("style_properties", func(t *testing.T) {
+		b := tab{t, r.b}
+		b.navigate(r.page("style", `<!DOCTYPE html><title>style</title><body><script>
+			var d = document.createElement('div');
+			d.style.width = '10px';
+			d.style.height = '10px';
+			d.style.backgroundImage = 'url(//MEMBER/img.png?bg)';
+			d.style.setProperty('list-style-image', 'url("//MEMBER/img.png?list")');
+			d.setAttribute('style', d.getAttribute('style') + '; border-image: url(http://MEMBER/img.png?attr) 1');
+			document.body.appendChild(d);
+			window.result = d.getAttribute('style');
+		</script>`))
+		got := eval[string](b, `window.result`)
+		for _, want := range []string{`url("/agent/a1/img.png?bg")`, `url("/agent/a1/img.png?list")`, `url(/agent/a1/img.png?attr)`} {
+			if !strings.Contains(got, want) {
+				t.Errorf("style = %q, want it to hold %s", got, want)
+			}
+		}
+		r.waitHit("GET /agent/a1/img.png?bg")
+	})
+
 	t.Run("csp_page", func(t *testing.T) {
 		b := tab{t, r.b}
 		// The page's policy allows its own scripts only: the runtime runs
