@@ -114,12 +114,12 @@ func asciiCompatible(charset string) bool {
 
 // htmlBody is the rewritten body of a page; closing it closes the
 // member's body.
-var _ io.ReadCloser = (*htmlBody)(nil)
-
 type htmlBody struct {
 	*htmlReader
 	body io.Closer
 }
+
+var _ io.ReadCloser = (*htmlBody)(nil)
 
 // Close implements io.Closer.
 func (b *htmlBody) Close() error { return b.body.Close() }
