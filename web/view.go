@@ -354,6 +354,10 @@ type GatewayCert struct {
 	Source string
 }
 
+// Present reports whether there is a certificate to show: false when the
+// gateway's front speaks plain HTTP.
+func (g GatewayCert) Present() bool { return g.Subject != "" || !g.NotAfter.IsZero() }
+
 // LinksMode is how the gateway builds links to members (--links).
 type LinksMode string
 
