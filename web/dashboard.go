@@ -34,6 +34,7 @@ type head struct {
 	Script  bool   // load the dashboard's script
 	Version string
 	API     string // the JSON view's path; empty shows no link
+	Narrow  bool   // a one-column page (the error pages)
 }
 
 // speaksCount is one "N members speak X" figure.

@@ -25,6 +25,7 @@ func parseTemplates(assets *assetSet) (*template.Template, error) {
 		"phaseKey":    phaseKey,
 		"severityKey": severityKey,
 		"roleKey":     roleKey,
+		"splitAfter":  strings.SplitAfter,
 	}
 	t, err := template.New("web").Funcs(funcs).ParseFS(embedded, "templates/*.html")
 	if err != nil {

@@ -316,7 +316,7 @@ func (p *Pages) WriteProblem(w http.ResponseWriter, r *http.Request, pr Problem)
 // could; on failure the caller falls back to JSON.
 func (p *Pages) renderProblem(buf *bytes.Buffer, r *http.Request, pr Problem) bool {
 	page := problemPage{
-		Head:       head{Title: pr.Title, Home: p.DashboardPath()},
+		Head:       head{Title: pr.Title, Home: p.DashboardPath(), Narrow: true},
 		P:          pr,
 		StatusLine: fmt.Sprintf("%d %s", pr.Status, http.StatusText(pr.Status)),
 	}

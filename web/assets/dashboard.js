@@ -173,6 +173,6 @@
     }
   });
 
-  setStatus("live", "Live · refreshes every " + Math.round(every / 1000) + " s");
+  setStatus("live", "Live · refreshes every " + (every < 60000 ? Math.round(every / 1000) + " s" : Math.round(every / 60000) + " min"));
   schedule();
 })();
