@@ -380,9 +380,10 @@ func TestBrowserDarkMode(t *testing.T) {
 }
 
 // TestBrowserSelfRefresh checks that an open dashboard follows the cluster
-// without navigating: a phase change appears in place, scroll position and
-// open details survive, the change is announced, a failing gateway is
-// shown and recovered from.
+// without navigating: a phase change appears in place, scroll position,
+// keyboard focus and open details survive, the change is announced, a
+// selection holds the update back, a failing gateway is shown and
+// recovered from.
 func TestBrowserSelfRefresh(t *testing.T) {
 	f := startFixture(t, fixture(PhaseOne), 300*time.Millisecond)
 	tb := newTab(t, phone)
@@ -395,7 +396,8 @@ func TestBrowserSelfRefresh(t *testing.T) {
 	key := "cert-" + anchor(first.Address)
 	tb.Run("prepare the page", 10*time.Second, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.__marker = 42;
 document.querySelector('details[data-key=%q]').open = true;
-window.scrollTo(0, 900);`, key)))
+document.querySelector('#%s a.browse').focus({ preventScroll: true });
+window.scrollTo(0, 900);`, key, anchor(first.Address))))
 	scrollY := browser.Eval[float64](tb.Browser, `window.scrollY`)
 	if scrollY < 800 {
 		t.Fatalf("could not scroll the page: scrollY %v", scrollY)
@@ -413,6 +415,9 @@ window.scrollTo(0, 900);`, key)))
 	if !browser.Eval[bool](tb.Browser, fmt.Sprintf(`document.querySelector('details[data-key=%q]').open`, key)) {
 		t.Error("open certificate details were closed by the refresh")
 	}
+	if got := browser.Eval[string](tb.Browser, `document.activeElement.className + " in " + (document.activeElement.closest("tr") || {}).id`); got != "browse in "+anchor(first.Address) {
+		t.Errorf("keyboard focus moved to %q", got)
+	}
 	if got := browser.Eval[string](tb.Browser, `document.getElementById("announcer").textContent`); got != "Migration phase changed: "+PhaseTwo.Title() {
 		t.Errorf("announcement %q", got)
 	}
@@ -429,15 +434,26 @@ window.scrollTo(0, 900);`, key)))
 	tb.assertClean("refresh")
 	tb.Screenshot("dashboard-refreshed-phone")
 
+	// While the reader selects text in the live part, nothing is swapped
+	// under their selection; once they let go, the update arrives.
+	tb.Run("select text", 10*time.Second, chromedp.Evaluate[chromedp.Void](`window.getSelection().selectAllChildren(document.querySelector(".phase-explain"))`))
+	f.set(fixture(PhaseComplete))
+	tb.WaitFor("the refresh to pause", `document.getElementById("live-status").innerText.indexOf("paused while you select text") >= 0`, 10*time.Second)
+	if got := browser.Eval[string](tb.Browser, `document.getElementById("phase-title").innerText`); got != PhaseTwo.Title() {
+		t.Errorf("content swapped under a selection: %q", got)
+	}
+	tb.Run("clear the selection", 10*time.Second, chromedp.Evaluate[chromedp.Void](`window.getSelection().removeAllRanges()`))
+	tb.WaitFor("the complete phase", fmt.Sprintf(`document.getElementById("phase-title").innerText === %q`, PhaseComplete.Title()), 10*time.Second)
+
 	// A gateway that stops answering shows as such, then recovers.
 	f.setFail(true)
 	tb.WaitFor("the error state", `document.getElementById("live-status").dataset.state === "error"`, 10*time.Second)
 	if got := browser.Eval[string](tb.Browser, `document.getElementById("live-status").innerText`); !strings.Contains(got, "the gateway answered 503") {
 		t.Errorf("error status %q", got)
 	}
-	f.set(fixture(PhaseComplete))
+	f.set(fixture(PhaseOne))
 	f.setFail(false)
-	tb.WaitFor("recovery and the complete phase", fmt.Sprintf(`document.getElementById("live-status").dataset.state === "live" && document.getElementById("phase-title").innerText === %q`, PhaseComplete.Title()), 20*time.Second)
+	tb.WaitFor("recovery", fmt.Sprintf(`document.getElementById("live-status").dataset.state === "live" && document.getElementById("phase-title").innerText === %q`, PhaseOne.Title()), 20*time.Second)
 	if v := tb.violations(); len(v) > 0 {
 		t.Errorf("CSP violations: %q", v)
 	}

@@ -39,7 +39,9 @@ type Options struct {
 	// a dashboard waiting for the cluster.
 	Data func(*http.Request) Dashboard
 	// Refresh is how often an open dashboard fetches fresh data. Zero means
-	// 5 seconds; negative turns self-refreshing off.
+	// 5 seconds; negative turns self-refreshing off. The page slows down by
+	// itself when a fetch takes longer than a tenth of the interval (large
+	// clusters, slow links) and while the gateway does not answer.
 	Refresh time.Duration
 	// APIPath is the path of the JSON view of the cluster
 	// (/gateway/api/cluster), linked from the dashboard's footer. Empty

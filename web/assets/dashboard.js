@@ -25,6 +25,7 @@
   var lastHTML = null;
   var failures = 0;
   var timer = 0;
+  var lastCost = 0; // how long the last poll took, in ms
 
   function clock(d) {
     return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
@@ -124,8 +125,10 @@
 
   function schedule() {
     clearTimeout(timer);
-    // Back off while the gateway does not answer, up to a minute.
-    var wait = Math.min(every * Math.pow(2, failures), 60000);
+    // Back off while the gateway does not answer, and poll at most one
+    // tenth of the time a poll takes (a cluster of thousands of members
+    // makes a big page), both up to a minute.
+    var wait = Math.min(Math.max(every * Math.pow(2, failures), 10 * lastCost), 60000);
     timer = setTimeout(poll, wait);
   }
 
@@ -133,6 +136,7 @@
     if (document.hidden) {
       return; // visibilitychange polls again when the tab is shown
     }
+    var started = Date.now();
     var ctl = window.AbortController ? new AbortController() : null;
     var abort = ctl ? setTimeout(function () { ctl.abort(); }, Math.max(every, 10000)) : 0;
     fetch(src, {
@@ -162,6 +166,7 @@
       setStatus("error", "Not updating: " + why + ". Retrying…");
     }).then(function () {
       clearTimeout(abort);
+      lastCost = Date.now() - started;
       schedule();
     });
   }
