@@ -236,3 +236,16 @@ func TestProblemRetryAfter(t *testing.T) {
 		t.Errorf("Retry-After %q, want 2", got)
 	}
 }
+
+// FuzzPrefersHTML feeds arbitrary Accept headers to the negotiation: it
+// never panics, and it picks HTML only when the header names an HTML type.
+func FuzzPrefersHTML(f *testing.F) {
+	for _, s := range []string{acceptChrome, acceptFirefox, acceptCurl, "", "text/html;q=0", "application/json;q=0.5, text/html", "text/html;q=abc", "text/html;q=1.5, */*"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, accept string) {
+		if prefersHTML([]string{accept}) && !strings.Contains(strings.ToLower(accept), "html") {
+			t.Errorf("chose HTML for %q", accept)
+		}
+	})
+}
