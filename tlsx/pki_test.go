@@ -119,3 +119,8 @@ var loopback = netip.MustParseAddr("127.0.0.1")
 func lookupAs(name string) func(context.Context, string) ([]string, error) {
 	return func(context.Context, string) ([]string, error) { return []string{name + "."}, nil }
 }
+
+// lookupFails is a LookupAddr for a peer without reverse DNS.
+func lookupFails(context.Context, string) ([]string, error) {
+	return nil, errors.New("no PTR record")
+}
