@@ -59,9 +59,18 @@ func FuzzClassify(f *testing.F) {
 	})
 }
 
-// downgradeServer runs net/http behind the Context's listener and returns
-// the address and the CA pool for clients.
-func downgradeServer(t *testing.T, s Settings, timeout time.Duration) (addr string, roots *x509.CertPool) {
+// httpServer is net/http behind a Context's listener, with what clients
+// need to trust it.
+type httpServer struct {
+	addr   string
+	roots  *x509.CertPool
+	caFile string
+}
+
+// downgradeServer runs net/http behind the Context's listener, with a
+// certificate for localhost and 127.0.0.1. The handler answers with the
+// protocol it saw.
+func downgradeServer(t *testing.T, s Settings, timeout time.Duration) httpServer {
 	t.Helper()
 	p := newTestPKI(t)
 	s.CertFile, s.KeyFile = p.leaf(t, p.ca, "member", LeafRequest{DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
@@ -80,9 +89,9 @@ func downgradeServer(t *testing.T, s Settings, timeout time.Duration) (addr stri
 	}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
-	roots = x509.NewCertPool()
+	roots := x509.NewCertPool()
 	roots.AddCert(p.ca.Cert)
-	return inner.Addr().String(), roots
+	return httpServer{addr: inner.Addr().String(), roots: roots, caFile: p.caFile}
 }
 
 func get(t *testing.T, client *http.Client, url string) (string, error) {
@@ -100,7 +109,8 @@ func get(t *testing.T, client *http.Client, url string) (string, error) {
 // through ALPN) are served on one port; without it, a plain request gets
 // nothing from the application.
 func TestDowngradeListener(t *testing.T) {
-	addr, roots := downgradeServer(t, Settings{SupportDowngrade: true}, time.Second)
+	srv := downgradeServer(t, Settings{SupportDowngrade: true}, time.Second)
+	addr, roots := srv.addr, srv.roots
 	plain, err := get(t, &http.Client{Timeout: 5 * time.Second}, "http://"+addr+"/")
 	if err != nil || plain != "app says HTTP/1.1 tls=false" {
 		t.Errorf("plain request: %q, %v", plain, err)
@@ -111,7 +121,7 @@ func TestDowngradeListener(t *testing.T) {
 		t.Errorf("TLS request: %q, %v", secure, err)
 	}
 
-	addr, _ = downgradeServer(t, Settings{}, time.Second)
+	addr = downgradeServer(t, Settings{}, time.Second).addr
 	body, err := get(t, &http.Client{Timeout: 5 * time.Second}, "http://"+addr+"/")
 	if strings.Contains(body, "app says") {
 		t.Errorf("without downgrade a plain request reached the application: %q", body)
@@ -125,7 +135,7 @@ func TestDowngradeListener(t *testing.T) {
 // the deadline without blocking others; garbage is served as plain and
 // gets an HTTP error, not a hang.
 func TestDowngradeSilenceAndGarbage(t *testing.T) {
-	addr, _ := downgradeServer(t, Settings{SupportDowngrade: true}, 300*time.Millisecond)
+	addr := downgradeServer(t, Settings{SupportDowngrade: true}, 300*time.Millisecond).addr
 	silent, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

@@ -62,7 +62,7 @@ func mustContext(t testing.TB, s Settings, o Options) *Context {
 }
 
 // serveTLS accepts TLS connections with cfg on loopback, completes each
-// handshake and answers "ok". It returns the address.
+// handshake and answers servedToken. It returns the address.
 func serveTLS(t testing.TB, c *Context, cfg *tls.Config) string {
 	t.Helper()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
@@ -86,7 +86,7 @@ func serveTLS(t testing.TB, c *Context, cfg *tls.Config) string {
 						return
 					}
 				}
-				conn.Write([]byte("ok"))
+				io.WriteString(conn, servedToken+"\n")
 			}()
 		}
 	}()
@@ -103,11 +103,11 @@ func dial(addr string, cfg *tls.Config) (tls.ConnectionState, error) {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	buf := make([]byte, 2)
+	buf := make([]byte, len(servedToken))
 	if _, err := io.ReadFull(conn, buf); err != nil {
 		return tls.ConnectionState{}, err
 	}
-	if string(buf) != "ok" {
+	if string(buf) != servedToken {
 		return tls.ConnectionState{}, errors.New("unexpected answer " + string(buf))
 	}
 	return conn.ConnectionState(), nil
