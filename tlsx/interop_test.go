@@ -503,4 +503,3 @@ func TestOpenSSLEncryptedKeys(t *testing.T) {
 		})
 	}
 }
-
