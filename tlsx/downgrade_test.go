@@ -72,6 +72,13 @@ type httpServer struct {
 // protocol it saw.
 func downgradeServer(t *testing.T, s Settings, timeout time.Duration) httpServer {
 	t.Helper()
+	return downgradeServerWith(t, s, timeout, 5*time.Second)
+}
+
+// downgradeServerWith is downgradeServer with the http.Server's
+// ReadHeaderTimeout, which also bounds its TLS handshakes.
+func downgradeServerWith(t *testing.T, s Settings, timeout, readHeader time.Duration) httpServer {
+	t.Helper()
 	p := newTestPKI(t)
 	s.CertFile, s.KeyFile = p.leaf(t, p.ca, "member", LeafRequest{DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
 	s.Enabled = On
@@ -85,7 +92,7 @@ func downgradeServer(t *testing.T, s Settings, timeout time.Duration) httpServer
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, "app says %s tls=%v", r.Proto, r.TLS != nil)
 		}),
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: readHeader,
 	}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })

@@ -1,7 +1,10 @@
 package tlsx
 
 import (
+	"crypto/rand"
 	"crypto/tls"
+	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -9,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The tests of this file put tlsx against real OpenSSL and curl on
@@ -502,4 +506,106 @@ func TestOpenSSLEncryptedKeys(t *testing.T) {
 			checkErr(t, err, "the key is encrypted: give its passphrase")
 		})
 	}
+}
+
+// TestCurlDowngrade: with SUPPORT_DOWNGRADE, curl's http:// and https://
+// (HTTP/1.1, and HTTP/2 through ALPN) are served by net/http on one port;
+// without it, a plain request gets nothing from the application.
+func TestCurlDowngrade(t *testing.T) {
+	requireBinary(t, "curl")
+	on := downgradeServer(t, Settings{SupportDowngrade: true}, time.Second)
+	off := downgradeServer(t, Settings{}, time.Second)
+	tests := []struct {
+		name string
+		args []string
+		want string // the whole output; "" means: anything but the application
+	}{
+		{"downgrade on: plain", []string{"http://" + on.addr + "/"}, "app says HTTP/1.1 tls=false"},
+		{"downgrade on: TLS", []string{"--http1.1", "--cacert", on.caFile, "https://" + on.addr + "/"}, "app says HTTP/1.1 tls=true"},
+		{"downgrade on: HTTP/2 over TLS", []string{"--http2", "--cacert", on.caFile, "-w", " via %{http_version}", "https://" + on.addr + "/"}, "app says HTTP/2.0 tls=true via 2"},
+		{"downgrade off: TLS", []string{"--http2", "--cacert", off.caFile, "https://" + off.addr + "/"}, "app says HTTP/2.0 tls=true"},
+		{"downgrade off: plain gets nothing from the application", []string{"http://" + off.addr + "/"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := curl(t, tt.args...)
+			if tt.want == "" {
+				if strings.Contains(out, "app says") {
+					t.Fatalf("the application answered: %q", out)
+				}
+				return
+			}
+			if err != nil || out != tt.want {
+				t.Fatalf("curl %v: %q, %v; want %q", tt.args, out, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestDowngradeGarbage: garbage and silence on the downgrade port are
+// closed (silence by the listener at its deadline, garbage by TLS or HTTP
+// parsing, a stalled handshake or request by the http.Server's
+// ReadHeaderTimeout) while curl is served on the same port.
+func TestDowngradeGarbage(t *testing.T) {
+	requireBinary(t, "curl")
+	srv := downgradeServerWith(t, Settings{SupportDowngrade: true}, 300*time.Millisecond, time.Second)
+	random := func(prefix ...byte) []byte {
+		b := make([]byte, 4096)
+		rand.Read(b)
+		return append(prefix, b...)
+	}
+	tests := []struct {
+		name    string
+		payload []byte
+	}{
+		{"silence", nil},
+		{"random bytes", random()},
+		{"TLS record header, then random bytes", random(0x16, 0x03, 0x01, 0x00, 0x40, 0x01)},
+		{"SSLv2 hello header, then random bytes", random(0x80, 0x40, 0x01)},
+		{"TLS header announcing a record never sent", []byte{0x16, 0x03, 0x01, 0x3f, 0xff, 0x01, 0x00}},
+		{"NUL bytes", make([]byte, 64)},
+		{"HTTP request line without an end", []byte("GET / HTTP/1.1\r\nHost: x")},
+	}
+	conns := make([]net.Conn, len(tests))
+	for i, tt := range tests {
+		c, err := net.Dial("tcp", srv.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := c.Write(tt.payload); err != nil {
+			t.Fatalf("%s: write: %v", tt.name, err)
+		}
+		conns[i] = c
+	}
+	// Everything above is still open or being closed: others are served.
+	if out, err := curl(t, "http://"+srv.addr+"/"); err != nil || out != "app says HTTP/1.1 tls=false" {
+		t.Errorf("plain request next to the garbage: %q, %v", out, err)
+	}
+	if out, err := curl(t, "--cacert", srv.caFile, "https://"+srv.addr+"/"); err != nil || out != "app says HTTP/2.0 tls=true" {
+		t.Errorf("TLS request next to the garbage: %q, %v", out, err)
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := conns[i]
+			start := time.Now()
+			c.SetReadDeadline(time.Now().Add(15 * time.Second))
+			reply, err := io.ReadAll(c)
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("not closed after %v; read %q", time.Since(start), reply)
+			}
+			if strings.Contains(string(reply), "app says") {
+				t.Errorf("garbage reached the application: %q", reply)
+			}
+			t.Logf("closed after %v with %q (%v)", time.Since(start).Round(time.Millisecond), truncate(reply, 60), err)
+		})
+	}
+}
+
+func truncate(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
 }
