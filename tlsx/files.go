@@ -318,7 +318,7 @@ func (r *reloader) poll(c *Context) {
 		r.reported = true
 		c.log.Error("tls files changed but do not load; still serving the previous ones", "what", r.what, "err", err)
 	default:
-		r.tried = fp // perhaps still being written: try again at the next poll
+		r.tried, r.reported = fp, false // perhaps still being written: try again at the next poll
 	}
 }
 
