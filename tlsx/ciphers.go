@@ -74,12 +74,24 @@ var memberSuites = []uint16{
 	tls.TLS_RSA_WITH_AES_256_CBC_SHA,
 }
 
+// cipherList is CIPHERS resolved: the Go suites, and what was skipped.
+type cipherList struct {
+	suites []uint16
+	// unsupported are suite names Go cannot do (RC4-SHA, DHE-RSA-...).
+	unsupported []string
+	// aliases are OpenSSL's aliases and directives (HIGH, !aNULL,
+	// ECDHE+AESGCM, @STRENGTH), which are not expanded.
+	aliases []string
+}
+
 // parseCiphers maps an OpenSSL cipher list (names separated by ':', ',' or
-// spaces, as OpenSSL accepts) to Go suites in the given order. Names Go
-// cannot do are returned in skipped. Removal entries ("!X", "-X") remove a
-// named suite; "+X" and "@..." directives (ordering, security level) have
-// no Go equivalent and are skipped. An empty result is an error.
-func parseCiphers(list string) (suites []uint16, skipped []string, err error) {
+// spaces, as OpenSSL accepts) to Go suites in the given order. Removal
+// entries ("!X", "-X") remove a named suite; "+X" and "@..." directives
+// (ordering, security level) have no Go equivalent. Every OpenSSL suite
+// name has a '-' and no alias has one, which tells the two apart. An empty
+// result is an error.
+func parseCiphers(list string) (cipherList, error) {
+	var l cipherList
 	seen := map[uint16]bool{}
 	removed := map[uint16]bool{}
 	for _, name := range strings.FieldsFunc(list, func(r rune) bool { return r == ':' || r == ',' || r == ' ' }) {
@@ -87,31 +99,47 @@ func parseCiphers(list string) (suites []uint16, skipped []string, err error) {
 		case strings.HasPrefix(name, "!") || strings.HasPrefix(name, "-"):
 			if id, ok := opensslSuites[name[1:]]; ok {
 				removed[id] = true
+			} else if !strings.Contains(name[1:], "-") {
+				l.aliases = append(l.aliases, name)
 			}
 			continue
 		case tls13Names[name]:
 			continue
 		}
 		id, ok := opensslSuites[name]
-		if !ok {
-			skipped = append(skipped, name)
-			continue
-		}
-		if !seen[id] {
+		switch {
+		case ok && !seen[id]:
 			seen[id] = true
-			suites = append(suites, id)
+			l.suites = append(l.suites, id)
+		case ok:
+		case strings.Contains(name, "-") && !strings.ContainsAny(name[:1], "+@"):
+			l.unsupported = append(l.unsupported, name)
+		default:
+			l.aliases = append(l.aliases, name)
 		}
 	}
-	kept := suites[:0]
-	for _, id := range suites {
-		if !removed[id] {
-			kept = append(kept, id)
-		}
+	l.suites = slices.DeleteFunc(l.suites, func(id uint16) bool { return removed[id] })
+	if len(l.suites) > 0 {
+		return l, nil
 	}
-	if len(kept) == 0 {
-		return nil, skipped, fmt.Errorf("none of the ciphers %q can be used by Go's TLS: name at least one of %s", list, strings.Join(supportedCipherNames(), ", "))
+	hint := ""
+	if len(l.aliases) > 0 {
+		hint = fmt.Sprintf(" (OpenSSL aliases and directives such as %s are not expanded)", l.aliases[0])
 	}
-	return kept, skipped, nil
+	return l, fmt.Errorf("none of the ciphers %q can be used by Go's TLS%s: name at least one of %s", list, hint, strings.Join(supportedCipherNames(), ", "))
+}
+
+// warnings describes what was skipped, one line each for suites Go cannot
+// do and for aliases.
+func (l cipherList) warnings(name string) []string {
+	var w []string
+	if len(l.unsupported) > 0 {
+		w = append(w, fmt.Sprintf("%s: skipping ciphers Go's TLS cannot use: %s", name, strings.Join(l.unsupported, ", ")))
+	}
+	if len(l.aliases) > 0 {
+		w = append(w, fmt.Sprintf("%s: ignoring OpenSSL aliases and directives, which are not expanded (name the cipher suites instead): %s", name, strings.Join(l.aliases, ", ")))
+	}
+	return w
 }
 
 // supportedCipherNames lists the OpenSSL names parseCiphers accepts, for

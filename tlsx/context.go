@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"sync/atomic"
 	"time"
 )
@@ -117,6 +118,12 @@ func NewContext(s Settings, opts Options) (*Context, error) {
 	for _, w := range c.warnings {
 		c.log.Warn(w)
 	}
+	if s.VerifiesServer() && c.trust.Load() == nil {
+		// libprocess logs where OpenSSL's default verify paths point;
+		// Go's system roots read the same two variables.
+		c.log.Info("verifying peers against the system roots: set "+c.name("CA_FILE")+" or "+c.name("CA_DIR")+" to choose the trust anchors",
+			"SSL_CERT_FILE", os.Getenv("SSL_CERT_FILE"), "SSL_CERT_DIR", os.Getenv("SSL_CERT_DIR"))
+	}
 	c.startWatcher()
 	return c, nil
 }
@@ -141,14 +148,12 @@ func (c *Context) setSuites() error {
 		c.clientSuites = append(append([]uint16{}, c.serverSuites...), memberSuites...)
 		return nil
 	}
-	suites, skipped, err := parseCiphers(c.s.Ciphers)
-	if len(skipped) > 0 {
-		c.warnings = append(c.warnings, fmt.Sprintf("%s: skipping ciphers Go's TLS cannot use: %v", c.name("CIPHERS"), skipped))
-	}
+	l, err := parseCiphers(c.s.Ciphers)
+	c.warnings = append(c.warnings, l.warnings(c.name("CIPHERS"))...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.name("CIPHERS"), err)
 	}
-	c.serverSuites, c.clientSuites = suites, suites
+	c.serverSuites, c.clientSuites = l.suites, l.suites
 	return nil
 }
 

@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -199,5 +201,51 @@ func checkErr(t *testing.T, err error, want string) {
 		t.Fatalf("no error, want one containing %q", want)
 	case want != "" && !strings.Contains(err.Error(), want):
 		t.Fatalf("error %q does not contain %q", err, want)
+	}
+}
+
+// TestSystemRoots: without CA_FILE and CA_DIR, peers are verified against
+// the system roots, which follow SSL_CERT_FILE and SSL_CERT_DIR as
+// OpenSSL's default verify paths do for libprocess. Go reads them once per
+// process, so each case runs this test binary again with its environment.
+func TestSystemRoots(t *testing.T) {
+	if leaf := os.Getenv("TLSX_TEST_SYSTEM_ROOTS_LEAF"); leaf != "" {
+		c := mustContext(t, Settings{VerifyServerCert: true, HostnameValidationScheme: HostnameOpenSSL}, Options{})
+		err := c.Verify([]*x509.Certificate{loadLeaf(t, leaf)}, "agent1.example", loopback)
+		if want := os.Getenv("TLSX_TEST_SYSTEM_ROOTS_WANT") == "verifies"; (err == nil) != want {
+			t.Fatalf("SSL_CERT_FILE=%q SSL_CERT_DIR=%q: verify error %v, want success %v", os.Getenv("SSL_CERT_FILE"), os.Getenv("SSL_CERT_DIR"), err, want)
+		}
+		return
+	}
+	p := newTestPKI(t)
+	leafFile, _ := p.leaf(t, p.ca, "member", LeafRequest{DNSNames: []string{"agent1.example"}})
+	empty, withCA := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(withCA, "cluster-ca.pem"), p.ca.CertPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(empty, "none.pem")
+	tests := []struct {
+		name, file, dir string
+		verifies        bool
+	}{
+		{"SSL_CERT_FILE holds the CA", p.caFile, empty, true},
+		{"SSL_CERT_DIR holds the CA", missing, withCA, true},
+		{"SSL_CERT_DIR lists several directories", missing, empty + ":" + withCA, true},
+		{"neither holds the CA", missing, empty, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestSystemRoots$", "-test.count=1", "-test.v")
+			cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
+				return strings.HasPrefix(kv, "SSL_CERT_") || strings.HasPrefix(kv, "TLSX_TEST_")
+			}), "SSL_CERT_FILE="+tt.file, "SSL_CERT_DIR="+tt.dir, "TLSX_TEST_SYSTEM_ROOTS_LEAF="+leafFile)
+			if tt.verifies {
+				cmd.Env = append(cmd.Env, "TLSX_TEST_SYSTEM_ROOTS_WANT=verifies")
+			}
+			out, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "--- PASS: TestSystemRoots") {
+				t.Fatalf("%v\n%s", err, out)
+			}
+		})
 	}
 }
