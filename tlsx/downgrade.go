@@ -69,6 +69,10 @@ func decided(b []byte) bool {
 // timeout, and served as TLS or plain with those bytes replayed. A
 // connection that sends nothing before the timeout is closed, never
 // guessed. cfg nil means c.ServerConfig().
+//
+// The TLS handshake itself happens when the server first uses the
+// connection; its time limit is the server's (http.Server bounds it by
+// ReadHeaderTimeout or ReadTimeout), as for tls.NewListener.
 func (c *Context) NewListener(inner net.Listener, cfg *tls.Config) net.Listener {
 	if !c.s.Enabled.Or(false) {
 		return inner
@@ -255,12 +259,13 @@ type replayConn struct {
 }
 
 // CloseWrite half-closes a TCP connection, which net/http uses to let a
-// client read an error response before the connection goes away.
+// client read an error response before the connection goes away. On a
+// connection that cannot half-close it does nothing.
 func (c *replayConn) CloseWrite() error {
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
-	return c.Conn.Close()
+	return nil
 }
 
 func (c *replayConn) Read(p []byte) (int, error) {
