@@ -106,6 +106,9 @@ func NewContext(s Settings, opts Options) (*Context, error) {
 	if s.VerifyDepth < 0 {
 		errs = append(errs, fmt.Errorf("%s=%d: use a positive number of intermediate certificates", c.name("VERIFY_DEPTH"), s.VerifyDepth))
 	}
+	// Fingerprints first: a file changing during the load is then seen
+	// as a change by the watcher.
+	keyPairFP, trustFP := c.keyPairFingerprint(), c.trustFingerprint()
 	if err := c.loadFiles(); err != nil {
 		errs = append(errs, err)
 	}
@@ -124,7 +127,7 @@ func NewContext(s Settings, opts Options) (*Context, error) {
 		c.log.Info("verifying peers against the system roots: set "+c.name("CA_FILE")+" or "+c.name("CA_DIR")+" to choose the trust anchors",
 			"SSL_CERT_FILE", os.Getenv("SSL_CERT_FILE"), "SSL_CERT_DIR", os.Getenv("SSL_CERT_DIR"))
 	}
-	c.startWatcher()
+	c.startWatcher(keyPairFP, trustFP)
 	return c, nil
 }
 

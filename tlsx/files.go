@@ -254,19 +254,16 @@ func readCADir(dir string) ([]*x509.Certificate, error) {
 // is tried again at the next poll and logged as an error when the same
 // broken content is still there, so a rotation that writes the certificate
 // and then the key does not log a spurious error in between.
-func (c *Context) startWatcher() {
+func (c *Context) startWatcher(keyPairFP, trustFP string) {
 	interval := c.opts.ReloadInterval
 	if interval == 0 {
 		interval = 2 * time.Second
 	}
 	watched := []*reloader{
-		{what: "certificate", fingerprint: c.keyPairFingerprint, load: c.reloadKeyPair},
-		{what: "trust anchors", fingerprint: c.trustFingerprint, load: c.reloadTrust},
+		{what: "certificate", fingerprint: c.keyPairFingerprint, load: c.reloadKeyPair, last: keyPairFP},
+		{what: "trust anchors", fingerprint: c.trustFingerprint, load: c.reloadTrust, last: trustFP},
 	}
-	watched = slices.DeleteFunc(watched, func(r *reloader) bool {
-		r.last = r.fingerprint()
-		return r.last == ""
-	})
+	watched = slices.DeleteFunc(watched, func(r *reloader) bool { return r.last == "" })
 	if interval < 0 || len(watched) == 0 {
 		close(c.done)
 		return

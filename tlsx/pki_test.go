@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -62,7 +63,9 @@ func mustContext(t testing.TB, s Settings, o Options) *Context {
 }
 
 // serveTLS accepts TLS connections with cfg on loopback, completes each
-// handshake and answers servedToken. It returns the address.
+// handshake and answers servedToken. It returns the address. The test's
+// cleanup waits for every connection to end, so their logs stay within the
+// test.
 func serveTLS(t testing.TB, c *Context, cfg *tls.Config) string {
 	t.Helper()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
@@ -70,14 +73,22 @@ func serveTLS(t testing.TB, c *Context, cfg *tls.Config) string {
 		t.Fatal(err)
 	}
 	l := c.NewListener(inner, cfg)
-	t.Cleanup(func() { l.Close() })
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		l.Close()
+		wg.Wait()
+	})
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		for {
 			conn, err := l.Accept()
 			if err != nil {
 				return
 			}
+			wg.Add(1)
 			go func() {
+				defer wg.Done()
 				defer conn.Close()
 				conn.SetDeadline(time.Now().Add(5 * time.Second))
 				if tc, ok := conn.(*tls.Conn); ok {
