@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -132,8 +133,7 @@ func (l *downgradeListener) acceptLoop() {
 	for {
 		conn, err := l.Listener.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if retryableAccept(err) {
 				// Out of file descriptors and the like: back off as
 				// net/http does instead of spinning or giving up.
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
@@ -275,4 +275,19 @@ func (c *replayConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return c.Conn.Read(p)
+}
+
+// retryableAccept reports whether an Accept error is passing: running out
+// of file descriptors (EMFILE, ENFILE) or memory for sockets, or a client
+// that went away before it was accepted. net/http retries the same errors
+// (through the deprecated Temporary); giving up on them would close the
+// listener for good after one burst of load.
+func retryableAccept(err error) bool {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.ECONNRESET} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	var ne interface{ Timeout() bool }
+	return errors.As(err, &ne) && ne.Timeout()
 }

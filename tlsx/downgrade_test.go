@@ -8,7 +8,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -217,5 +220,64 @@ func TestDowngradeListenerClose(t *testing.T) {
 	silent.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if n, err := silent.Read(make([]byte, 1)); n != 0 || !errors.Is(err, io.EOF) {
 		t.Errorf("silent client after Close: read %d, %v; want EOF", n, err)
+	}
+}
+
+// TestRetryableAccept: running out of descriptors is a passing condition
+// the listener waits out; a closed listener is not.
+func TestRetryableAccept(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"emfile", &net.OpError{Op: "accept", Err: os.NewSyscallError("accept4", syscall.EMFILE)}, true},
+		{"enfile", &net.OpError{Op: "accept", Err: os.NewSyscallError("accept4", syscall.ENFILE)}, true},
+		{"aborted", &net.OpError{Op: "accept", Err: os.NewSyscallError("accept4", syscall.ECONNABORTED)}, true},
+		{"closed", net.ErrClosed, false},
+		{"other", errors.New("boom"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := retryableAccept(tt.err); got != tt.want {
+				t.Errorf("retryableAccept(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+// flakyListener fails its first n Accepts with EMFILE, as a process out of
+// file descriptors sees.
+type flakyListener struct {
+	net.Listener
+	mu sync.Mutex
+	n  int
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	if l.n > 0 {
+		l.n--
+		l.mu.Unlock()
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	l.mu.Unlock()
+	return l.Listener.Accept()
+}
+
+// TestDowngradeListenerSurvivesEMFILE: a burst of descriptor exhaustion
+// delays accepting; it does not close the listener for good.
+func TestDowngradeListenerSurvivesEMFILE(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewDowngradeListener(&flakyListener{Listener: inner, n: 3}, &tls.Config{}, time.Second)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "served") }), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	body, err := get(t, &http.Client{Timeout: 10 * time.Second}, "http://"+inner.Addr().String()+"/")
+	if err != nil || body != "served" {
+		t.Fatalf("after three EMFILE accepts: %q, %v", body, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -171,12 +172,16 @@ func (c *Context) loadTrust() (*trust, error) {
 		certs = append(certs, found...)
 	}
 	if c.s.CADir != "" {
-		found, err := readCADir(c.s.CADir)
+		found, unhashed, err := readCADir(c.s.CADir)
 		switch {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("read %s %q: %w", c.name("CA_DIR"), c.s.CADir, err))
+		case len(found) == 0 && unhashed > 0:
+			errs = append(errs, fmt.Errorf("%s %q holds %d certificates but no <hash>.<n> links, which is all OpenSSL looks up: run `openssl rehash %s`", c.name("CA_DIR"), c.s.CADir, unhashed, c.s.CADir))
 		case len(found) == 0:
-			errs = append(errs, fmt.Errorf("%s %q holds no PEM certificate: put CA certificates there (and run openssl rehash on it)", c.name("CA_DIR"), c.s.CADir))
+			errs = append(errs, fmt.Errorf("%s %q holds no PEM certificate: put CA certificates there and run `openssl rehash` on it", c.name("CA_DIR"), c.s.CADir))
+		case unhashed > 0:
+			c.log.Warn("CA_DIR holds certificates without hash links; they are not trusted (OpenSSL would not find them either): run openssl rehash", "dir", c.s.CADir, "unhashed", unhashed)
 		}
 		certs = append(certs, found...)
 	}
@@ -222,29 +227,53 @@ func parseCertificates(b []byte) ([]*x509.Certificate, error) {
 	}
 }
 
-// readCADir returns every certificate found in an OpenSSL-style CA
-// directory. OpenSSL looks certificates up by subject hash links
-// (<hash>.<n>); trusting every certificate the directory holds, links
-// included, trusts the same set. Files that are not PEM certificates are
-// skipped, as OpenSSL never opens them.
-func readCADir(dir string) ([]*x509.Certificate, error) {
+// readCADir returns the certificates an OpenSSL-style CA directory offers
+// for lookup: OpenSSL opens only entries named <subject hash>.<n> (what
+// `openssl rehash` creates), so a certificate copied in without rehashing
+// is not trusted here either. Entries that are not PEM certificates are
+// skipped. unhashed counts PEM certificates under other names, so an
+// empty result can say what to do.
+func readCADir(dir string) (certs []*x509.Certificate, unhashed int, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	var certs []*x509.Certificate
 	for _, e := range entries {
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			continue // a subdirectory, or a dangling link: OpenSSL skips those too
 		}
 		found, err := parseCertificates(b)
-		if err != nil {
+		if err != nil || len(found) == 0 {
+			continue
+		}
+		if !isHashName(e.Name()) {
+			unhashed += len(found)
 			continue
 		}
 		certs = append(certs, found...)
 	}
-	return certs, nil
+	return certs, unhashed, nil
+}
+
+// isHashName reports whether name has OpenSSL's lookup form: eight
+// lower-case hex digits, a dot and a decimal sequence number.
+func isHashName(name string) bool {
+	hash, seq, ok := strings.Cut(name, ".")
+	if !ok || len(hash) != 8 || seq == "" {
+		return false
+	}
+	for _, r := range hash {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	for _, r := range seq {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // startWatcher polls the files for changes and reloads them: the key pair

@@ -155,9 +155,10 @@ func TestReloadTrust(t *testing.T) {
 			t.Errorf("the error does not name CA_FILE:\n%s", log)
 		}
 	})
+	// Hash-style names: OpenSSL (and tlsx) look up only <hash>.<n> entries.
 	t.Run("certificate added to CA_DIR", func(t *testing.T) {
 		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "a.pem"), a.ca.CertPEM(), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "aaaaaaaa.0"), a.ca.CertPEM(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		d := mustContext(t, Settings{VerifyServerCert: true, CADir: dir, HostnameValidationScheme: HostnameOpenSSL}, Options{ReloadInterval: reloadEvery})
@@ -165,7 +166,7 @@ func TestReloadTrust(t *testing.T) {
 		if verifiesB() {
 			t.Fatal("B verifies before it is in CA_DIR")
 		}
-		if err := WriteFileAtomic(filepath.Join(dir, "b.pem"), b.ca.CertPEM(), 0o644); err != nil {
+		if err := WriteFileAtomic(filepath.Join(dir, "bbbbbbbb.0"), b.ca.CertPEM(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "B to verify through CA_DIR", verifiesB)

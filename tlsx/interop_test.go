@@ -3,6 +3,7 @@ package tlsx
 import (
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -608,4 +609,29 @@ func truncate(b []byte, n int) []byte {
 		return b[:n]
 	}
 	return b
+}
+
+// TestCADirNeedsHashLinks: a certificate copied into CA_DIR without
+// `openssl rehash` is invisible to OpenSSL's lookup, so it is not trusted
+// here either, and the error says what to run. After rehashing, it is.
+func TestCADirNeedsHashLinks(t *testing.T) {
+	p := newTestPKI(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "cluster-ca.pem"), p.ca.CertPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := NewContext(Settings{VerifyServerCert: true, CADir: dir}, Options{ReloadInterval: -1})
+	if err == nil || !strings.Contains(err.Error(), "openssl rehash") {
+		t.Fatalf("unhashed CA_DIR: error %v, want one saying to run openssl rehash", err)
+	}
+	requireBinary(t, "openssl")
+	mustRun(t, "openssl", "rehash", dir)
+	c := mustContext(t, Settings{VerifyServerCert: true, CADir: dir, HostnameValidationScheme: HostnameOpenSSL}, Options{})
+	leaf, err := p.ca.Issue(LeafRequest{DNSNames: []string{"localhost"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Verify([]*x509.Certificate{leaf.Cert}, "localhost", loopback); err != nil {
+		t.Errorf("after openssl rehash: %v", err)
+	}
 }

@@ -95,7 +95,7 @@ func (c *Context) verifyChain(chain []*x509.Certificate, usage x509.ExtKeyUsage)
 	// A chain of length n holds the leaf, the anchor and n-2 intermediates
 	// (a leaf trusted directly is a chain of one).
 	if intermediates := max(shortest-2, 0); intermediates > depth {
-		return fmt.Errorf("certificate %s verifies only through %d intermediate certificates, more than the verify depth %d allows: raise VERIFY_DEPTH or shorten the chain", describeCert(chain[0]), intermediates, depth)
+		return fmt.Errorf("certificate %s verifies only through %d intermediate certificates, more than the verify depth %d allows: raise %s or shorten the chain", describeCert(chain[0]), intermediates, depth, c.name("VERIFY_DEPTH"))
 	}
 	return nil
 }
