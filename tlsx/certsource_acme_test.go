@@ -54,7 +54,7 @@ type pebbleOptions struct {
 // startPebble builds and starts Pebble, waits for its directory and fetches
 // its issuing root. Pebble is killed and waited for at cleanup, so no
 // process outlives the test.
-func startPebble(t *testing.T, o pebbleOptions) *pebble {
+func startPebble(t testing.TB, o pebbleOptions) *pebble {
 	t.Helper()
 	requireBinary(t, "go")
 	dir := t.TempDir()
@@ -136,7 +136,7 @@ func startPebble(t *testing.T, o pebbleOptions) *pebble {
 }
 
 // freeAddr returns a loopback address with a port free a moment ago.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -166,7 +166,7 @@ func (s *syncBuffer) String() string {
 
 // acmeFront opens a front listener, then an ACME source answering its
 // challenges there, started as the gateway starts it.
-func acmeFront(t *testing.T, o ACMEOptions) (*ManagedSource, *logRecorder, string) {
+func acmeFront(t testing.TB, o ACMEOptions) (*ManagedSource, *logRecorder, string) {
 	t.Helper()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -176,7 +176,7 @@ func acmeFront(t *testing.T, o ACMEOptions) (*ManagedSource, *logRecorder, strin
 }
 
 // acmeFrontOn is acmeFront on a listener the caller opened.
-func acmeFrontOn(t *testing.T, inner net.Listener, o ACMEOptions) (*ManagedSource, *logRecorder, string) {
+func acmeFrontOn(t testing.TB, inner net.Listener, o ACMEOptions) (*ManagedSource, *logRecorder, string) {
 	t.Helper()
 	log := &logRecorder{}
 	o.Logger = slog.New(log)
@@ -199,7 +199,7 @@ func acmeFrontOn(t *testing.T, inner net.Listener, o ACMEOptions) (*ManagedSourc
 }
 
 // serveListener is serveTLS for a listener made by the caller.
-func serveListener(t *testing.T, l net.Listener) string {
+func serveListener(t testing.TB, l net.Listener) string {
 	t.Helper()
 	var wg sync.WaitGroup
 	t.Cleanup(func() {

@@ -24,7 +24,7 @@ import (
 
 // newInternal starts an internal source with o (DataDir defaults to a
 // fresh directory, Logger to a recorder) and closes it at cleanup.
-func newInternal(t *testing.T, o InternalOptions) (*ManagedSource, *logRecorder) {
+func newInternal(t testing.TB, o InternalOptions) (*ManagedSource, *logRecorder) {
 	t.Helper()
 	if o.DataDir == "" {
 		o.DataDir = t.TempDir()
@@ -46,14 +46,14 @@ func newInternal(t *testing.T, o InternalOptions) (*ManagedSource, *logRecorder)
 
 // frontOf serves src's certificates on loopback as the gateway's front and
 // returns the Context and the address.
-func frontOf(t *testing.T, src CertSource) (*Context, string) {
+func frontOf(t testing.TB, src CertSource) (*Context, string) {
 	t.Helper()
 	c := mustContext(t, Settings{Enabled: On, EnableTLSv13: On}, Options{Certificates: src})
 	return c, serveTLS(t, c, nil)
 }
 
 // caPool reads a CA file into a pool: all a client trusts.
-func caPool(t *testing.T, file string) *x509.CertPool {
+func caPool(t testing.TB, file string) *x509.CertPool {
 	t.Helper()
 	b, err := os.ReadFile(file)
 	if err != nil {
