@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -264,4 +265,56 @@ func (c *clientCert) get() (*tls.Certificate, error) {
 	cert := leaf.TLSCertificate()
 	c.cur, c.renewAt = &cert, now.Add(2*c.validity/3)
 	return c.cur, nil
+}
+
+// InternalNames returns the names and addresses the internal CA should
+// issue for, given the front's listen address (host:port): a loopback
+// address gives "localhost" and that address; another address gives the
+// machine's hostname and that address; a DNS name gives that name; an
+// empty or unspecified host (":8443", "0.0.0.0:8443") gives "localhost",
+// the hostname and every address of the machine's interfaces.
+func InternalNames(listen string) ([]string, []netip.Addr, error) {
+	return internalNames(listen, os.Hostname, net.InterfaceAddrs)
+}
+
+func internalNames(listen string, hostname func() (string, error), interfaceAddrs func() ([]net.Addr, error)) ([]string, []netip.Addr, error) {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen address %q: %w", listen, err)
+	}
+	var names []string
+	addHostname := func() {
+		if h, err := hostname(); err == nil && h != "" && !slices.Contains(names, canonicalName(h)) {
+			names = append(names, canonicalName(h))
+		}
+	}
+	ip, err := netip.ParseAddr(host)
+	switch {
+	case host != "" && err != nil:
+		return []string{canonicalName(host)}, nil, nil
+	case host != "" && !ip.IsUnspecified():
+		ip = ip.Unmap().WithZone("")
+		if ip.IsLoopback() {
+			return []string{"localhost"}, []netip.Addr{ip}, nil
+		}
+		addHostname()
+		return names, []netip.Addr{ip}, nil
+	}
+	names = []string{"localhost"}
+	addHostname()
+	addrs, err := interfaceAddrs()
+	if err != nil {
+		return nil, nil, fmt.Errorf("list the machine's addresses: %w", err)
+	}
+	var ips []netip.Addr
+	for _, a := range addrs {
+		p, err := netip.ParsePrefix(a.String())
+		if err != nil || p.Addr().IsLinkLocalUnicast() {
+			continue // link-local addresses need a zone; nobody browses them
+		}
+		if ip := p.Addr().Unmap(); !slices.Contains(ips, ip) {
+			ips = append(ips, ip)
+		}
+	}
+	return names, ips, nil
 }

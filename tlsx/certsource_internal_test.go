@@ -446,3 +446,46 @@ func ipStrings(ips []net.IP) []string {
 	}
 	return out
 }
+
+func TestInternalNames(t *testing.T) {
+	hostname := func() (string, error) { return "Gateway-1", nil }
+	addrs := func() ([]net.Addr, error) {
+		var out []net.Addr
+		for _, p := range []string{"127.0.0.1/8", "::1/128", "192.0.2.10/24", "fe80::1/64"} {
+			ip, n, _ := net.ParseCIDR(p)
+			out = append(out, &net.IPNet{IP: ip, Mask: n.Mask})
+		}
+		return out, nil
+	}
+	for _, tt := range []struct {
+		name, listen string
+		names        []string
+		ips          []string
+		err          string
+	}{
+		{"loopback", "127.0.0.1:8443", []string{"localhost"}, []string{"127.0.0.1"}, ""},
+		{"IPv6 loopback", "[::1]:8443", []string{"localhost"}, []string{"::1"}, ""},
+		{"one address", "192.0.2.10:443", []string{"gateway-1"}, []string{"192.0.2.10"}, ""},
+		{"a DNS name", "Mesos.Example.Test:443", []string{"mesos.example.test"}, nil, ""},
+		{"every interface", ":8443", []string{"localhost", "gateway-1"}, []string{"127.0.0.1", "::1", "192.0.2.10"}, ""},
+		{"unspecified", "0.0.0.0:8443", []string{"localhost", "gateway-1"}, []string{"127.0.0.1", "::1", "192.0.2.10"}, ""},
+		{"no port", "localhost", nil, nil, "missing port"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			names, ips, err := internalNames(tt.listen, hostname, addrs)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			var got []string
+			for _, ip := range ips {
+				got = append(got, ip.String())
+			}
+			if err != nil || strings.Join(names, ",") != strings.Join(tt.names, ",") || strings.Join(got, ",") != strings.Join(tt.ips, ",") {
+				t.Errorf("names %v, ips %v, err %v; want %v, %v", names, got, err, tt.names, tt.ips)
+			}
+		})
+	}
+}
