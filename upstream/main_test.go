@@ -2,9 +2,13 @@ package upstream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,6 +80,17 @@ func gatewayTLS(clientCert bool) tlsx.Settings {
 func newTLS(t testing.TB, s tlsx.Settings) *tlsx.Context {
 	t.Helper()
 	ctx, err := tlsx.NewContext(s, tlsx.Options{ReloadInterval: -1})
+	if err != nil {
+		t.Fatalf("tlsx.NewContext: %v", err)
+	}
+	t.Cleanup(func() { ctx.Close() })
+	return ctx
+}
+
+// newTLSAt makes a tlsx.Context whose clock says now.
+func newTLSAt(t testing.TB, s tlsx.Settings, now time.Time) *tlsx.Context {
+	t.Helper()
+	ctx, err := tlsx.NewContext(s, tlsx.Options{ReloadInterval: -1, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatalf("tlsx.NewContext: %v", err)
 	}
@@ -155,4 +170,63 @@ func agentMember(t testing.TB, s *Snapshot, id string) *Member {
 	}
 	t.Fatalf("agent %s is not in the snapshot (%d agents)", id, len(s.Agents))
 	return nil
+}
+
+// freezer dials real connections and can freeze the ones open so far:
+// their reads block and their writes fail, as over a partition that
+// neither closes nor answers.
+type freezer struct {
+	mu    sync.Mutex
+	conns []*freezable
+}
+
+func (f *freezer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	fc := &freezable{Conn: conn, closed: make(chan struct{})}
+	f.mu.Lock()
+	f.conns = append(f.conns, fc)
+	f.mu.Unlock()
+	return fc, nil
+}
+
+func (f *freezer) freeze() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.conns {
+		c.frozen.Store(true)
+	}
+}
+
+type freezable struct {
+	net.Conn
+	frozen atomic.Bool
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (c *freezable) Read(p []byte) (int, error) {
+	if !c.frozen.Load() {
+		n, err := c.Conn.Read(p)
+		if !c.frozen.Load() {
+			return n, err
+		}
+	}
+	<-c.closed
+	return 0, net.ErrClosed
+}
+
+func (c *freezable) Write(p []byte) (int, error) {
+	if c.frozen.Load() {
+		return 0, errors.New("frozen connection")
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *freezable) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
 }

@@ -37,6 +37,7 @@ const (
 // streamState is the SUBSCRIBE stream's state, guarded by Cluster.mu.
 type streamState struct {
 	leader *masterState // the master streaming; nil when none is
+	count  int          // streams that got SUBSCRIBED
 }
 
 // errNoSubscribe: the leader does not offer the stream (Mesos before 1.1,
@@ -182,9 +183,19 @@ func (c *Cluster) subscribe(ctx context.Context, leader *masterState) (*http.Res
 // setStream records which leader streams (nil: none).
 func (c *Cluster) setStream(leader *masterState) {
 	c.mu.Lock()
+	if leader != nil && c.stream.leader == nil {
+		c.stream.count++
+	}
 	c.stream.leader = leader
 	c.mu.Unlock()
 	c.changed(false)
+}
+
+// streams counts the streams that got SUBSCRIBED.
+func (c *Cluster) streams() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.stream.count
 }
 
 // v1 shapes (protobuf's JSON form).
