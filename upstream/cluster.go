@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,9 @@ type Cluster struct {
 	ownTLS    bool
 	log       *slog.Logger
 	transport *http.Transport
+	// probeCurves are the key exchange groups a probe offers when
+	// ECDH_CURVES is auto (see probeTLS).
+	probeCurves []tls.CurveID
 
 	probeSeq atomic.Uint64 // numbers probes in the order they start
 	seq      atomic.Uint64 // bumped by every change: the snapshot is rebuilt
@@ -113,16 +117,17 @@ func New(cfg Config) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{
-		cfg:        cfg,
-		tls:        cfg.TLS,
-		log:        cfg.Logger,
-		leaderCh:   make(chan struct{}),
-		agents:     map[string]*agentState{},
-		frameworks: map[string]*Framework{},
-		members:    map[memberKey]*member{},
-		ready:      make(chan struct{}),
-		wake:       make(chan struct{}, 1),
-		refreshNow: make(chan struct{}, 1),
+		cfg:         cfg,
+		tls:         cfg.TLS,
+		log:         cfg.Logger,
+		leaderCh:    make(chan struct{}),
+		agents:      map[string]*agentState{},
+		frameworks:  map[string]*Framework{},
+		members:     map[memberKey]*member{},
+		ready:       make(chan struct{}),
+		wake:        make(chan struct{}, 1),
+		refreshNow:  make(chan struct{}, 1),
+		probeCurves: []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384},
 	}
 	if c.tls == nil {
 		if c.tls, err = tlsx.NewContext(tlsx.Settings{}, tlsx.Options{Logger: c.log, ReloadInterval: -1}); err != nil {

@@ -192,10 +192,13 @@ type tlsResult struct {
 	handshakeFailed bool
 }
 
-// probeTLS connects, handshakes and asks for /version over TLS. Under TLS
-// 1.3 the member checks a client certificate after the client considers
-// the handshake done, so only its answer (or its alert) to a request says
-// whether it accepted the connection.
+// probeTLS connects and handshakes. Under TLS 1.2 a completed handshake
+// means the member accepted the connection (its Finished follows its
+// verdict on a client certificate). Under TLS 1.3 the member checks a
+// client certificate after the client considers the handshake done, so
+// only its answer (or its alert) to a GET /version says whether it
+// accepted the connection. The connection is closed without close_notify:
+// nothing was sent on it that needs an orderly end.
 func (c *Cluster) probeTLS(ctx context.Context, m *member, request []byte) (r tlsResult) {
 	conn, err := c.dialProbe(ctx, m)
 	if err != nil {
@@ -206,6 +209,13 @@ func (c *Cluster) probeTLS(ctx context.Context, m *member, request []byte) (r tl
 	// Probing reports verification separately (CertInfo.Verified) instead
 	// of failing the handshake on it.
 	cfg.VerifyConnection = nil
+	if cfg.CurvePreferences == nil {
+		// A probe carries nothing secret. Without this, every ClientHello
+		// offering TLS 1.3 makes an ML-KEM-768 key share, which costs more
+		// than the rest of the probe's client side; requests to members
+		// keep Go's default hybrid key exchange.
+		cfg.CurvePreferences = c.probeCurves
+	}
 	var requested, sent bool
 	getCert := cfg.GetClientCertificate
 	cfg.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
@@ -219,11 +229,13 @@ func (c *Cluster) probeTLS(ctx context.Context, m *member, request []byte) (r tl
 		return tlsResult{reason: c.handshakeReason(err, ctx, requested, sent), handshakeFailed: isRemoteRefusal(err)}
 	}
 	cs := tc.ConnectionState()
-	if _, err := c.askVersion(tc, request); err != nil {
-		if isRemoteRefusal(err) {
-			return tlsResult{reason: c.handshakeReason(err, ctx, requested, sent), handshakeFailed: true}
+	if cs.Version >= tls.VersionTLS13 {
+		if _, err := c.askVersion(tc, request); err != nil {
+			if isRemoteRefusal(err) {
+				return tlsResult{reason: c.handshakeReason(err, ctx, requested, sent), handshakeFailed: true}
+			}
+			return tlsResult{reason: "no HTTP answer over TLS: " + c.reason(err, ctx)}
 		}
-		return tlsResult{reason: "no HTTP answer over TLS: " + c.reason(err, ctx)}
 	}
 	r.info = &TLSInfo{Version: tlsVersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite),
 		ClientCertRequested: requested, ClientCertSent: sent, version: cs.Version}
@@ -337,6 +349,11 @@ func (c *Cluster) handshakeReason(err error, ctx context.Context, requested, sen
 	r := c.reason(err, ctx)
 	if strings.HasPrefix(r, "not TLS") || r == "connection refused" || strings.HasPrefix(r, "timeout") {
 		return r
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// What a plain libprocess member does with a ClientHello: its
+		// HTTP decoder fails and it closes the socket (process.cpp).
+		r = "the member closed the connection"
 	}
 	switch {
 	case requested && !sent:

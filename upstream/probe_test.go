@@ -98,3 +98,36 @@ func containsPrefix(list []string, prefix string) bool {
 	}
 	return false
 }
+
+// TestTLS13ClientCertificate: under TLS 1.3 a member refuses a missing
+// client certificate only after the client's side of the handshake is
+// done; the probe's request over TLS finds it out.
+func TestTLS13ClientCertificate(t *testing.T) {
+	sc := startSim(t, sim.Options{Modes: []sim.Mode{sim.SSLClientCert}})
+	a := sc.Agents()[0]
+	s := sc.Settings(sim.SSLClientCert)
+	s.EnableTLSv13, s.Ciphers = tlsx.On, ""
+	if err := a.RestartWith(s); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		cert   bool
+		speaks Speaks
+	}{{"with the client certificate", true, SSLOnly}, {"without", false, Unreachable}} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCluster(t, sc, Config{TLS: newTLS(t, gatewayTLS(tt.cert))})
+			discover(t, c)
+			p := agentMember(t, c.Snapshot(), a.ID()).Probe
+			if p.Speaks != tt.speaks {
+				t.Fatalf("speaks %s (%s)", p.Speaks, p.Reason)
+			}
+			if tt.cert && (p.TLS.Version != "TLS 1.3" || !p.TLS.ClientCertRequested || !p.TLS.ClientCertSent) {
+				t.Errorf("TLS %+v", p.TLS)
+			}
+			if !tt.cert && !strings.Contains(p.Reason, "the member requires a client certificate and none is configured") {
+				t.Errorf("reason %q", p.Reason)
+			}
+		})
+	}
+}
