@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mesosgate/mesosgate/e2e/sim"
+	"github.com/mesosgate/mesosgate/tlsx"
 )
 
 // BenchmarkProbeSweep measures a full probe sweep (ProbeAll) of a
@@ -91,6 +92,56 @@ func benchmarkSweep(b *testing.B, n int, pattern []sim.Mode) {
 		}
 	}
 	perSweep := b.Elapsed() / time.Duration(b.N)
+	b.ReportMetric(float64(perSweep.Milliseconds()), "ms/sweep")
+	b.ReportMetric(float64(perSweep.Microseconds())/float64(members), "µs/member")
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/sweep")
+	b.ReportMetric(float64(handshakes), "handshakes/sweep")
+	b.ReportMetric(float64(peak)/(1<<20), "MB-heap-added")
+	b.ReportMetric(peakRSSMB(), "MB-peak-rss")
+}
+
+// BenchmarkProbeSweepExternal sweeps a cluster running in another process,
+// given by MESOSGATE_BENCH_MASTER=host:port and MESOSGATE_BENCH_CA=FILE
+// (the CA file `mesosgate sim` prints). cpu-ms/sweep is then the prober's
+// own CPU, without the members':
+//
+//	mesosgate sim --agents 10000 --modes plain,downgrade,ssl,ssl &
+//	MESOSGATE_BENCH_MASTER=localhost:PORT MESOSGATE_BENCH_CA=/tmp/mesosgate-sim-.../pki/ca.pem \
+//	  go test ./upstream -run '^$' -bench ProbeSweepExternal -benchtime 3x
+func BenchmarkProbeSweepExternal(b *testing.B) {
+	master, ca := os.Getenv("MESOSGATE_BENCH_MASTER"), os.Getenv("MESOSGATE_BENCH_CA")
+	if master == "" {
+		b.Skip("MESOSGATE_BENCH_MASTER is not set")
+	}
+	c, err := New(Config{Masters: []Master{{Address: master}}, TLS: newTLS(b, tlsx.Settings{CAFile: ca, EnableTLSv13: tlsx.On})})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.Refresh(ctx); err != nil {
+		b.Fatal(err)
+	}
+	members := len(c.Snapshot().Members())
+	runtime.GC()
+	heap := startHeapWatch()
+	cpu := cpuTime()
+	for b.Loop() {
+		c.ProbeAll(ctx)
+	}
+	cpu = cpuTime() - cpu
+	peak := heap.stop()
+	handshakes := 0
+	for _, m := range c.Snapshot().Members() {
+		if m.Speaks() == "" || m.Speaks() == Unreachable {
+			b.Fatalf("%s %s: %q (%s)", m.Role, m.Address, m.Speaks(), m.Probe.Reason)
+		}
+		if m.Probe.TLS != nil {
+			handshakes++
+		}
+	}
+	perSweep := b.Elapsed() / time.Duration(b.N)
+	b.ReportMetric(float64(members), "members")
 	b.ReportMetric(float64(perSweep.Milliseconds()), "ms/sweep")
 	b.ReportMetric(float64(perSweep.Microseconds())/float64(members), "µs/member")
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/sweep")
