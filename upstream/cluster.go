@@ -29,6 +29,10 @@ type Cluster struct {
 	// probeCurves are the key exchange groups a probe offers when
 	// ECDH_CURVES is auto (see probeTLS).
 	probeCurves []tls.CurveID
+	// probeDial is Config.Dial, or without one a dialer without TCP
+	// keep-alive: a probe's connection lives for one exchange, keep-alive
+	// would only cost its setsockopt calls.
+	probeDial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	probeSeq atomic.Uint64 // numbers probes in the order they start
 	seq      atomic.Uint64 // bumped by every change: the snapshot is rebuilt
@@ -112,11 +116,16 @@ type flight struct {
 // New checks cfg and returns a Cluster that knows its configured masters.
 // Nothing is contacted until Run, Refresh or ProbeAll.
 func New(cfg Config) (*Cluster, error) {
+	probeDial := cfg.Dial
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
+	if probeDial == nil {
+		probeDial = (&net.Dialer{Timeout: cfg.ProbeTimeout, KeepAlive: -1}).DialContext
+	}
 	c := &Cluster{
+		probeDial:   probeDial,
 		cfg:         cfg,
 		tls:         cfg.TLS,
 		log:         cfg.Logger,

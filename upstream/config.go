@@ -117,8 +117,6 @@ type Config struct {
 	// Dial opens TCP connections to masters, agents and framework UIs.
 	// Nil means a net.Dialer bounded by ProbeTimeout.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-
-	probeDial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // withDefaults returns the configuration with every zero field set, or
@@ -182,12 +180,6 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Dial == nil {
 		d := &net.Dialer{Timeout: cfg.ProbeTimeout, KeepAlive: 30 * time.Second}
 		cfg.Dial = d.DialContext
-		// A probe's connection lives for one exchange: TCP keep-alive
-		// would only cost its setsockopt calls.
-		p := &net.Dialer{Timeout: cfg.ProbeTimeout, KeepAlive: -1}
-		cfg.probeDial = p.DialContext
-	} else {
-		cfg.probeDial = cfg.Dial
 	}
 	if len(errs) > 0 {
 		return cfg, fmt.Errorf("upstream configuration: %w", errors.Join(errs...))

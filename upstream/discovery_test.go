@@ -382,3 +382,31 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// TestLeaderDiesMidBrowsing: a request to a leader that died finds it
+// unreachable, and that starts a discovery at once (the refresh interval
+// here is an hour) which finds the next leader.
+func TestLeaderDiesMidBrowsing(t *testing.T) {
+	sc := startSim(t, sim.Options{Masters: 2})
+	c := newCluster(t, sc, Config{Refresh: time.Hour, NoSubscribe: true})
+	run(t, c)
+	waitReady(t, c)
+	old, next := sc.Masters()[0], sc.Masters()[1]
+	tg, err := c.Target(KindLeader, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	sc.SetLeader(next)
+	req, _ := http.NewRequest(http.MethodGet, "http://ignored/master/state", nil)
+	var ue *UnreachableError
+	if _, err := tg.Transport.RoundTrip(req); !errors.As(err, &ue) || ue.Role != RoleLeader {
+		t.Fatalf("request to the dead leader: %v", err)
+	}
+	eventually(t, "the next leader", func() bool {
+		s := c.Snapshot()
+		return s.Leader != nil && s.Leader.Address == next.HostPort()
+	})
+}

@@ -260,7 +260,7 @@ func (c *Cluster) probePlain(ctx context.Context, m *member, request []byte) (st
 
 // dialProbe connects to the member under the probe's deadline.
 func (c *Cluster) dialProbe(ctx context.Context, m *member) (net.Conn, error) {
-	conn, err := c.cfg.probeDial(ctx, "tcp", m.addr)
+	conn, err := c.probeDial(ctx, "tcp", m.addr)
 	if err != nil {
 		return nil, err
 	}

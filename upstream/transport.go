@@ -105,12 +105,16 @@ func (c *Cluster) roundTrip(req *http.Request, m *member) (*http.Response, error
 		closeBody(req)
 		return nil, err
 	}
-	before := c.probeSeq.Load()
 	resp, err := c.transport.RoundTrip(out)
 	if err == nil || ctx.Err() != nil {
 		return resp, err
 	}
-	p := c.probeAfter(ctx, m, before)
+	// Only a probe that starts after the failure says how the member can
+	// be reached now; one under way may predate a restart.
+	p := c.probeAfter(ctx, m, c.probeSeq.Load())
+	if p.Speaks == Unreachable && c.roleOf(m) == RoleLeader {
+		signal(c.refreshNow) // the leader may be gone: look for the next one now
+	}
 	if !retryable(req) {
 		return nil, fmt.Errorf("%s %s (re-probed: %s): %w", req.Method, m.addr, p.Speaks, err)
 	}
