@@ -174,7 +174,7 @@ func (c *Cluster) probe(ctx context.Context, m *member) *Probe {
 // (a demanded client certificate) says more than the plain attempt's
 // closed connection, a refused connection is the same for both.
 func unreachableReason(t tlsResult, plainErr string) string {
-	if t.connectFailed || t.handshakeFailed {
+	if t.connectFailed || t.handshakeFailed || t.reason == plainErr {
 		return t.reason
 	}
 	return "TLS: " + t.reason + "; plain HTTP: " + plainErr

@@ -1,8 +1,12 @@
 package upstream
 
 import (
+	"context"
+	"net"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/tlsx"
@@ -129,5 +133,50 @@ func TestTLS13ClientCertificate(t *testing.T) {
 				t.Errorf("reason %q", p.Reason)
 			}
 		})
+	}
+}
+
+// TestProbeTimeout: a process that accepts connections and never answers
+// (stopped with SIGSTOP, say) is unreachable after ProbeTimeout, with
+// that reason.
+func TestProbeTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	var mu sync.Mutex
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, conn)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	const timeout = 300 * time.Millisecond
+	c, err := New(Config{Masters: []Master{{Address: ln.Addr().String()}}, ProbeTimeout: timeout, TLS: newTLS(t, gatewayTLS(false))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.ProbeAll(context.Background())
+	p := c.Snapshot().Standbys[0].Probe
+	if p.Speaks != Unreachable || p.Reason != "timeout after 300ms" {
+		t.Errorf("probe %+v", p)
 	}
 }
