@@ -3,6 +3,7 @@ package tlsx
 import (
 	"crypto/tls"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -73,12 +74,24 @@ var memberSuites = []uint16{
 	tls.TLS_RSA_WITH_AES_256_CBC_SHA,
 }
 
+// cipherList is CIPHERS resolved: the Go suites, and what was skipped.
+type cipherList struct {
+	suites []uint16
+	// unsupported are suite names Go cannot do (RC4-SHA, DHE-RSA-...).
+	unsupported []string
+	// aliases are OpenSSL's aliases and directives (HIGH, !aNULL,
+	// ECDHE+AESGCM, @STRENGTH), which are not expanded.
+	aliases []string
+}
+
 // parseCiphers maps an OpenSSL cipher list (names separated by ':', ',' or
-// spaces, as OpenSSL accepts) to Go suites in the given order. Names Go
-// cannot do are returned in skipped. Removal entries ("!X", "-X") remove a
-// named suite; "+X" and "@..." directives (ordering, security level) have
-// no Go equivalent and are skipped. An empty result is an error.
-func parseCiphers(list string) (suites []uint16, skipped []string, err error) {
+// spaces, as OpenSSL accepts) to Go suites in the given order. Removal
+// entries ("!X", "-X") remove a named suite; "+X" and "@..." directives
+// (ordering, security level) have no Go equivalent. Every OpenSSL suite
+// name has a '-' and no alias has one, which tells the two apart. An empty
+// result is an error.
+func parseCiphers(list string) (cipherList, error) {
+	var l cipherList
 	seen := map[uint16]bool{}
 	removed := map[uint16]bool{}
 	for _, name := range strings.FieldsFunc(list, func(r rune) bool { return r == ':' || r == ',' || r == ' ' }) {
@@ -86,31 +99,47 @@ func parseCiphers(list string) (suites []uint16, skipped []string, err error) {
 		case strings.HasPrefix(name, "!") || strings.HasPrefix(name, "-"):
 			if id, ok := opensslSuites[name[1:]]; ok {
 				removed[id] = true
+			} else if !strings.Contains(name[1:], "-") {
+				l.aliases = append(l.aliases, name)
 			}
 			continue
 		case tls13Names[name]:
 			continue
 		}
 		id, ok := opensslSuites[name]
-		if !ok {
-			skipped = append(skipped, name)
-			continue
-		}
-		if !seen[id] {
+		switch {
+		case ok && !seen[id]:
 			seen[id] = true
-			suites = append(suites, id)
+			l.suites = append(l.suites, id)
+		case ok:
+		case strings.Contains(name, "-") && !strings.ContainsAny(name[:1], "+@"):
+			l.unsupported = append(l.unsupported, name)
+		default:
+			l.aliases = append(l.aliases, name)
 		}
 	}
-	kept := suites[:0]
-	for _, id := range suites {
-		if !removed[id] {
-			kept = append(kept, id)
-		}
+	l.suites = slices.DeleteFunc(l.suites, func(id uint16) bool { return removed[id] })
+	if len(l.suites) > 0 {
+		return l, nil
 	}
-	if len(kept) == 0 {
-		return nil, skipped, fmt.Errorf("none of the ciphers %q can be used by Go's TLS: name at least one of %s", list, strings.Join(supportedCipherNames(), ", "))
+	hint := ""
+	if len(l.aliases) > 0 {
+		hint = fmt.Sprintf(" (OpenSSL aliases and directives such as %s are not expanded)", l.aliases[0])
 	}
-	return kept, skipped, nil
+	return l, fmt.Errorf("none of the ciphers %q can be used by Go's TLS%s: name at least one of %s", list, hint, strings.Join(supportedCipherNames(), ", "))
+}
+
+// warnings describes what was skipped, one line each for suites Go cannot
+// do and for aliases.
+func (l cipherList) warnings(name string) []string {
+	var w []string
+	if len(l.unsupported) > 0 {
+		w = append(w, fmt.Sprintf("%s: skipping ciphers Go's TLS cannot use: %s", name, strings.Join(l.unsupported, ", ")))
+	}
+	if len(l.aliases) > 0 {
+		w = append(w, fmt.Sprintf("%s: ignoring OpenSSL aliases and directives, which are not expanded (name the cipher suites instead): %s", name, strings.Join(l.aliases, ", ")))
+	}
+	return w
 }
 
 // supportedCipherNames lists the OpenSSL names parseCiphers accepts, for
@@ -163,17 +192,18 @@ func parseCurves(list string) ([]tls.CurveID, error) {
 	return curves, nil
 }
 
-// versionRange turns the ENABLE_* switches into Go's contiguous version
-// range, from the lowest enabled version to the highest. A disabled version
-// between two enabled ones is enabled too, with a warning: Go supports one
-// contiguous range. (OpenSSL resolves such a gap the other way, dropping
-// every version above it, which would leave ENABLE_TLS_V1_0=true with TLS
-// 1.0 alone; an operator enabling an old version means to add it.)
-func versionRange(s Settings) (min, max uint16, warning string, err error) {
+// versions are the TLS versions the ENABLE_* switches turn on, lowest
+// first.
+type versions []uint16
+
+// enabledVersions reads the ENABLE_* switches. SSLv3 is refused: Go has
+// none. No version at all is an error.
+func enabledVersions(s Settings, name func(string) string) (versions, error) {
 	if s.EnableSSLv3 {
-		return 0, 0, "", fmt.Errorf("SSLv3 cannot be enabled: Go's TLS has no SSLv3 (and SSLv3 is broken); unset ENABLE_SSL_V3 or set it to false")
+		return nil, fmt.Errorf("%s=true: SSLv3 cannot be enabled, Go's TLS has no SSLv3 (and SSLv3 is broken); unset it or set it to false", name("ENABLE_SSL_V3"))
 	}
-	enabled := []struct {
+	var v versions
+	for _, e := range []struct {
 		v  uint16
 		on bool
 	}{
@@ -181,28 +211,68 @@ func versionRange(s Settings) (min, max uint16, warning string, err error) {
 		{tls.VersionTLS11, s.EnableTLSv11},
 		{tls.VersionTLS12, s.EnableTLSv12.Or(true)},
 		{tls.VersionTLS13, s.EnableTLSv13.Or(false)},
-	}
-	lo, hi := -1, -1
-	for i, e := range enabled {
+	} {
 		if e.on {
-			if lo < 0 {
-				lo = i
-			}
-			hi = i
+			v = append(v, e.v)
 		}
 	}
-	if hi < 0 {
-		return 0, 0, "", fmt.Errorf("every TLS version is disabled: enable at least one of ENABLE_TLS_V1_2 or ENABLE_TLS_V1_3")
+	if len(v) == 0 {
+		return nil, fmt.Errorf("every TLS version is disabled: set %s or %s to true", name("ENABLE_TLS_V1_2"), name("ENABLE_TLS_V1_3"))
 	}
-	var filled []string
-	for i := lo; i <= hi; i++ {
-		if !enabled[i].on {
-			filled = append(filled, tls.VersionName(enabled[i].v))
+	return v, nil
+}
+
+func (v versions) min() uint16 { return v[0] }
+func (v versions) max() uint16 { return v[len(v)-1] }
+
+// gaps returns the disabled versions between the lowest and the highest
+// enabled one (TLS version numbers are consecutive, 0x0301 to 0x0304).
+func (v versions) gaps() []uint16 {
+	var gaps []uint16
+	for i := 1; i < len(v); i++ {
+		for g := v[i-1] + 1; g < v[i]; g++ {
+			gaps = append(gaps, g)
 		}
 	}
-	if len(filled) > 0 {
-		warning = fmt.Sprintf("%s enabled as well: Go supports one contiguous range of TLS versions, here %s to %s",
-			strings.Join(filled, ", "), tls.VersionName(enabled[lo].v), tls.VersionName(enabled[hi].v))
+	return gaps
+}
+
+// pick returns the version an OpenSSL server with these switches
+// negotiates with a client offering the given versions: the highest one
+// both enable (OpenSSL's ssl_choose_server_version checks every version on
+// its own, so a disabled version between two enabled ones stays refused).
+// With nothing in common it returns the highest enabled version, which the
+// client does not offer, so the handshake fails with a protocol_version
+// alert as OpenSSL's does.
+func (v versions) pick(offered []uint16) uint16 {
+	best := uint16(0)
+	for _, o := range offered {
+		if o > best && slices.Contains(v, o) {
+			best = o
+		}
 	}
-	return enabled[lo].v, enabled[hi].v, warning, nil
+	if best == 0 {
+		return v.max()
+	}
+	return best
+}
+
+// gapWarning explains what a gap in the enabled versions does. The
+// accepting side refuses the gap exactly (see pick); the connecting side
+// cannot, because Go's client offers one contiguous range. OpenSSL's client
+// resolves a gap by dropping every version above it, so a libprocess
+// process with ENABLE_TLS_V1_0=true connects with TLS 1.0 only; the gateway
+// offers the whole range instead, since an operator enabling an old version
+// means to add it, not to lose TLS 1.2.
+func (v versions) gapWarning() string {
+	gaps := v.gaps()
+	if len(gaps) == 0 {
+		return ""
+	}
+	names := make([]string, len(gaps))
+	for i, g := range gaps {
+		names[i] = tls.VersionName(g)
+	}
+	return fmt.Sprintf("%s disabled between %s and %s: accepted connections refuse it as libprocess does, but outgoing connections offer it too (Go offers one contiguous range of versions)",
+		strings.Join(names, ", "), tls.VersionName(v.min()), tls.VersionName(v.max()))
 }

@@ -3,12 +3,12 @@ package tlsx
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"sync/atomic"
 	"time"
 )
@@ -63,18 +63,18 @@ type Context struct {
 	opts Options
 	log  *slog.Logger
 
-	minVersion, maxVersion uint16
-	serverSuites           []uint16
-	clientSuites           []uint16
-	curves                 []tls.CurveID
-	warnings               []string
+	versions     versions
+	serverSuites []uint16
+	clientSuites []uint16
+	curves       []tls.CurveID
+	warnings     []string
 
 	// keyPair is the CERT_FILE/KEY_FILE certificate, nil when not set.
-	// roots is the trust store, nil meaning the system roots. Both are
-	// swapped whole when the files change, so a handshake sees either the
-	// old or the new set, never a mix.
+	// trust is what CA_FILE/CA_DIR hold, nil meaning the system roots.
+	// Each is swapped whole when its files change, so a handshake sees
+	// either the old or the new set, never a mix.
 	keyPair atomic.Pointer[tls.Certificate]
-	roots   atomic.Pointer[x509.CertPool]
+	trust   atomic.Pointer[trust]
 
 	stop chan struct{}
 	done chan struct{}
@@ -88,12 +88,11 @@ func NewContext(s Settings, opts Options) (*Context, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	var errs []error
-	var warn string
 	var err error
-	if c.minVersion, c.maxVersion, warn, err = versionRange(s); err != nil {
+	if c.versions, err = enabledVersions(s, c.name); err != nil {
 		errs = append(errs, err)
-	} else if warn != "" {
-		c.warnings = append(c.warnings, warn)
+	} else if w := c.versions.gapWarning(); w != "" {
+		c.warnings = append(c.warnings, w)
 	}
 	if err := c.setSuites(); err != nil {
 		errs = append(errs, err)
@@ -107,6 +106,9 @@ func NewContext(s Settings, opts Options) (*Context, error) {
 	if s.VerifyDepth < 0 {
 		errs = append(errs, fmt.Errorf("%s=%d: use a positive number of intermediate certificates", c.name("VERIFY_DEPTH"), s.VerifyDepth))
 	}
+	// Fingerprints first: a file changing during the load is then seen
+	// as a change by the watcher.
+	keyPairFP, trustFP := c.keyPairFingerprint(), c.trustFingerprint()
 	if err := c.loadFiles(); err != nil {
 		errs = append(errs, err)
 	}
@@ -119,7 +121,13 @@ func NewContext(s Settings, opts Options) (*Context, error) {
 	for _, w := range c.warnings {
 		c.log.Warn(w)
 	}
-	c.startWatcher()
+	if s.VerifiesServer() && c.trust.Load() == nil {
+		// libprocess logs where OpenSSL's default verify paths point;
+		// Go's system roots read the same two variables.
+		c.log.Info("verifying peers against the system roots: set "+c.name("CA_FILE")+" or "+c.name("CA_DIR")+" to choose the trust anchors",
+			"SSL_CERT_FILE", os.Getenv("SSL_CERT_FILE"), "SSL_CERT_DIR", os.Getenv("SSL_CERT_DIR"))
+	}
+	c.startWatcher(keyPairFP, trustFP)
 	return c, nil
 }
 
@@ -137,20 +145,18 @@ func (c *Context) name(suffix string) string {
 func (c *Context) setSuites() error {
 	if c.s.Ciphers == "" {
 		c.serverSuites = modernSuites
-		if c.minVersion < tls.VersionTLS12 {
+		if len(c.versions) > 0 && c.versions.min() < tls.VersionTLS12 {
 			c.serverSuites = append(append([]uint16{}, modernSuites...), legacyVersionSuites...)
 		}
 		c.clientSuites = append(append([]uint16{}, c.serverSuites...), memberSuites...)
 		return nil
 	}
-	suites, skipped, err := parseCiphers(c.s.Ciphers)
-	if len(skipped) > 0 {
-		c.warnings = append(c.warnings, fmt.Sprintf("%s: skipping ciphers Go's TLS cannot use: %v", c.name("CIPHERS"), skipped))
-	}
+	l, err := parseCiphers(c.s.Ciphers)
+	c.warnings = append(c.warnings, l.warnings(c.name("CIPHERS"))...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.name("CIPHERS"), err)
 	}
-	c.serverSuites, c.clientSuites = suites, suites
+	c.serverSuites, c.clientSuites = l.suites, l.suites
 	return nil
 }
 
@@ -183,37 +189,55 @@ func (c *Context) now() time.Time {
 // base returns the settings both sides share.
 func (c *Context) base() *tls.Config {
 	return &tls.Config{
-		MinVersion:       c.minVersion,
-		MaxVersion:       c.maxVersion,
+		MinVersion:       c.versions.min(),
+		MaxVersion:       c.versions.max(),
 		CurvePreferences: c.curves,
 		Time:             c.opts.Now,
 	}
 }
 
 // ServerConfig returns the accepting side's configuration: the current
-// certificate on every handshake (so reloads apply at once), and with
-// REQUIRE_CLIENT_CERT a demanded client certificate verified against the
-// trust anchors, depth and the hostname scheme. nextProtos are offered in
-// ALPN (the gateway offers "h2" and "http/1.1"; a libprocess member none).
+// certificate on every handshake (so reloads apply at once), exactly the
+// enabled TLS versions, and with REQUIRE_CLIENT_CERT a demanded client
+// certificate verified against the trust anchors, depth and the hostname
+// scheme. nextProtos are offered in ALPN (the gateway offers "h2" and
+// "http/1.1"; a libprocess member none).
+//
+// Change the returned configuration itself, not a clone, before use: the
+// per-connection copies (REQUIRE_CLIENT_CERT, a gap in the versions) are
+// cloned from it.
 func (c *Context) ServerConfig(nextProtos ...string) *tls.Config {
 	cfg := c.base()
 	cfg.CipherSuites = c.serverSuites
 	cfg.NextProtos = nextProtos
 	cfg.GetCertificate = c.serverCertificate
-	if !c.s.RequireClientCert {
+	gap := len(c.versions.gaps()) > 0
+	if c.s.RequireClientCert {
+		// Go verifies nothing itself (RequireAnyClientCert): libprocess's
+		// rules (depth, legacy reverse lookup of the peer) are applied in
+		// VerifyConnection, which needs the peer's address. Like
+		// libprocess (no SSL_CTX_set_client_CA_list), no CA names are
+		// sent with the request.
+		cfg.ClientAuth = tls.RequireAnyClientCert
+	}
+	if !c.s.RequireClientCert && !gap {
 		return cfg
 	}
-	// Go verifies nothing itself (RequireAnyClientCert): libprocess's rules
-	// (depth, legacy reverse lookup of the peer) are applied in
-	// VerifyConnection, which needs the peer's address, so each connection
-	// gets its own copy of the configuration.
-	cfg.ClientAuth = tls.RequireAnyClientCert
+	// Each connection gets its own copy of the configuration: for the
+	// peer's address, and to pin the version when the enabled ones have a
+	// gap (Go's range would otherwise accept the disabled version).
 	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		conn := cfg.Clone()
 		conn.GetConfigForClient = nil
-		ip := addrIP(hello.Conn.RemoteAddr())
-		conn.VerifyConnection = func(cs tls.ConnectionState) error {
-			return c.verifyClient(cs.PeerCertificates, ip)
+		if gap {
+			v := c.versions.pick(hello.SupportedVersions)
+			conn.MinVersion, conn.MaxVersion = v, v
+		}
+		if c.s.RequireClientCert {
+			ip := addrIP(hello.Conn.RemoteAddr())
+			conn.VerifyConnection = func(cs tls.ConnectionState) error {
+				return c.verifyClient(cs.PeerCertificates, ip)
+			}
 		}
 		return conn, nil
 	}

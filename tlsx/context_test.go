@@ -2,6 +2,7 @@ package tlsx
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"strings"
 	"testing"
@@ -140,8 +141,9 @@ func TestStockMemberCiphers(t *testing.T) {
 	}
 }
 
-// TestVersions: TLS 1.3 is off for a libprocess member unless enabled, and
-// TLS 1.0 is refused unless enabled.
+// TestVersions: TLS 1.3 is off for a libprocess member unless enabled, TLS
+// 1.0 and 1.1 are refused unless enabled, and a disabled version between
+// two enabled ones stays refused on the accepting side.
 func TestVersions(t *testing.T) {
 	p := newTestPKI(t)
 	certFile, keyFile := p.leaf(t, p.ca, "member", LeafRequest{DNSNames: []string{"localhost"}})
@@ -156,6 +158,17 @@ func TestVersions(t *testing.T) {
 		{"TLS 1.0 client refused by default", Settings{}, Settings{EnableTLSv10: true, EnableTLSv12: Off}, 0},
 		{"TLS 1.0 accepted when enabled", Settings{EnableTLSv10: true}, Settings{EnableTLSv10: true, EnableTLSv12: Off}, tls.VersionTLS10},
 		{"TLS 1.1 accepted when enabled", Settings{EnableTLSv11: true}, Settings{EnableTLSv11: true, EnableTLSv12: Off}, tls.VersionTLS11},
+		{"TLS 1.1 client refused by default", Settings{}, Settings{EnableTLSv11: true, EnableTLSv12: Off}, 0},
+		{"TLS 1.2 disabled refuses a TLS 1.2 client", Settings{EnableTLSv12: Off, EnableTLSv13: On}, Settings{}, 0},
+		{"TLS 1.3 off refuses a TLS 1.3-only client", Settings{}, Settings{EnableTLSv12: Off, EnableTLSv13: On}, 0},
+		// libprocess's server checks each version on its own: with 1.0 and
+		// 1.2 on, 1.1 stays refused, and a client offering 1.0 and 1.1
+		// gets 1.0 (OpenSSL's ssl_choose_server_version).
+		{"gap: TLS 1.1 stays refused", Settings{EnableTLSv10: true}, Settings{EnableTLSv11: true, EnableTLSv12: Off}, 0},
+		{"gap: client up to 1.1 gets 1.0", Settings{EnableTLSv10: true}, Settings{EnableTLSv10: true, EnableTLSv11: true, EnableTLSv12: Off}, tls.VersionTLS10},
+		{"gap: client up to 1.2 gets 1.2", Settings{EnableTLSv10: true}, Settings{EnableTLSv10: true}, tls.VersionTLS12},
+		{"gap with TLS 1.3: 1.3 client gets 1.3", Settings{EnableTLSv10: true, EnableTLSv12: Off, EnableTLSv13: On}, Settings{EnableTLSv13: On}, tls.VersionTLS13},
+		{"gap with TLS 1.3: 1.2 refused", Settings{EnableTLSv10: true, EnableTLSv12: Off, EnableTLSv13: On}, Settings{}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,8 +209,9 @@ func TestNewContextErrors(t *testing.T) {
 		{"enabled without certificate", Settings{Enabled: On}, []string{"no certificate", "LIBPROCESS_SSL_CERT_FILE"}},
 		{"key without cert", Settings{KeyFile: otherKey}, []string{"LIBPROCESS_SSL_KEY_FILE is set but LIBPROCESS_SSL_CERT_FILE is not"}},
 		{"mismatched key", Settings{CertFile: certFile, KeyFile: otherKey}, []string{"does not match the certificate"}},
-		{"missing CA file", Settings{CAFile: "/nonexistent/ca.pem"}, []string{"LIBPROCESS_SSL_CA_FILE", "/nonexistent/ca.pem"}},
-		{"several at once", Settings{EnableSSLv3: true, ECDHCurves: "nope", CAFile: "/nonexistent"}, []string{"SSLv3", "nope", "/nonexistent"}},
+		{"missing CA file", Settings{VerifyServerCert: true, CAFile: "/nonexistent/ca.pem"}, []string{"LIBPROCESS_SSL_CA_FILE", "/nonexistent/ca.pem"}},
+		{"missing CA dir with REQUIRE_CLIENT_CERT", Settings{RequireClientCert: true, CADir: "/nonexistent/certs"}, []string{"LIBPROCESS_SSL_CA_DIR", "/nonexistent/certs"}},
+		{"several at once", Settings{EnableSSLv3: true, ECDHCurves: "nope", VerifyServerCert: true, CAFile: "/nonexistent"}, []string{"SSLv3", "nope", "/nonexistent"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,8 +226,26 @@ func TestNewContextErrors(t *testing.T) {
 			}
 		})
 	}
-	_, err := NewContext(Settings{CAFile: "/nonexistent"}, Options{ReloadInterval: -1, Name: func(s string) string { return "--ssl-" + strings.ToLower(strings.ReplaceAll(s, "_", "-")) }})
+	_, err := NewContext(Settings{VerifyServerCert: true, CAFile: "/nonexistent"}, Options{ReloadInterval: -1, Name: func(s string) string { return "--ssl-" + strings.ToLower(strings.ReplaceAll(s, "_", "-")) }})
 	if err == nil || !strings.Contains(err.Error(), "--ssl-ca-file") {
 		t.Errorf("with Options.Name the error names the flag: %v", err)
+	}
+}
+
+// TestUnusedCAFileWarns: libprocess reads CA_FILE and CA_DIR only when it
+// verifies, so a missing one with verification off is a warning, and
+// nothing verifies against it.
+func TestUnusedCAFileWarns(t *testing.T) {
+	p := newTestPKI(t)
+	c := mustContext(t, Settings{CAFile: "/nonexistent/ca.pem"}, Options{})
+	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "/nonexistent/ca.pem") || !strings.Contains(w[0], "LIBPROCESS_SSL_VERIFY_SERVER_CERT") {
+		t.Errorf("warnings = %q, want one naming the file and VERIFY_SERVER_CERT", w)
+	}
+	leaf, err := p.ca.Issue(LeafRequest{DNSNames: []string{"agent1.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Verify([]*x509.Certificate{leaf.Cert}, "agent1.example", loopback); err == nil {
+		t.Error("a certificate verified against a CA_FILE that did not load")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -69,6 +70,10 @@ func decided(b []byte) bool {
 // timeout, and served as TLS or plain with those bytes replayed. A
 // connection that sends nothing before the timeout is closed, never
 // guessed. cfg nil means c.ServerConfig().
+//
+// The TLS handshake itself happens when the server first uses the
+// connection; its time limit is the server's (http.Server bounds it by
+// ReadHeaderTimeout or ReadTimeout), as for tls.NewListener.
 func (c *Context) NewListener(inner net.Listener, cfg *tls.Config) net.Listener {
 	if !c.s.Enabled.Or(false) {
 		return inner
@@ -87,7 +92,8 @@ func (c *Context) NewListener(inner net.Listener, cfg *tls.Config) net.Listener 
 }
 
 // NewDowngradeListener serves TLS (with cfg) and plain connections on one
-// listener, telling them apart as NewListener describes.
+// listener, telling them apart as NewListener describes. Close stops its
+// goroutines and closes the connections not yet returned by Accept.
 func NewDowngradeListener(inner net.Listener, cfg *tls.Config, timeout time.Duration) net.Listener {
 	l := &downgradeListener{
 		Listener: inner,
@@ -95,7 +101,9 @@ func NewDowngradeListener(inner net.Listener, cfg *tls.Config, timeout time.Dura
 		timeout:  timeout,
 		conns:    make(chan net.Conn),
 		done:     make(chan struct{}),
+		pending:  map[net.Conn]struct{}{},
 	}
+	l.wg.Add(1)
 	go l.acceptLoop()
 	return l
 }
@@ -107,46 +115,78 @@ type downgradeListener struct {
 
 	conns chan net.Conn
 	done  chan struct{}
+	once  sync.Once
+	wg    sync.WaitGroup // the accept loop and the classifying goroutines
 
-	mu   sync.Mutex
-	err  error // the inner listener's permanent error
-	once sync.Once
+	mu      sync.Mutex
+	err     error                 // the inner listener's permanent error
+	closed  bool                  // Close was called: no new classification
+	pending map[net.Conn]struct{} // accepted, not yet handed to Accept
 }
 
 // acceptLoop accepts without ever reading: classification happens in a
 // goroutine per connection, so a client that connects and stays silent
 // delays nobody else.
 func (l *downgradeListener) acceptLoop() {
+	defer l.wg.Done()
 	var delay time.Duration
 	for {
 		conn, err := l.Listener.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if retryableAccept(err) {
 				// Out of file descriptors and the like: back off as
 				// net/http does instead of spinning or giving up.
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				t := time.NewTimer(delay)
 				select {
-				case <-time.After(delay):
+				case <-t.C:
 					continue
 				case <-l.done:
+					t.Stop()
 					return
 				}
 			}
 			l.mu.Lock()
-			l.err = err
+			if l.err == nil {
+				l.err = err
+			}
 			l.mu.Unlock()
 			l.close()
 			return
 		}
 		delay = 0
+		if !l.track(conn) {
+			conn.Close()
+			return
+		}
+		l.wg.Add(1)
 		go l.classify(conn)
 	}
+}
+
+// track records a connection being classified, so Close can end it; it
+// reports false once the listener is closed.
+func (l *downgradeListener) track(conn net.Conn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
+	l.pending[conn] = struct{}{}
+	return true
+}
+
+func (l *downgradeListener) untrack(conn net.Conn) {
+	l.mu.Lock()
+	delete(l.pending, conn)
+	l.mu.Unlock()
 }
 
 // classify reads up to peekLen bytes under the deadline and hands the
 // connection to Accept as TLS or plain.
 func (l *downgradeListener) classify(conn net.Conn) {
+	defer l.wg.Done()
+	defer l.untrack(conn)
 	buf := make([]byte, peekLen)
 	n := 0
 	conn.SetReadDeadline(time.Now().Add(l.timeout))
@@ -185,17 +225,25 @@ func (l *downgradeListener) Accept() (net.Conn, error) {
 	case <-l.done:
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		if l.err != nil {
+		if l.err != nil && !l.closed {
 			return nil, l.err
 		}
 		return nil, net.ErrClosed
 	}
 }
 
-// Close stops accepting; connections being classified are closed.
+// Close stops accepting, closes the connections still being classified
+// and returns once every goroutine of the listener has ended.
 func (l *downgradeListener) Close() error {
 	err := l.Listener.Close()
+	l.mu.Lock()
+	l.closed = true
+	for conn := range l.pending {
+		conn.Close() // ends a classification blocked in Read
+	}
+	l.mu.Unlock()
 	l.close()
+	l.wg.Wait()
 	return err
 }
 
@@ -210,6 +258,16 @@ type replayConn struct {
 	peeked []byte
 }
 
+// CloseWrite half-closes a TCP connection, which net/http uses to let a
+// client read an error response before the connection goes away. On a
+// connection that cannot half-close it does nothing.
+func (c *replayConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 func (c *replayConn) Read(p []byte) (int, error) {
 	if len(c.peeked) > 0 {
 		n := copy(p, c.peeked)
@@ -217,4 +275,19 @@ func (c *replayConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return c.Conn.Read(p)
+}
+
+// retryableAccept reports whether an Accept error is passing: running out
+// of file descriptors (EMFILE, ENFILE) or memory for sockets, or a client
+// that went away before it was accepted. net/http retries the same errors
+// (through the deprecated Temporary); giving up on them would close the
+// listener for good after one burst of load.
+func retryableAccept(err error) bool {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.ECONNRESET} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	var ne interface{ Timeout() bool }
+	return errors.As(err, &ne) && ne.Timeout()
 }

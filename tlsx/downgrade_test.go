@@ -3,13 +3,19 @@ package tlsx
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 func TestClassify(t *testing.T) {
@@ -56,9 +62,25 @@ func FuzzClassify(f *testing.F) {
 	})
 }
 
-// downgradeServer runs net/http behind the Context's listener and returns
-// the address and the CA pool for clients.
-func downgradeServer(t *testing.T, s Settings, timeout time.Duration) (addr string, roots *x509.CertPool) {
+// httpServer is net/http behind a Context's listener, with what clients
+// need to trust it.
+type httpServer struct {
+	addr   string
+	roots  *x509.CertPool
+	caFile string
+}
+
+// downgradeServer runs net/http behind the Context's listener, with a
+// certificate for localhost and 127.0.0.1. The handler answers with the
+// protocol it saw.
+func downgradeServer(t *testing.T, s Settings, timeout time.Duration) httpServer {
+	t.Helper()
+	return downgradeServerWith(t, s, timeout, 5*time.Second)
+}
+
+// downgradeServerWith is downgradeServer with the http.Server's
+// ReadHeaderTimeout, which also bounds its TLS handshakes.
+func downgradeServerWith(t *testing.T, s Settings, timeout, readHeader time.Duration) httpServer {
 	t.Helper()
 	p := newTestPKI(t)
 	s.CertFile, s.KeyFile = p.leaf(t, p.ca, "member", LeafRequest{DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
@@ -73,13 +95,13 @@ func downgradeServer(t *testing.T, s Settings, timeout time.Duration) (addr stri
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, "app says %s tls=%v", r.Proto, r.TLS != nil)
 		}),
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: readHeader,
 	}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
-	roots = x509.NewCertPool()
+	roots := x509.NewCertPool()
 	roots.AddCert(p.ca.Cert)
-	return inner.Addr().String(), roots
+	return httpServer{addr: inner.Addr().String(), roots: roots, caFile: p.caFile}
 }
 
 func get(t *testing.T, client *http.Client, url string) (string, error) {
@@ -97,7 +119,8 @@ func get(t *testing.T, client *http.Client, url string) (string, error) {
 // through ALPN) are served on one port; without it, a plain request gets
 // nothing from the application.
 func TestDowngradeListener(t *testing.T) {
-	addr, roots := downgradeServer(t, Settings{SupportDowngrade: true}, time.Second)
+	srv := downgradeServer(t, Settings{SupportDowngrade: true}, time.Second)
+	addr, roots := srv.addr, srv.roots
 	plain, err := get(t, &http.Client{Timeout: 5 * time.Second}, "http://"+addr+"/")
 	if err != nil || plain != "app says HTTP/1.1 tls=false" {
 		t.Errorf("plain request: %q, %v", plain, err)
@@ -108,7 +131,7 @@ func TestDowngradeListener(t *testing.T) {
 		t.Errorf("TLS request: %q, %v", secure, err)
 	}
 
-	addr, _ = downgradeServer(t, Settings{}, time.Second)
+	addr = downgradeServer(t, Settings{}, time.Second).addr
 	body, err := get(t, &http.Client{Timeout: 5 * time.Second}, "http://"+addr+"/")
 	if strings.Contains(body, "app says") {
 		t.Errorf("without downgrade a plain request reached the application: %q", body)
@@ -122,7 +145,7 @@ func TestDowngradeListener(t *testing.T) {
 // the deadline without blocking others; garbage is served as plain and
 // gets an HTTP error, not a hang.
 func TestDowngradeSilenceAndGarbage(t *testing.T) {
-	addr, _ := downgradeServer(t, Settings{SupportDowngrade: true}, 300*time.Millisecond)
+	addr := downgradeServer(t, Settings{SupportDowngrade: true}, 300*time.Millisecond).addr
 	silent, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -161,4 +184,100 @@ func errorsAs(err error, target *net.Error) bool {
 		*target = ne
 	}
 	return ok
+}
+
+// TestDowngradeListenerClose: Close ends a classification waiting on a
+// silent client at once (not at its deadline), closes that client, and
+// leaves no goroutine behind.
+func TestDowngradeListenerClose(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewDowngradeListener(inner, &tls.Config{}, time.Hour).(*downgradeListener)
+	silent, err := net.Dial("tcp", inner.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	waitFor(t, "the silent connection to be classifying", func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return len(l.pending) == 1
+	})
+	accepted := make(chan error, 1)
+	go func() {
+		_, err := l.Accept()
+		accepted <- err
+	}()
+	if err := l.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := <-accepted; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Accept after Close: %v, want net.ErrClosed", err)
+	}
+	silent.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := silent.Read(make([]byte, 1)); n != 0 || !errors.Is(err, io.EOF) {
+		t.Errorf("silent client after Close: read %d, %v; want EOF", n, err)
+	}
+}
+
+// TestRetryableAccept: running out of descriptors is a passing condition
+// the listener waits out; a closed listener is not.
+func TestRetryableAccept(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"emfile", &net.OpError{Op: "accept", Err: os.NewSyscallError("accept4", syscall.EMFILE)}, true},
+		{"enfile", &net.OpError{Op: "accept", Err: os.NewSyscallError("accept4", syscall.ENFILE)}, true},
+		{"aborted", &net.OpError{Op: "accept", Err: os.NewSyscallError("accept4", syscall.ECONNABORTED)}, true},
+		{"closed", net.ErrClosed, false},
+		{"other", errors.New("boom"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := retryableAccept(tt.err); got != tt.want {
+				t.Errorf("retryableAccept(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+// flakyListener fails its first n Accepts with EMFILE, as a process out of
+// file descriptors sees.
+type flakyListener struct {
+	net.Listener
+	mu sync.Mutex
+	n  int
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	if l.n > 0 {
+		l.n--
+		l.mu.Unlock()
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	l.mu.Unlock()
+	return l.Listener.Accept()
+}
+
+// TestDowngradeListenerSurvivesEMFILE: a burst of descriptor exhaustion
+// delays accepting; it does not close the listener for good.
+func TestDowngradeListenerSurvivesEMFILE(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewDowngradeListener(&flakyListener{Listener: inner, n: 3}, &tls.Config{}, time.Second)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "served") }), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	body, err := get(t, &http.Client{Timeout: 10 * time.Second}, "http://"+inner.Addr().String()+"/")
+	if err != nil || body != "served" {
+		t.Fatalf("after three EMFILE accepts: %q, %v", body, err)
+	}
 }

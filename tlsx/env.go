@@ -234,7 +234,7 @@ func ciphersVar() Variable {
 			if strings.TrimSpace(value) == "" {
 				return errors.New("empty; give OpenSSL cipher names separated by ':', or unset it for the default list")
 			}
-			if _, _, err := parseCiphers(value); err != nil {
+			if _, err := parseCiphers(value); err != nil {
 				return err
 			}
 			s.Ciphers = value

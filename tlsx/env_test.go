@@ -322,9 +322,10 @@ func TestSourcesName(t *testing.T) {
 }
 
 // TestFromEnvErrorNamesReachContext: Sources.Name fits Options.Name, so a
-// problem NewContext finds names the variable the user set.
+// problem NewContext finds names the variable the user set. (The CA file
+// is read only when something is verified, as in libprocess.)
 func TestFromEnvErrorNamesReachContext(t *testing.T) {
-	s, src, _, err := FromEnv(envOf(map[string]string{"SSL_CA_FILE": "/nonexistent/ca.pem"}))
+	s, src, _, err := FromEnv(envOf(map[string]string{"SSL_CA_FILE": "/nonexistent/ca.pem", "LIBPROCESS_SSL_VERIFY_SERVER_CERT": "true"}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,27 +10,50 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
-// loadFiles loads CERT_FILE/KEY_FILE and the trust anchors, replacing the
-// current ones only when everything loaded.
+// loadFiles loads CERT_FILE/KEY_FILE and the trust anchors at start.
+// With verification off, trust files that do not load are only a warning:
+// libprocess does not even read CA_FILE and CA_DIR then.
 func (c *Context) loadFiles() error {
 	var errs []error
+	if err := c.reloadKeyPair(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.reloadTrust(); err != nil {
+		if c.s.VerifiesServer() {
+			errs = append(errs, err)
+		} else {
+			c.trust.Store(&trust{anchors: x509.NewCertPool()})
+			c.warnings = append(c.warnings, fmt.Sprintf("%v (ignored: nothing is verified while %s is off, and libprocess does not read the CA files then)", err, c.name("VERIFY_SERVER_CERT")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reloadKeyPair loads CERT_FILE/KEY_FILE and puts them in use when they
+// load; on error the previous pair stays.
+func (c *Context) reloadKeyPair() error {
 	kp, err := c.loadKeyPair()
 	if err != nil {
-		errs = append(errs, err)
-	}
-	roots, err := c.loadRoots()
-	if err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
+		return err
 	}
 	c.keyPair.Store(kp)
-	c.roots.Store(roots)
+	return nil
+}
+
+// reloadTrust loads CA_FILE/CA_DIR and puts them in use when they load;
+// on error the previous ones stay.
+func (c *Context) reloadTrust() error {
+	t, err := c.loadTrust()
+	if err != nil {
+		return err
+	}
+	c.trust.Store(t)
 	return nil
 }
 
@@ -111,84 +134,171 @@ func readPassphrase(path string) ([]byte, error) {
 	return b, nil
 }
 
-// loadRoots reads CA_FILE and CA_DIR into one pool. Both empty means the
-// system roots (nil).
-func (c *Context) loadRoots() (*x509.CertPool, error) {
+// trust is what CA_FILE and CA_DIR hold, split the way OpenSSL uses a
+// trust store without X509_V_FLAG_PARTIAL_CHAIN (libprocess sets no
+// flags): only self-signed certificates end a chain; the others found
+// there serve as links on the way to one. A CA_FILE holding an
+// intermediate and its root therefore counts that intermediate against
+// VERIFY_DEPTH, as OpenSSL does, and one holding only an intermediate
+// verifies nothing, as in OpenSSL.
+type trust struct {
+	anchors *x509.CertPool
+	links   []*x509.Certificate
+}
+
+// loadTrust reads CA_FILE and CA_DIR. Both empty means the system roots
+// (nil): Go's, which read SSL_CERT_FILE and SSL_CERT_DIR (colon-separated
+// directories) before the distribution's defaults exactly as OpenSSL's
+// SSL_CTX_set_default_verify_paths does for libprocess. They are read
+// once per process and not reloaded.
+func (c *Context) loadTrust() (*trust, error) {
 	if c.s.CAFile == "" && c.s.CADir == "" {
 		return nil, nil
 	}
-	pool := x509.NewCertPool()
+	var certs []*x509.Certificate
 	var errs []error
 	if c.s.CAFile != "" {
 		b, err := os.ReadFile(c.s.CAFile)
+		var found []*x509.Certificate
+		if err == nil {
+			found, err = parseCertificates(b)
+		}
 		switch {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("read %s %q: %w", c.name("CA_FILE"), c.s.CAFile, err))
-		case !pool.AppendCertsFromPEM(b):
+		case len(found) == 0:
 			errs = append(errs, fmt.Errorf("%s %q holds no PEM certificate: give a PEM bundle of CA certificates", c.name("CA_FILE"), c.s.CAFile))
 		}
+		certs = append(certs, found...)
 	}
 	if c.s.CADir != "" {
-		n, err := appendCADir(pool, c.s.CADir)
+		found, unhashed, err := readCADir(c.s.CADir)
 		switch {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("read %s %q: %w", c.name("CA_DIR"), c.s.CADir, err))
-		case n == 0:
-			errs = append(errs, fmt.Errorf("%s %q holds no PEM certificate: put CA certificates there (and run openssl rehash on it)", c.name("CA_DIR"), c.s.CADir))
+		case len(found) == 0 && unhashed > 0:
+			errs = append(errs, fmt.Errorf("%s %q holds %d certificates but no <hash>.<n> links, which is all OpenSSL looks up: run `openssl rehash %s`", c.name("CA_DIR"), c.s.CADir, unhashed, c.s.CADir))
+		case len(found) == 0:
+			errs = append(errs, fmt.Errorf("%s %q holds no PEM certificate: put CA certificates there and run `openssl rehash` on it", c.name("CA_DIR"), c.s.CADir))
+		case unhashed > 0:
+			c.log.Warn("CA_DIR holds certificates without hash links; they are not trusted (OpenSSL would not find them either): run openssl rehash", "dir", c.s.CADir, "unhashed", unhashed)
+		}
+		certs = append(certs, found...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	t := &trust{anchors: x509.NewCertPool()}
+	for _, cert := range certs {
+		if selfSigned(cert) {
+			t.anchors.AddCert(cert)
+		} else {
+			t.links = append(t.links, cert)
 		}
 	}
-	return pool, errors.Join(errs...)
+	return t, nil
 }
 
-// appendCADir adds every certificate found in an OpenSSL-style CA
-// directory. OpenSSL looks certificates up by subject hash links
-// (<hash>.<n>); trusting every certificate the directory holds, links
-// included, trusts the same set.
-func appendCADir(pool *x509.CertPool, dir string) (int, error) {
+// selfSigned reports whether OpenSSL would take cert as the end of a chain:
+// issued by its own subject, with its own key.
+func selfSigned(cert *x509.Certificate) bool {
+	return bytes.Equal(cert.RawSubject, cert.RawIssuer) && cert.CheckSignatureFrom(cert) == nil
+}
+
+// parseCertificates returns the certificates of a PEM bundle. Blocks of
+// other types are skipped, as OpenSSL's loader skips them; a CERTIFICATE
+// block that does not parse is an error.
+func parseCertificates(b []byte) ([]*x509.Certificate, error) {
+	var certs []*x509.Certificate
+	for rest := b; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return certs, nil
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %d: %w", len(certs)+1, err)
+		}
+		certs = append(certs, cert)
+	}
+}
+
+// readCADir returns the certificates an OpenSSL-style CA directory offers
+// for lookup: OpenSSL opens only entries named <subject hash>.<n> (what
+// `openssl rehash` creates), so a certificate copied in without rehashing
+// is not trusted here either. Entries that are not PEM certificates are
+// skipped. unhashed counts PEM certificates under other names, so an
+// empty result can say what to do.
+func readCADir(dir string) (certs []*x509.Certificate, unhashed int, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
-	n := 0
 	for _, e := range entries {
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			continue // a subdirectory, or a dangling link: OpenSSL skips those too
 		}
-		for rest := b; ; {
-			var block *pem.Block
-			block, rest = pem.Decode(rest)
-			if block == nil {
-				break
-			}
-			if block.Type != "CERTIFICATE" {
-				continue
-			}
-			if cert, err := x509.ParseCertificate(block.Bytes); err == nil {
-				pool.AddCert(cert)
-				n++
-			}
+		found, err := parseCertificates(b)
+		if err != nil || len(found) == 0 {
+			continue
 		}
+		if !isHashName(e.Name()) {
+			unhashed += len(found)
+			continue
+		}
+		certs = append(certs, found...)
 	}
-	return n, nil
+	return certs, unhashed, nil
 }
 
-// startWatcher polls the files for changes and reloads them. A change that
-// does not load (a half-written file, a key that no longer matches) keeps
-// the previous files serving and is logged; the next poll tries again.
-func (c *Context) startWatcher() {
+// isHashName reports whether name has OpenSSL's lookup form: eight
+// lower-case hex digits, a dot and a decimal sequence number.
+func isHashName(name string) bool {
+	hash, seq, ok := strings.Cut(name, ".")
+	if !ok || len(hash) != 8 || seq == "" {
+		return false
+	}
+	for _, r := range hash {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	for _, r := range seq {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// startWatcher polls the files for changes and reloads them: the key pair
+// and the trust anchors each on their own, so a broken CA_FILE does not
+// hold back a new certificate. A change that does not load (a half-written
+// file, a key that no longer matches) keeps the previous files serving; it
+// is tried again at the next poll and logged as an error when the same
+// broken content is still there, so a rotation that writes the certificate
+// and then the key does not log a spurious error in between.
+func (c *Context) startWatcher(keyPairFP, trustFP string) {
 	interval := c.opts.ReloadInterval
 	if interval == 0 {
 		interval = 2 * time.Second
 	}
-	if interval < 0 || c.fingerprint() == "" {
+	watched := []*reloader{
+		{what: "certificate", fingerprint: c.keyPairFingerprint, load: c.reloadKeyPair, last: keyPairFP},
+		{what: "trust anchors", fingerprint: c.trustFingerprint, load: c.reloadTrust, last: trustFP},
+	}
+	watched = slices.DeleteFunc(watched, func(r *reloader) bool { return r.last == "" })
+	if interval < 0 || len(watched) == 0 {
 		close(c.done)
 		return
 	}
 	go func() {
 		defer close(c.done)
-		last := c.fingerprint()
-		failed := ""
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
@@ -197,38 +307,71 @@ func (c *Context) startWatcher() {
 				return
 			case <-t.C:
 			}
-			fp := c.fingerprint()
-			if fp == last || fp == failed {
-				continue
+			for _, r := range watched {
+				r.poll(c)
 			}
-			if err := c.loadFiles(); err != nil {
-				failed = fp
-				c.log.Error("tls files changed but do not load; still serving the previous ones", "err", err)
-				continue
-			}
-			last, failed = fp, ""
-			c.log.Info("tls files reloaded", "cert_file", c.s.CertFile, "key_file", c.s.KeyFile, "ca_file", c.s.CAFile, "ca_dir", c.s.CADir)
 		}
 	}()
 }
 
-// fingerprint hashes the contents of every watched file, "" when no file
-// is configured. Contents rather than modification times: a file replaced
-// within the same second, or copied with its time preserved, still counts.
-func (c *Context) fingerprint() string {
-	var paths []string
-	for _, p := range []string{c.s.CertFile, c.s.KeyFile, c.s.CAFile, c.s.KeyPassphraseFile} {
-		if p != "" {
-			paths = append(paths, p)
-		}
+// reloader follows one group of files: their fingerprint when last loaded,
+// and the changed content that failed to load.
+type reloader struct {
+	what        string
+	fingerprint func() string
+	load        func() error
+
+	last     string // fingerprint of the files in use
+	tried    string // fingerprint of changed files that did not load
+	reported bool   // the error for tried was logged
+}
+
+func (r *reloader) poll(c *Context) {
+	fp := r.fingerprint()
+	switch {
+	case fp == r.last:
+		r.tried, r.reported = "", false // back to the files in use
+		return
+	case fp == r.tried && r.reported:
+		return
 	}
+	err := r.load()
+	switch {
+	case err == nil:
+		r.last, r.tried, r.reported = fp, "", false
+		c.log.Info("tls files reloaded", "what", r.what, "cert_file", c.s.CertFile, "key_file", c.s.KeyFile, "ca_file", c.s.CAFile, "ca_dir", c.s.CADir)
+	case fp == r.tried:
+		r.reported = true
+		c.log.Error("tls files changed but do not load; still serving the previous ones", "what", r.what, "err", err)
+	default:
+		r.tried, r.reported = fp, false // perhaps still being written: try again at the next poll
+	}
+}
+
+// keyPairFingerprint hashes CERT_FILE, KEY_FILE and the passphrase file.
+func (c *Context) keyPairFingerprint() string {
+	return fingerprint(c.s.CertFile, c.s.KeyFile, c.s.KeyPassphraseFile)
+}
+
+// trustFingerprint hashes CA_FILE and every entry of CA_DIR.
+func (c *Context) trustFingerprint() string {
+	paths := []string{c.s.CAFile}
 	if c.s.CADir != "" {
+		paths = append(paths, c.s.CADir) // an empty or unreadable directory still counts as watched
 		if entries, err := os.ReadDir(c.s.CADir); err == nil {
 			for _, e := range entries {
 				paths = append(paths, filepath.Join(c.s.CADir, e.Name()))
 			}
 		}
 	}
+	return fingerprint(paths...)
+}
+
+// fingerprint hashes the names and contents of the given files, "" when
+// none is given. Contents rather than modification times: a file replaced
+// within the same second, or copied with its time preserved, still counts.
+func fingerprint(paths ...string) string {
+	paths = slices.DeleteFunc(slices.Clone(paths), func(p string) bool { return p == "" })
 	if len(paths) == 0 {
 		return ""
 	}

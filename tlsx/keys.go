@@ -128,6 +128,11 @@ var (
 	oidDESEDE3CBC     = asn1.ObjectIdentifier{1, 2, 840, 113549, 3, 7}
 )
 
+// maxPBKDF2Iterations bounds the work an encrypted key can ask for (about
+// a second): OpenSSL writes 2048 iterations, cautious tools a few hundred
+// thousand.
+const maxPBKDF2Iterations = 1 << 20
+
 type encryptedPrivateKeyInfo struct {
 	Algorithm     algorithmIdentifier
 	EncryptedData []byte
@@ -176,7 +181,7 @@ func decryptPKCS8(der, pass []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	newCipher, keyLen, err := pbes2Cipher(params.EncryptionScheme.Algorithm)
+	newCipher, keyLen, blockSize, err := pbes2Cipher(params.EncryptionScheme.Algorithm)
 	if err != nil {
 		return nil, err
 	}
@@ -184,11 +189,16 @@ func decryptPKCS8(der, pass []byte) ([]byte, error) {
 	if _, err := asn1.Unmarshal(params.EncryptionScheme.Parameters.FullBytes, &iv); err != nil {
 		return nil, fmt.Errorf("parse the cipher's IV: %w", err)
 	}
+	data := info.EncryptedData
+	// Cheap checks first: the key derivation is deliberately slow.
+	if len(iv) != blockSize || len(data) == 0 || len(data)%blockSize != 0 {
+		return nil, errors.New("malformed encrypted key: bad IV or data length")
+	}
 	if kdf.KeyLength != 0 && kdf.KeyLength != keyLen {
 		return nil, fmt.Errorf("PBKDF2 key length %d does not fit the cipher's %d", kdf.KeyLength, keyLen)
 	}
-	if kdf.IterationCount <= 0 || kdf.IterationCount > 1<<24 {
-		return nil, fmt.Errorf("PBKDF2 iteration count %d is out of range", kdf.IterationCount)
+	if kdf.IterationCount <= 0 || kdf.IterationCount > maxPBKDF2Iterations {
+		return nil, fmt.Errorf("PBKDF2 iteration count %d is out of range (1 to %d)", kdf.IterationCount, maxPBKDF2Iterations)
 	}
 	key, err := pbkdf2.Key(prf, string(pass), kdf.Salt, kdf.IterationCount, keyLen)
 	if err != nil {
@@ -197,10 +207,6 @@ func decryptPKCS8(der, pass []byte) ([]byte, error) {
 	block, err := newCipher(key)
 	if err != nil {
 		return nil, err
-	}
-	data := info.EncryptedData
-	if len(iv) != block.BlockSize() || len(data) == 0 || len(data)%block.BlockSize() != 0 {
-		return nil, errors.New("malformed encrypted key: bad IV or data length")
 	}
 	plain := make([]byte, len(data))
 	cipher.NewCBCDecrypter(block, iv).CryptBlocks(plain, data)
@@ -234,18 +240,18 @@ func pbkdf2PRF(oid asn1.ObjectIdentifier) (func() hash.Hash, error) {
 	return nil, fmt.Errorf("unsupported PBKDF2 PRF %v: re-encrypt the key with `openssl pkcs8 -topk8 -v2 aes-256-cbc`", oid)
 }
 
-// pbes2Cipher maps a PBES2 encryption scheme to its block cipher and key
-// length.
-func pbes2Cipher(oid asn1.ObjectIdentifier) (func([]byte) (cipher.Block, error), int, error) {
+// pbes2Cipher maps a PBES2 encryption scheme to its block cipher, key
+// length and block size.
+func pbes2Cipher(oid asn1.ObjectIdentifier) (newCipher func([]byte) (cipher.Block, error), keyLen, blockSize int, err error) {
 	switch {
 	case oid.Equal(oidAES128CBC):
-		return aes.NewCipher, 16, nil
+		return aes.NewCipher, 16, aes.BlockSize, nil
 	case oid.Equal(oidAES192CBC):
-		return aes.NewCipher, 24, nil
+		return aes.NewCipher, 24, aes.BlockSize, nil
 	case oid.Equal(oidAES256CBC):
-		return aes.NewCipher, 32, nil
+		return aes.NewCipher, 32, aes.BlockSize, nil
 	case oid.Equal(oidDESEDE3CBC):
-		return des.NewTripleDESCipher, 24, nil
+		return des.NewTripleDESCipher, 24, des.BlockSize, nil
 	}
-	return nil, 0, fmt.Errorf("unsupported key encryption %v: re-encrypt the key with `openssl pkcs8 -topk8 -v2 aes-256-cbc`", oid)
+	return nil, 0, 0, fmt.Errorf("unsupported key encryption %v: re-encrypt the key with `openssl pkcs8 -topk8 -v2 aes-256-cbc`", oid)
 }

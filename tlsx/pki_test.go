@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -62,7 +63,9 @@ func mustContext(t testing.TB, s Settings, o Options) *Context {
 }
 
 // serveTLS accepts TLS connections with cfg on loopback, completes each
-// handshake and answers "ok". It returns the address.
+// handshake and answers servedToken. It returns the address. The test's
+// cleanup waits for every connection to end, so their logs stay within the
+// test.
 func serveTLS(t testing.TB, c *Context, cfg *tls.Config) string {
 	t.Helper()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
@@ -70,14 +73,22 @@ func serveTLS(t testing.TB, c *Context, cfg *tls.Config) string {
 		t.Fatal(err)
 	}
 	l := c.NewListener(inner, cfg)
-	t.Cleanup(func() { l.Close() })
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		l.Close()
+		wg.Wait()
+	})
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		for {
 			conn, err := l.Accept()
 			if err != nil {
 				return
 			}
+			wg.Add(1)
 			go func() {
+				defer wg.Done()
 				defer conn.Close()
 				conn.SetDeadline(time.Now().Add(5 * time.Second))
 				if tc, ok := conn.(*tls.Conn); ok {
@@ -86,7 +97,7 @@ func serveTLS(t testing.TB, c *Context, cfg *tls.Config) string {
 						return
 					}
 				}
-				conn.Write([]byte("ok"))
+				io.WriteString(conn, servedToken+"\n")
 			}()
 		}
 	}()
@@ -103,11 +114,11 @@ func dial(addr string, cfg *tls.Config) (tls.ConnectionState, error) {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	buf := make([]byte, 2)
+	buf := make([]byte, len(servedToken))
 	if _, err := io.ReadFull(conn, buf); err != nil {
 		return tls.ConnectionState{}, err
 	}
-	if string(buf) != "ok" {
+	if string(buf) != servedToken {
 		return tls.ConnectionState{}, errors.New("unexpected answer " + string(buf))
 	}
 	return conn.ConnectionState(), nil
@@ -118,4 +129,22 @@ var loopback = netip.MustParseAddr("127.0.0.1")
 // lookupAs returns a LookupAddr that answers name for every address.
 func lookupAs(name string) func(context.Context, string) ([]string, error) {
 	return func(context.Context, string) ([]string, error) { return []string{name + "."}, nil }
+}
+
+// lookupFails is a LookupAddr for a peer without reverse DNS.
+func lookupFails(context.Context, string) ([]string, error) {
+	return nil, errors.New("no PTR record")
+}
+
+// waitFor polls cond until it holds, failing the test after ten seconds.
+// Tests wait on conditions, never on sleeps.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -1,12 +1,3 @@
-// Package tlsx is mesosgate's libprocess-compatible SSL transport.
-//
-// It turns the settings a libprocess process reads from its LIBPROCESS_SSL_*
-// (or older SSL_*) environment into Go TLS configurations with the same
-// meaning: a server side (what a member, or the gateway's front, accepts) and
-// a client side (how a process connects to a member). It also owns the
-// downgrade listener, which serves TLS and plain HTTP on one port the way a
-// libprocess process with SUPPORT_DOWNGRADE does, and the certificate
-// sources. It knows nothing of HTTP routing.
 package tlsx
 
 // Toggle is a boolean setting that remembers whether it was set at all, for
@@ -116,14 +107,18 @@ type Settings struct {
 	HostnameValidationScheme HostnameScheme
 
 	// CADir and CAFile are CA_DIR and CA_FILE: the trust anchors, an
-	// OpenSSL-style directory (hash links included) and a PEM bundle. Both
-	// empty means the system roots.
+	// OpenSSL-style directory (hash links included) and a PEM bundle. As
+	// in OpenSSL, only their self-signed certificates end a chain; the
+	// others are links to one. Both empty means the system roots, which
+	// follow SSL_CERT_FILE and SSL_CERT_DIR as OpenSSL's default verify
+	// paths do (read once per process, not reloaded).
 	CADir  string
 	CAFile string
 
-	// Ciphers is CIPHERS: OpenSSL cipher names separated by ':'. Empty
-	// means a modern ECDHE+AEAD list; a Context maps names to Go suites and
-	// skips (with one warning) the ones Go cannot do.
+	// Ciphers is CIPHERS: OpenSSL cipher suite names separated by ':'.
+	// Empty means a modern ECDHE+AEAD list; a Context maps names to Go
+	// suites and skips (with one warning) the ones Go cannot do, and
+	// OpenSSL's aliases (HIGH, aRSA, ...), which it does not expand.
 	Ciphers string
 	// ECDHCurves is ECDH_CURVES (also ECDH_CURVE): "auto" or names
 	// separated by ':'. Empty means "auto".

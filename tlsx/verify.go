@@ -3,6 +3,7 @@ package tlsx
 import (
 	"context"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"net"
@@ -24,7 +25,7 @@ func (c *Context) Verify(chain []*x509.Certificate, hostname string, ip netip.Ad
 	if c.scheme() == HostnameOpenSSL {
 		return c.matchOpenSSL(chain[0], hostname, ip)
 	}
-	return c.matchLegacy(chain[0], c.reverseName(hostname, ip), ip, false)
+	return c.matchLegacy(chain[0], c.reverseName(hostname, ip), ip)
 }
 
 // verifyClient checks a client's certificate on the accepting side with
@@ -39,7 +40,7 @@ func (c *Context) verifyClient(chain []*x509.Certificate, ip netip.Addr) error {
 	if c.scheme() == HostnameOpenSSL {
 		return nil
 	}
-	return c.matchLegacy(chain[0], c.reverseName("", ip), ip, true)
+	return c.matchLegacy(chain[0], c.reverseName("", ip), ip)
 }
 
 func (c *Context) scheme() HostnameScheme {
@@ -49,9 +50,15 @@ func (c *Context) scheme() HostnameScheme {
 	return c.s.HostnameValidationScheme
 }
 
-// Roots returns the trust anchors in use (CA_FILE and CA_DIR), or nil for
-// the system roots.
-func (c *Context) Roots() *x509.CertPool { return c.roots.Load() }
+// Roots returns the trust anchors in use: the self-signed certificates of
+// CA_FILE and CA_DIR (the others there only link a chain to them; see
+// trust), or nil for the system roots.
+func (c *Context) Roots() *x509.CertPool {
+	if t := c.trust.Load(); t != nil {
+		return t.anchors
+	}
+	return nil
+}
 
 // verifyChain checks that the chain leads to a trust anchor for the usage
 // and holds at most VERIFY_DEPTH intermediates. OpenSSL counts depth from
@@ -64,8 +71,15 @@ func (c *Context) verifyChain(chain []*x509.Certificate, usage x509.ExtKeyUsage)
 	for _, cert := range chain[1:] {
 		inter.AddCert(cert)
 	}
+	var roots *x509.CertPool // nil: the system roots
+	if t := c.trust.Load(); t != nil {
+		roots = t.anchors
+		for _, cert := range t.links {
+			inter.AddCert(cert)
+		}
+	}
 	chains, err := chain[0].Verify(x509.VerifyOptions{
-		Roots:         c.roots.Load(),
+		Roots:         roots,
 		Intermediates: inter,
 		CurrentTime:   c.now(),
 		KeyUsages:     []x509.ExtKeyUsage{usage},
@@ -81,7 +95,7 @@ func (c *Context) verifyChain(chain []*x509.Certificate, usage x509.ExtKeyUsage)
 	// A chain of length n holds the leaf, the anchor and n-2 intermediates
 	// (a leaf trusted directly is a chain of one).
 	if intermediates := max(shortest-2, 0); intermediates > depth {
-		return fmt.Errorf("certificate %s verifies only through %d intermediate certificates, more than the verify depth %d allows: raise VERIFY_DEPTH or shorten the chain", describeCert(chain[0]), intermediates, depth)
+		return fmt.Errorf("certificate %s verifies only through %d intermediate certificates, more than the verify depth %d allows: raise %s or shorten the chain", describeCert(chain[0]), intermediates, depth, c.name("VERIFY_DEPTH"))
 	}
 	return nil
 }
@@ -108,29 +122,35 @@ func (c *Context) reverseName(hostname string, ip netip.Addr) string {
 	return strings.TrimSuffix(names[0], ".")
 }
 
-// matchLegacy applies the legacy scheme: an exact DNS SAN equal to name,
-// an IP SAN equal to ip with VERIFY_IPADD, else the subject's common name
-// equal to name. Without a name and without VERIFY_IPADD, the connecting
-// side accepts and the accepting side refuses (libprocess does the same).
-func (c *Context) matchLegacy(leaf *x509.Certificate, name string, ip netip.Addr, accepting bool) error {
+// matchLegacy applies the legacy scheme (libprocess openssl.cpp, verify()):
+// an exact DNS SAN equal to name, an IPv4 SAN equal to ip with VERIFY_IPADD,
+// else the subject's first common name equal to name. Without a name and
+// without VERIFY_IPADD the certificate is accepted, unless this process has
+// REQUIRE_CLIENT_CERT: libprocess tests that setting, not the side of the
+// connection, so a process requiring client certificates also refuses
+// members whose name it cannot learn.
+func (c *Context) matchLegacy(leaf *x509.Certificate, name string, ip netip.Addr) error {
 	if name == "" && !c.s.VerifyIPAdd {
-		if accepting {
+		if c.s.RequireClientCert {
 			return errors.New("cannot verify the peer's certificate: the peer's hostname is unknown (no reverse DNS) and VERIFY_IPADD is off")
 		}
 		return nil
 	}
 	if name != "" {
+		// Case-sensitive and without wildcards, as libprocess compares.
 		for _, dns := range leaf.DNSNames {
 			if dns == name {
 				return nil
 			}
 		}
 	}
-	if c.s.VerifyIPAdd && ip.IsValid() && hasIP(leaf, ip) {
+	// libprocess reads iPAddress SANs of four bytes only: an IPv6 SAN
+	// never matches under this scheme.
+	if c.s.VerifyIPAdd && ip.Unmap().Is4() && hasIP(leaf, ip) {
 		return nil
 	}
-	if name != "" && leaf.Subject.CommonName != "" {
-		if leaf.Subject.CommonName == name {
+	if cn := firstCommonName(leaf); name != "" && cn != "" {
+		if cn == name {
 			return nil
 		}
 		return fmt.Errorf("certificate %s does not match the peer's hostname %q (legacy hostname validation)", describeCert(leaf), name)
@@ -138,18 +158,35 @@ func (c *Context) matchLegacy(leaf *x509.Certificate, name string, ip netip.Addr
 	return fmt.Errorf("certificate %s does not match %s (legacy hostname validation)", describeCert(leaf), peerDesc(name, ip))
 }
 
-// matchOpenSSL applies the openssl scheme on the connecting side: the
-// hostname connected to must match a DNS SAN (or the common name when
-// there is none), with OpenSSL's single left-most wildcard; with no DNS
-// hostname, the IP must match an IP SAN and VERIFY_IPADD must be on.
+// oidCommonName is the X.520 commonName attribute.
+var oidCommonName = asn1.ObjectIdentifier{2, 5, 4, 3}
+
+// firstCommonName returns the subject's first common name, the one
+// OpenSSL's X509_NAME_get_text_by_NID returns (Go's Subject.CommonName
+// holds the last).
+func firstCommonName(cert *x509.Certificate) string {
+	for _, atv := range cert.Subject.Names {
+		if atv.Type.Equal(oidCommonName) {
+			s, _ := atv.Value.(string)
+			return s
+		}
+	}
+	return ""
+}
+
+// matchOpenSSL applies the openssl scheme on the connecting side, as
+// X509_check_host and X509_check_ip do with the flags libprocess passes
+// (none): the hostname connected to must match a DNS SAN, or a common name
+// when the certificate has no DNS SAN, with OpenSSL's wildcards; with no
+// DNS hostname, the IP must match an IP SAN and VERIFY_IPADD must be on.
 func (c *Context) matchOpenSSL(leaf *x509.Certificate, hostname string, ip netip.Addr) error {
 	if addr, err := netip.ParseAddr(hostname); err == nil {
 		hostname, ip = "", addr.Unmap()
 	}
 	if hostname != "" {
 		names := leaf.DNSNames
-		if len(names) == 0 && leaf.Subject.CommonName != "" {
-			names = []string{leaf.Subject.CommonName}
+		if len(names) == 0 {
+			names = commonNames(leaf)
 		}
 		for _, pattern := range names {
 			if matchHostname(pattern, hostname) {
@@ -167,20 +204,93 @@ func (c *Context) matchOpenSSL(leaf *x509.Certificate, hostname string, ip netip
 	return fmt.Errorf("certificate %s does not match IP %s (openssl hostname validation)", describeCert(leaf), ip)
 }
 
-// matchHostname matches a DNS name against a certificate name, ignoring
-// case, with a wildcard allowed as the whole left-most label only.
+// commonNames returns every common name of the subject: X509_check_host
+// tries each.
+func commonNames(cert *x509.Certificate) []string {
+	var names []string
+	for _, atv := range cert.Subject.Names {
+		if s, ok := atv.Value.(string); ok && atv.Type.Equal(oidCommonName) {
+			names = append(names, s)
+		}
+	}
+	return names
+}
+
+// matchHostname matches a DNS name against a certificate name as
+// OpenSSL's X509_check_host does without flags: ignoring case, with at most
+// one '*' in the left-most label, at its start or end ("*.example.com",
+// "www*.example.com", "*www.example.com"), never in an IDNA ("xn--") label,
+// at least two labels after it, and a whole-label wildcard matching one or
+// more characters of one label. A pattern that is not a valid wildcard is
+// compared literally.
 func matchHostname(pattern, host string) bool {
 	pattern = strings.ToLower(strings.TrimSuffix(pattern, "."))
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	if pattern == host {
 		return true
 	}
-	rest, ok := strings.CutPrefix(pattern, "*.")
-	if !ok || strings.Contains(rest, "*") {
+	star := validStar(pattern)
+	if star < 0 {
 		return false
 	}
-	_, hostRest, found := strings.Cut(host, ".")
-	return found && hostRest == rest && strings.Contains(rest, ".")
+	prefix, suffix := pattern[:star], pattern[star+1:]
+	if len(host) < len(prefix)+len(suffix) || !strings.HasPrefix(host, prefix) || !strings.HasSuffix(host, suffix) {
+		return false
+	}
+	matched := host[len(prefix) : len(host)-len(suffix)]
+	wholeLabel := prefix == "" && strings.HasPrefix(suffix, ".")
+	if wholeLabel && matched == "" {
+		return false
+	}
+	// A partial wildcard never matches an IDNA label.
+	if !wholeLabel && strings.HasPrefix(host, "xn--") {
+		return false
+	}
+	for _, r := range matched {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validStar returns the index of the pattern's wildcard when OpenSSL
+// accepts it as one (valid_star in crypto/x509/v3_utl.c), else -1.
+func validStar(p string) int {
+	star, dots := -1, 0
+	labelStart, hyphen, idna := true, false, false
+	for i := 0; i < len(p); i++ {
+		switch ch := p[i]; {
+		case ch == '*':
+			atEnd := i == len(p)-1 || p[i+1] == '.'
+			if star >= 0 || idna || dots > 0 || (!labelStart && !atEnd) {
+				return -1
+			}
+			star, labelStart = i, false
+		case ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9':
+			if labelStart && strings.HasPrefix(p[i:], "xn--") {
+				idna = true
+			}
+			labelStart, hyphen = false, false
+		case ch == '.':
+			if labelStart || hyphen {
+				return -1
+			}
+			labelStart, hyphen, idna = true, false, false
+			dots++
+		case ch == '-':
+			if labelStart {
+				return -1
+			}
+			hyphen = true
+		default:
+			return -1
+		}
+	}
+	if labelStart || hyphen || dots < 2 {
+		return -1
+	}
+	return star
 }
 
 func hasIP(leaf *x509.Certificate, ip netip.Addr) bool {

@@ -1,0 +1,751 @@
+// mesosgate browser runtime. The gateway injects it first in every HTML page
+// it serves, after a JSON element holding the page's prefix and the cluster
+// table. It maps the URLs a page builds at run time (JSONP script tags,
+// XHR, fetch, links set from templates, pop-ups, forms, ...) with the same
+// mapping as the server (rewrite/mapping.go; testdata/mapping.json holds
+// the cases both agree on), so the browser never talks to a member
+// directly. It never breaks a page: a URL it does not know, a value that
+// is not a string, or any error of its own leaves the page's call as it was.
+(function () {
+  'use strict';
+  var w = window, d = document;
+  var me = d.currentScript;
+  var conf = me && me.previousElementSibling;
+  var cfg = null;
+  try {
+    if (conf && conf.hasAttribute('data-mesosgate')) cfg = JSON.parse(conf.textContent);
+  } catch (e) {
+    cfg = null;
+  }
+  // Leave the document as the page wrote it.
+  try {
+    if (cfg) conf.parentNode.removeChild(conf);
+    if (me && me.parentNode) me.parentNode.removeChild(me);
+  } catch (e) { /* keep going */ }
+  if (!cfg || w.__mesosgate) return;
+
+  // ---- The table ----------------------------------------------------------
+
+  var T = cfg.table, page = cfg.page;
+  var direct = T.mode === 'direct';
+  var leader = T.leader;
+  var members = new Map(); // "host:port" -> {p: prefix, s: scheme}
+  var frameworks = new Map(); // "host:port" -> [{path, p}], longest path first
+  var known = new Set(); // gateway prefixes but the root
+  var depths = []; // their segment counts
+
+  function addKnown(p) {
+    if (!p || known.has(p)) return;
+    known.add(p);
+    var n = p.split('/').length - 1;
+    if (depths.indexOf(n) < 0) {
+      depths.push(n);
+      depths.sort(function (a, b) { return a - b; });
+    }
+  }
+  addKnown(leader);
+  (T.members || []).forEach(function (row) {
+    var t = { p: row[0], s: row[1] };
+    for (var i = 2; i < row.length; i++) members.set(row[i], t);
+    addKnown(row[0]);
+  });
+  (T.frameworks || []).forEach(function (row) {
+    var l = frameworks.get(row[0]);
+    if (!l) frameworks.set(row[0], (l = []));
+    l.push({ path: row[1], p: row[2] });
+    addKnown(row[2]);
+  });
+
+  // ---- The mapping (rewrite/mapping.go) -----------------------------------
+
+  function isSlash(c) { return c === '/' || c === '\\'; }
+  function isAlpha(c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+  function isDigit(c) { return c >= '0' && c <= '9'; }
+  function defaultPort(s) { return s === 'https' || s === 'wss' ? '443' : '80'; }
+
+  // lowerASCII lower-cases ASCII letters only, as the Go side does.
+  function lowerASCII(s) {
+    var out = '';
+    for (var i = 0; i < s.length; i++) {
+      var c = s.charCodeAt(i);
+      out += c >= 65 && c <= 90 ? String.fromCharCode(c + 32) : s[i];
+    }
+    return out;
+  }
+
+  function indexAny(s, chars) {
+    for (var i = 0; i < s.length; i++) if (chars.indexOf(s[i]) >= 0) return i;
+    return -1;
+  }
+
+  function hasPathPrefix(s, p) {
+    if (s.length < p.length || s.slice(0, p.length) !== p) return false;
+    var c = s[p.length];
+    return c === undefined || isSlash(c) || c === '?' || c === '#';
+  }
+
+  function segmentsEnd(s, n) {
+    var pos = 0;
+    for (var k = 0; k < n; k++) {
+      if (pos >= s.length || !isSlash(s[pos])) return -1;
+      pos++;
+      while (pos < s.length && !isSlash(s[pos]) && s[pos] !== '?' && s[pos] !== '#') pos++;
+    }
+    return pos;
+  }
+
+  function knownPrefix(s) {
+    for (var i = 0; i < depths.length; i++) {
+      var end = segmentsEnd(s, depths[i]);
+      if (end < 0) break;
+      var p = s.slice(0, end);
+      if (known.has(p)) return p;
+    }
+    return null;
+  }
+
+  function carriesPrefix(s, ctx) {
+    return (ctx.prefix !== '' && hasPathPrefix(s, ctx.prefix)) ||
+      (ctx.root !== '' && hasPathPrefix(s, ctx.root)) ||
+      knownPrefix(s) !== null;
+  }
+
+  // scheme returns {s: lower-cased scheme, end: index after the colon}.
+  function scheme(u) {
+    if (!u.length || !isAlpha(u[0])) return null;
+    var i = 1;
+    while (i < u.length && (isAlpha(u[i]) || isDigit(u[i]) || u[i] === '+' || u[i] === '-' || u[i] === '.')) i++;
+    if (i === u.length || u[i] !== ':') return null;
+    return { s: lowerASCII(u.slice(0, i)), end: i + 1 };
+  }
+
+  function hostPort(hp, def) {
+    var host, port = '';
+    if (hp[0] === '[') {
+      var end = hp.indexOf(']');
+      if (end < 0) return null;
+      host = hp.slice(0, end + 1);
+      var rest = hp.slice(end + 1);
+      if (rest) {
+        if (rest[0] !== ':') return null;
+        port = rest.slice(1);
+      }
+    } else {
+      var c = hp.indexOf(':');
+      if (c >= 0) {
+        host = hp.slice(0, c);
+        port = hp.slice(c + 1);
+      } else {
+        host = hp;
+      }
+    }
+    if (!host) return null;
+    host = lowerASCII(host);
+    if (!port) return host + ':' + def;
+    var v = 0;
+    for (var i = 0; i < port.length; i++) {
+      if (!isDigit(port[i])) return null;
+      v = v * 10 + (port.charCodeAt(i) - 48);
+      if (v > 65535) return null;
+    }
+    while (port.length > 1 && port[0] === '0') port = port.slice(1);
+    return host + ':' + port;
+  }
+
+  function gatewayHead(prefix, tail, ctx) {
+    var h = ctx.rootOff ? ctx.gateway : '';
+    if (prefix === '' && ctx.root !== '') prefix = leader;
+    if (prefix === '' && tail.length >= 2 && isSlash(tail[0]) && isSlash(tail[1])) h += '/.';
+    h += prefix;
+    if (tail === '' || tail[0] === '?' || tail[0] === '#') h += '/';
+    return h;
+  }
+
+  function directHead(t, sch, userinfo, key) {
+    var s = t.s;
+    if (sch === 'ws' || sch === 'wss') s = t.s === 'https' ? 'wss' : 'ws';
+    var h = s + '://';
+    if (userinfo !== null) h += userinfo + '@';
+    var colon = key.lastIndexOf(':');
+    h += key.slice(0, colon);
+    var port = key.slice(colon + 1);
+    if (port !== defaultPort(s)) h += ':' + port;
+    return h;
+  }
+
+  function mapAuthority(u, start, a, sch, ctx) {
+    var e = a;
+    while (e < u.length && '/\\?#'.indexOf(u[e]) < 0) e++;
+    var hp = u.slice(a, e), userinfo = null;
+    var at = hp.lastIndexOf('@');
+    if (at >= 0) {
+      userinfo = hp.slice(0, at);
+      hp = hp.slice(at + 1);
+    }
+    var key = hostPort(hp, defaultPort(sch || ctx.scheme));
+    if (key === null) return null;
+    var head = u.slice(0, start), tail = u.slice(e);
+    var t = members.get(key);
+    if (t) {
+      if (direct && t.s) return [head + directHead(t, sch, userinfo, key), e];
+      return [head + gatewayHead(t.p, tail, ctx), e];
+    }
+    var fs = frameworks.get(key);
+    if (!fs) return null;
+    var path = tail, q = indexAny(path, '?#');
+    if (q >= 0) path = path.slice(0, q);
+    for (var i = 0; i < fs.length; i++) {
+      var f = fs[i];
+      if (f.path !== '' && !hasPathPrefix(path, f.path)) continue;
+      var rest = tail.slice(f.path.length);
+      return [head + gatewayHead(f.p, rest, ctx), e + f.path.length];
+    }
+    return null;
+  }
+
+  // mapClean maps u (no tabs or newlines): it returns [head, n], the new
+  // beginning of u and the length of what it replaces, or null.
+  function mapClean(u, ctx) {
+    var i = 0;
+    while (i < u.length && u.charCodeAt(i) <= 32) i++;
+    var s = u.slice(i);
+    if (s.length >= 2 && isSlash(s[0]) && isSlash(s[1])) {
+      var a = i + 2;
+      while (a < u.length && isSlash(u[a])) a++;
+      return mapAuthority(u, i, a, '', ctx);
+    }
+    if (s.length >= 1 && isSlash(s[0])) {
+      if (ctx.rootOff || ctx.root === '' || carriesPrefix(s, ctx)) return null;
+      return [u.slice(0, i) + ctx.root, i];
+    }
+    var sc = scheme(s);
+    if (!sc || (sc.s !== 'http' && sc.s !== 'https' && sc.s !== 'ws' && sc.s !== 'wss')) return null;
+    var k = i + sc.end, b = k;
+    while (b < u.length && isSlash(u[b])) b++;
+    if (b - k < 2) return null;
+    return mapAuthority(u, i, b, sc.s, ctx);
+  }
+
+  // mapURL returns u mapped for ctx; u itself when nothing maps. Tabs and
+  // newlines, which browsers drop from URLs, are dropped from the part
+  // that is replaced and kept in the rest.
+  function mapURL(u, ctx) {
+    if (typeof u !== 'string') return u;
+    if (indexAny(u, '\t\n\r') < 0) {
+      var r = mapClean(u, ctx);
+      return r === null ? u : r[0] + u.slice(r[1]);
+    }
+    var clean = '';
+    for (var i = 0; i < u.length; i++) if ('\t\n\r'.indexOf(u[i]) < 0) clean += u[i];
+    var c = mapClean(clean, ctx);
+    if (c === null) return u;
+    var m = 0;
+    for (var kept = 0; kept < c[1]; m++) if ('\t\n\r'.indexOf(u[m]) < 0) kept++;
+    return c[0] + u.slice(m);
+  }
+
+  function isSpace(c) { return c === ' ' || c === '\n' || c === '\r' || c === '\t' || c === '\f'; }
+
+  // edit maps the spans [s, e) of v listed in spans.
+  function edit(v, spans, ctx) {
+    var out = '', last = 0, changed = false;
+    for (var i = 0; i < spans.length; i++) {
+      var s = spans[i][0], e = spans[i][1];
+      var part = v.slice(s, e), m = mapURL(part, ctx);
+      if (m !== part) {
+        out += v.slice(last, s) + m;
+        last = e;
+        changed = true;
+      }
+    }
+    return changed ? out + v.slice(last) : v;
+  }
+
+  // srcsetSpans follows rewrite/srcset.go.
+  function srcsetSpans(v) {
+    var spans = [], n = v.length, i = 0;
+    for (;;) {
+      while (i < n && (isSpace(v[i]) || v[i] === ',')) i++;
+      if (i >= n) break;
+      var s = i;
+      while (i < n && !isSpace(v[i])) i++;
+      var end = i;
+      if (v[end - 1] === ',') {
+        while (end > s && v[end - 1] === ',') end--;
+      } else {
+        var depth = 0;
+        for (; i < n; i++) {
+          if (v[i] === '(') depth++;
+          else if (v[i] === ')') { if (depth > 0) depth--; }
+          else if (v[i] === ',' && depth === 0) { i++; break; }
+        }
+      }
+      if (end > s) spans.push([s, end]);
+    }
+    return spans;
+  }
+
+  function listSpans(v) {
+    var spans = [], i = 0;
+    while (i < v.length) {
+      while (i < v.length && isSpace(v[i])) i++;
+      var s = i;
+      while (i < v.length && !isSpace(v[i])) i++;
+      if (i > s) spans.push([s, i]);
+    }
+    return spans;
+  }
+
+  // refreshSpans follows rewrite/refresh.go.
+  function refreshSpans(v) {
+    var n = v.length, i = 0;
+    while (i < n && isSpace(v[i])) i++;
+    var t = i;
+    while (i < n && (isDigit(v[i]) || v[i] === '.')) i++;
+    if (i === t || i >= n) return [];
+    if (v[i] !== ';' && v[i] !== ',' && !isSpace(v[i])) return [];
+    while (i < n && isSpace(v[i])) i++;
+    if (i < n && (v[i] === ';' || v[i] === ',')) i++;
+    while (i < n && isSpace(v[i])) i++;
+    if (i >= n) return [];
+    if (i + 3 <= n && lowerASCII(v.slice(i, i + 3)) === 'url') {
+      var j = i + 3;
+      while (j < n && isSpace(v[j])) j++;
+      if (j < n && v[j] === '=') {
+        i = j + 1;
+        while (i < n && isSpace(v[i])) i++;
+      }
+    }
+    var e;
+    if (i < n && (v[i] === '"' || v[i] === "'")) {
+      var q = v[i];
+      i++;
+      e = i;
+      while (e < n && v[e] !== q) e++;
+      return e > i ? [[i, e]] : [];
+    }
+    e = n;
+    while (e > i && isSpace(v[e - 1])) e--;
+    return e > i ? [[i, e]] : [];
+  }
+
+  function cssNameChar(c) {
+    return isAlpha(c) || isDigit(c) || c === '-' || c === '_' || c === '\\' || c.charCodeAt(0) >= 0x80;
+  }
+
+  function cssString(css, i) {
+    var q = css[i];
+    for (var j = i + 1; j < css.length; j++) {
+      var c = css[j];
+      if (c === '\\') j++;
+      else if (c === q) return [i + 1, j, j + 1];
+      else if (c === '\n' || c === '\r' || c === '\f') return [i + 1, -1, j];
+    }
+    return [i + 1, -1, css.length];
+  }
+
+  // cssSpans follows rewrite/css.go: url(...) and @import strings.
+  function cssSpans(css) {
+    var spans = [], n = css.length, importing = false, i = 0, r;
+    while (i < n) {
+      var c = css[i];
+      if (c === '/' && css[i + 1] === '*') {
+        var end = css.indexOf('*/', i + 2);
+        i = end < 0 ? n : end + 2;
+      } else if (c === '"' || c === "'") {
+        r = cssString(css, i);
+        if (importing && r[1] >= 0) spans.push([r[0], r[1]]);
+        importing = false;
+        i = r[2];
+      } else if (c === '\\') {
+        i += 2;
+      } else if ((c === 'u' || c === 'U') && i + 4 <= n && lowerASCII(css.slice(i, i + 4)) === 'url(' &&
+        (i === 0 || !cssNameChar(css[i - 1]))) {
+        i += 4;
+        while (i < n && isSpace(css[i])) i++;
+        importing = false;
+        if (i >= n) break;
+        if (css[i] === '"' || css[i] === "'") {
+          r = cssString(css, i);
+          if (r[1] >= 0) spans.push([r[0], r[1]]);
+          i = r[2];
+          continue;
+        }
+        var s = i;
+        for (; i < n; i++) {
+          var b = css[i];
+          if (b === ')' || isSpace(b)) { spans.push([s, i]); break; }
+          if (b === '"' || b === "'" || b === '(' || b === '\\') break;
+        }
+      } else if (c === '@' && i + 7 <= n && lowerASCII(css.slice(i + 1, i + 7)) === 'import' &&
+        (i + 7 === n || !cssNameChar(css[i + 7]))) {
+        importing = true;
+        i += 7;
+      } else {
+        if (c === ';' || c === '{' || c === '}') importing = false;
+        i++;
+      }
+    }
+    return spans;
+  }
+
+  // ---- The page's context -------------------------------------------------
+
+  var live = { prefix: page.prefix, root: page.prefix, rootOff: false, scheme: page.scheme, gateway: location.origin };
+  var lastBase = null;
+
+  function rootFromPath(p) {
+    if (page.prefix !== '' && hasPathPrefix(p, page.prefix)) return page.prefix;
+    var k = knownPrefix(p);
+    return k === null ? '' : k;
+  }
+
+  // ctx follows the page's <base>: root-relative URLs resolve against it.
+  function ctx() {
+    var b = d.baseURI;
+    if (b !== lastBase) {
+      lastBase = b;
+      live.root = page.prefix;
+      live.rootOff = false;
+      if (d.querySelector('base[href]')) {
+        try {
+          var url = new URL(b);
+          if (url.origin !== location.origin) live.rootOff = true;
+          else live.root = rootFromPath(url.pathname);
+        } catch (e) { /* keep the page's prefix */ }
+      }
+    }
+    return live;
+  }
+
+  function ctxFor(p) {
+    var prefix = p.prefix || '';
+    return { prefix: prefix, root: prefix, rootOff: false, scheme: p.scheme === 'https' ? 'https' : 'http', gateway: '' };
+  }
+
+  function map(u) {
+    try { return mapURL(u, ctx()); } catch (e) { return u; }
+  }
+
+  // mapValue maps what a page passes where a URL goes: a string or a URL
+  // object; anything else (a TrustedScriptURL, ...) is left alone.
+  function mapValue(v) {
+    try {
+      if (typeof v === 'string') return mapURL(v, ctx());
+      if (v instanceof URL) return mapURL(v.href, ctx());
+    } catch (e) { /* leave it */ }
+    return v;
+  }
+
+  function mapWith(spansOf) {
+    return function (v) {
+      try { return typeof v === 'string' ? edit(v, spansOf(v), ctx()) : v; } catch (e) { return v; }
+    };
+  }
+  var mapSrcset = mapWith(srcsetSpans), mapList = mapWith(listSpans),
+    mapCSS = mapWith(cssSpans), mapRefresh = mapWith(refreshSpans);
+
+  Object.defineProperty(w, '__mesosgate', {
+    value: Object.freeze({
+      version: 1,
+      // map(url[, {prefix, scheme}]) maps url for this page, or for the page given.
+      map: function (u, p) { return p ? mapURL(u, ctxFor(p)) : map(u); },
+      srcset: function (v, p) { return edit(v, srcsetSpans(v), p ? ctxFor(p) : ctx()); },
+      css: function (v, p) { return edit(v, cssSpans(v), p ? ctxFor(p) : ctx()); },
+      refresh: function (v, p) { return edit(v, refreshSpans(v), p ? ctxFor(p) : ctx()); }
+    })
+  });
+
+  // ---- Attributes ---------------------------------------------------------
+
+  var URL_ATTR = 1, SRCSET = 2, LIST = 3, STYLE = 4, DATA = 5, CONTENT = 6;
+  var kinds = new Map([
+    ['href', URL_ATTR], ['src', URL_ATTR], ['action', URL_ATTR], ['formaction', URL_ATTR],
+    ['poster', URL_ATTR], ['cite', URL_ATTR], ['background', URL_ATTR], ['longdesc', URL_ATTR],
+    ['usemap', URL_ATTR], ['manifest', URL_ATTR], ['icon', URL_ATTR], ['codebase', URL_ATTR],
+    ['xlink:href', URL_ATTR], ['srcset', SRCSET], ['imagesrcset', SRCSET], ['ping', LIST],
+    ['style', STYLE], ['data', DATA], ['content', CONTENT]
+  ]);
+  var SELECTOR = '[href],[src],[action],[formaction],[poster],[cite],[background],[longdesc],' +
+    '[usemap],[manifest],[icon],[codebase],[srcset],[imagesrcset],[ping],[style],object[data],' +
+    'meta[content],[*|href]';
+
+  var oGetAttr = Element.prototype.getAttribute;
+
+  // attrValue maps the value v of attribute name (lower case) of el.
+  function attrValue(el, name, v) {
+    var k = kinds.get(name);
+    if (!k || typeof v !== 'string') return v;
+    switch (k) {
+      case URL_ATTR: return map(v);
+      case SRCSET: return mapSrcset(v);
+      case LIST: return mapList(v);
+      case STYLE: return mapCSS(v);
+      case DATA: return el.localName === 'object' ? map(v) : v;
+      case CONTENT:
+        var eq = oGetAttr.call(el, 'http-equiv');
+        return el.localName === 'meta' && eq && lowerASCII(eq.trim()) === 'refresh' ? mapRefresh(v) : v;
+    }
+    return v;
+  }
+
+  // fixEl maps the URL attributes an element already has.
+  function fixEl(el) {
+    var attrs = el.attributes;
+    if (!attrs) return;
+    for (var i = 0; i < attrs.length; i++) {
+      var a = attrs[i], v = a.value;
+      var nv = attrValue(el, lowerASCII(a.name), v);
+      if (nv !== v) a.value = nv;
+    }
+  }
+
+  // fixTree maps the URL attributes of node and everything in it.
+  function fixTree(node) {
+    if (!node || typeof node !== 'object') return;
+    if (node.nodeType === 1) fixEl(node);
+    if ((node.nodeType === 1 || node.nodeType === 11) && node.querySelectorAll) {
+      var list = node.querySelectorAll(SELECTOR);
+      for (var i = 0; i < list.length; i++) fixEl(list[i]);
+    }
+  }
+
+  // fixBetween maps the nodes parent gained between prev and next.
+  function fixBetween(parent, prev, next) {
+    if (!parent) return;
+    for (var n = prev ? prev.nextSibling : parent.firstChild; n && n !== next; n = n.nextSibling) fixTree(n);
+  }
+
+  // ---- Hooks --------------------------------------------------------------
+
+  function guard(f) {
+    try { f(); } catch (e) { /* an API this browser lacks */ }
+  }
+
+  // wrap replaces proto[name], a method, with make(original).
+  function wrap(proto, name, make) {
+    guard(function () {
+      var desc = proto && Object.getOwnPropertyDescriptor(proto, name);
+      if (!desc || typeof desc.value !== 'function' || !desc.configurable) return;
+      desc.value = make(desc.value);
+      Object.defineProperty(proto, name, desc);
+    });
+  }
+
+  // wrapSetter replaces the setter of proto[name] with make(original).
+  function wrapSetter(proto, name, make) {
+    guard(function () {
+      var desc = proto && Object.getOwnPropertyDescriptor(proto, name);
+      if (!desc || !desc.set || !desc.configurable) return;
+      desc.set = make(desc.set);
+      Object.defineProperty(proto, name, desc);
+    });
+  }
+
+  // mapArg wraps a method whose argument i is a URL.
+  function mapArg(proto, name, i, mapper) {
+    wrap(proto, name, function (orig) {
+      return function () {
+        if (arguments.length > i) {
+          var args = Array.prototype.slice.call(arguments);
+          args[i] = (mapper || mapValue)(args[i]);
+          return orig.apply(this, args);
+        }
+        return orig.apply(this, arguments);
+      };
+    });
+  }
+
+  // mapProp maps what is assigned to a URL property.
+  function mapProp(ctor, name, mapper) {
+    if (!ctor) return;
+    wrapSetter(ctor.prototype, name, function (set) {
+      return function (v) { return set.call(this, (mapper || mapValue)(v)); };
+    });
+  }
+
+  // mapCtor maps argument i of a constructor (keeping its prototype,
+  // statics and instanceof).
+  function mapCtor(name, i, mapper) {
+    guard(function () {
+      var C = w[name];
+      if (typeof C !== 'function') return;
+      w[name] = new Proxy(C, {
+        construct: function (target, args, newTarget) {
+          if (args.length > i) {
+            args = Array.prototype.slice.call(args);
+            args[i] = (mapper || mapValue)(args[i]);
+          }
+          return Reflect.construct(target, args, newTarget);
+        }
+      });
+    });
+  }
+
+  // Properties of elements that load or navigate.
+  [['HTMLScriptElement', 'src'], ['HTMLImageElement', 'src'], ['HTMLIFrameElement', 'src'],
+    ['HTMLFrameElement', 'src'], ['HTMLAnchorElement', 'href'], ['HTMLAreaElement', 'href'],
+    ['HTMLLinkElement', 'href'], ['HTMLFormElement', 'action'], ['HTMLSourceElement', 'src'],
+    ['HTMLMediaElement', 'src'], ['HTMLVideoElement', 'poster'], ['HTMLTrackElement', 'src'],
+    ['HTMLEmbedElement', 'src'], ['HTMLObjectElement', 'data'], ['HTMLBaseElement', 'href'],
+    ['HTMLInputElement', 'src'], ['HTMLInputElement', 'formAction'], ['HTMLButtonElement', 'formAction']
+  ].forEach(function (p) { mapProp(w[p[0]], p[1]); });
+  [['HTMLImageElement', 'srcset'], ['HTMLSourceElement', 'srcset'], ['HTMLLinkElement', 'imageSrcset']
+  ].forEach(function (p) { mapProp(w[p[0]], p[1], mapSrcset); });
+  mapProp(w.HTMLAnchorElement, 'ping', mapList);
+  mapProp(w.HTMLAreaElement, 'ping', mapList);
+  ['cssText', 'background', 'backgroundImage', 'listStyleImage', 'borderImage', 'borderImageSource',
+    'content', 'cursor', 'mask', 'maskImage'
+  ].forEach(function (name) { mapProp(w.CSSStyleDeclaration, name, mapCSS); });
+  mapArg(w.CSSStyleDeclaration && CSSStyleDeclaration.prototype, 'setProperty', 1, mapCSS);
+
+  // Attributes, as AngularJS's href="{{...}}" and jQuery's .attr() set them.
+  wrap(Element.prototype, 'setAttribute', function (orig) {
+    return function (name, value) {
+      if (arguments.length >= 2) {
+        var nv = value;
+        try { nv = attrValue(this, lowerASCII(String(name)), value); } catch (e) { nv = value; }
+        if (nv !== value) return orig.call(this, name, nv);
+      }
+      return orig.apply(this, arguments);
+    };
+  });
+  wrap(Element.prototype, 'setAttributeNS', function (orig) {
+    return function (ns, name, value) {
+      if (arguments.length >= 3) {
+        var nv = value;
+        try {
+          var q = String(name);
+          nv = attrValue(this, lowerASCII(q.slice(q.indexOf(':') + 1)), value);
+        } catch (e) { nv = value; }
+        if (nv !== value) return orig.call(this, ns, name, nv);
+      }
+      return orig.apply(this, arguments);
+    };
+  });
+
+  // Markup: map what it created before anything loads (images load from a
+  // microtask, scripts from markup never run).
+  [Element.prototype, w.ShadowRoot && ShadowRoot.prototype].forEach(function (proto) {
+    wrapSetter(proto, 'innerHTML', function (set) {
+      return function (v) {
+        var r = set.call(this, v);
+        // Everything below this is new: one query finds it all.
+        try { if (this.localName !== 'template') fixTree(this); } catch (e) { /* leave it */ }
+        return r;
+      };
+    });
+  });
+  wrapSetter(Element.prototype, 'outerHTML', function (set) {
+    return function (v) {
+      var parent = this.parentNode, prev = this.previousSibling, next = this.nextSibling;
+      var r = set.call(this, v);
+      try { fixBetween(parent, prev, next); } catch (e) { /* leave it */ }
+      return r;
+    };
+  });
+  wrap(Element.prototype, 'insertAdjacentHTML', function (orig) {
+    return function (where) {
+      var parent = null, prev = null, next = null;
+      try {
+        switch (lowerASCII(String(where))) {
+          case 'beforebegin': parent = this.parentNode; prev = this.previousSibling; next = this; break;
+          case 'afterend': parent = this.parentNode; prev = this; next = this.nextSibling; break;
+          case 'afterbegin': parent = this; next = this.firstChild; break;
+          case 'beforeend': parent = this; prev = this.lastChild; break;
+        }
+      } catch (e) { parent = null; }
+      var r = orig.apply(this, arguments);
+      try { fixBetween(parent, prev, next); } catch (e) { /* leave it */ }
+      return r;
+    };
+  });
+
+  // Insertion: a script tag (JSONP) fetches when it is inserted, so its
+  // attributes are mapped just before.
+  function fixArgs(orig, only) {
+    return function () {
+      try {
+        for (var i = 0; i < arguments.length; i++) {
+          if (only === undefined || i === only) fixTree(arguments[i]);
+        }
+      } catch (e) { /* leave it */ }
+      return orig.apply(this, arguments);
+    };
+  }
+  wrap(Node.prototype, 'appendChild', function (o) { return fixArgs(o, 0); });
+  wrap(Node.prototype, 'insertBefore', function (o) { return fixArgs(o, 0); });
+  wrap(Node.prototype, 'replaceChild', function (o) { return fixArgs(o, 0); });
+  wrap(Element.prototype, 'insertAdjacentElement', function (o) { return fixArgs(o, 1); });
+  [w.Element, w.Document, w.DocumentFragment, w.CharacterData, w.DocumentType].forEach(function (C) {
+    if (!C) return;
+    ['append', 'prepend', 'after', 'before', 'replaceWith', 'replaceChildren'].forEach(function (name) {
+      wrap(C.prototype, name, function (o) { return fixArgs(o); });
+    });
+  });
+
+  // Requests made from script.
+  mapArg(w.XMLHttpRequest && XMLHttpRequest.prototype, 'open', 1);
+  mapArg(w.Navigator && Navigator.prototype, 'sendBeacon', 0);
+  mapArg(w.History && History.prototype, 'pushState', 2);
+  mapArg(w.History && History.prototype, 'replaceState', 2);
+  mapArg(w, 'open', 0);
+  mapCtor('Request', 0);
+  mapCtor('EventSource', 0);
+  mapCtor('Audio', 0);
+  mapCtor('WebSocket', 0, function (v) {
+    var u = mapValue(v);
+    if (u === v || typeof u !== 'string' || u[0] !== '/') return u;
+    // A gateway path: WebSocket wants an absolute ws: or wss: URL.
+    return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + u;
+  });
+  guard(function () {
+    var ofetch = w.fetch, ORequest = Request;
+    if (typeof ofetch !== 'function') return;
+    w.fetch = function (input) {
+      var args = Array.prototype.slice.call(arguments);
+      try {
+        if (typeof input === 'string' || input instanceof URL) {
+          args[0] = mapValue(input);
+        } else if (input instanceof ORequest) {
+          var u = mapValue(input.url);
+          if (u !== input.url) args[0] = new ORequest(u, input);
+        }
+      } catch (e) { args[0] = input; }
+      return ofetch.apply(this, args);
+    };
+  });
+
+  // Forms: the action is read after the submit event, and submit() fires
+  // none.
+  function fixForm(form, submitter) {
+    if (form && form.nodeType === 1) fixEl(form);
+    if (submitter && submitter.nodeType === 1) fixEl(submitter);
+  }
+  w.addEventListener('submit', function (e) {
+    try { fixForm(e.target, e.submitter); } catch (x) { /* leave it */ }
+  }, true);
+  wrap(w.HTMLFormElement && HTMLFormElement.prototype, 'submit', function (orig) {
+    return function () {
+      try { fixForm(this, null); } catch (e) { /* leave it */ }
+      return orig.apply(this, arguments);
+    };
+  });
+
+  // Links, at click time: a backstop for anchors whose href was set some
+  // other way (Attr nodes, markup parsed elsewhere).
+  function onClick(e) {
+    try {
+      var path = e.composedPath ? e.composedPath() : [e.target];
+      for (var i = 0; i < path.length; i++) {
+        var n = path[i];
+        if (n && n.nodeType === 1 && (n.localName === 'a' || n.localName === 'area')) {
+          fixEl(n);
+          return;
+        }
+      }
+    } catch (x) { /* leave it */ }
+  }
+  w.addEventListener('click', onClick, true);
+  w.addEventListener('auxclick', onClick, true);
+})();
