@@ -52,6 +52,10 @@ type Probe struct {
 	// TLSError says why it did not.
 	TLS      *TLSInfo
 	TLSError string
+	// ClientCertRequested is whether the member asked for a client
+	// certificate, also when the handshake then failed (a member that
+	// requires one the gateway does not have).
+	ClientCertRequested bool
 	// Plain is the status line a plain GET /version got ("HTTP/1.1 200
 	// OK"), "" when none came back; PlainError says why.
 	Plain      string
@@ -138,6 +142,7 @@ func (c *Cluster) probe(ctx context.Context, m *member) *Probe {
 	request := m.request
 
 	t := c.probeTLS(ctx, m, request)
+	p.ClientCertRequested = t.requested
 	if t.info != nil {
 		p.TLS, p.Cert = t.info, t.cert
 	} else {
@@ -190,6 +195,8 @@ type tlsResult struct {
 	reason          string
 	connectFailed   bool
 	handshakeFailed bool
+	// requested: the member asked for a client certificate.
+	requested bool
 }
 
 // probeTLS connects and handshakes. Under TLS 1.2 a completed handshake
@@ -226,19 +233,20 @@ func (c *Cluster) probeTLS(ctx context.Context, m *member, request []byte) (r tl
 	}
 	tc := tls.Client(conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
-		return tlsResult{reason: c.handshakeReason(err, ctx, requested, sent), handshakeFailed: isRemoteRefusal(err)}
+		return tlsResult{reason: c.handshakeReason(err, ctx, requested, sent), handshakeFailed: isRemoteRefusal(err), requested: requested}
 	}
 	cs := tc.ConnectionState()
 	if cs.Version >= tls.VersionTLS13 {
 		if _, err := c.askVersion(tc, request); err != nil {
 			if isRemoteRefusal(err) {
-				return tlsResult{reason: c.handshakeReason(err, ctx, requested, sent), handshakeFailed: true}
+				return tlsResult{reason: c.handshakeReason(err, ctx, requested, sent), handshakeFailed: true, requested: requested}
 			}
 			return tlsResult{reason: "no HTTP answer over TLS: " + c.reason(err, ctx)}
 		}
 	}
 	r.info = &TLSInfo{Version: tlsVersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite),
 		ClientCertRequested: requested, ClientCertSent: sent, version: cs.Version}
+	r.requested = requested
 	r.chain = cs.PeerCertificates
 	if len(r.chain) > 0 {
 		r.cert = c.certInfo(r.chain, m.hostname, remoteIP(conn, m.ip))

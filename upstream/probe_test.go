@@ -78,6 +78,8 @@ func TestMixedCluster(t *testing.T) {
 				if cc.TLS == nil || !cc.TLS.ClientCertRequested || !cc.TLS.ClientCertSent {
 					t.Errorf("ssl-clientcert agent's TLS: %+v", cc.TLS)
 				}
+			} else if !cc.ClientCertRequested {
+				t.Errorf("ssl-clientcert agent: the demand for a client certificate is not recorded")
 			} else if cc.Reason != tt.certReason+" (remote error: tls: bad certificate)" && !strings.HasPrefix(cc.Reason, tt.certReason) {
 				t.Errorf("ssl-clientcert agent unreachable because %q, want %q", cc.Reason, tt.certReason)
 			}
@@ -129,7 +131,7 @@ func TestTLS13ClientCertificate(t *testing.T) {
 			if tt.cert && (p.TLS.Version != "TLS 1.3" || !p.TLS.ClientCertRequested || !p.TLS.ClientCertSent) {
 				t.Errorf("TLS %+v", p.TLS)
 			}
-			if !tt.cert && !strings.Contains(p.Reason, "the member requires a client certificate and none is configured") {
+			if !tt.cert && (!p.ClientCertRequested || !strings.Contains(p.Reason, "the member requires a client certificate and none is configured")) {
 				t.Errorf("reason %q", p.Reason)
 			}
 		})

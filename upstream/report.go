@@ -51,6 +51,9 @@ type ReportMember struct {
 	PlainError string `json:"plain_error,omitempty"`
 	// Plain is the status line plain HTTP got.
 	Plain string `json:"plain,omitempty"`
+	// ClientCertRequested is whether the member asked for a client
+	// certificate, also when the handshake failed for want of one.
+	ClientCertRequested bool `json:"client_cert_requested"`
 	// Active is the master's view of an agent.
 	Active   bool     `json:"active"`
 	Warnings []string `json:"warnings"`
@@ -103,7 +106,7 @@ func reportMember(m *Member, configuredScheme string) ReportMember {
 	}
 	at := p.At
 	rm.Speaks, rm.TLS, rm.Cert, rm.Error = p.Speaks, p.TLS, p.Cert, p.Reason
-	rm.TLSError, rm.PlainError, rm.Plain = p.TLSError, p.PlainError, p.Plain
+	rm.TLSError, rm.PlainError, rm.Plain, rm.ClientCertRequested = p.TLSError, p.PlainError, p.Plain, p.ClientCertRequested
 	rm.ProbedAt, rm.ProbeMillis = &at, float64(p.Duration.Microseconds())/1000
 	rm.Warnings = append(rm.Warnings, p.Warnings...)
 	switch {
