@@ -24,8 +24,9 @@ func runProbe(args, environ []string, stdout, stderr io.Writer) int {
 	return probeCommand(ctx, args, environ, stdout, stderr)
 }
 
-// probeCommand exits 0 when every member is reachable, 1 otherwise (the
-// report says why), 2 for bad settings.
+// probeCommand exits 0 when every member is reachable, 1 when discovery
+// worked but some member is not (the report says why), and 2 for bad
+// settings or when no configured master could be discovered from.
 func probeCommand(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
 	p, err := config.LoadProbe(args, environ)
 	if err != nil {
@@ -62,8 +63,10 @@ func probeCommand(ctx context.Context, args, environ []string, stdout, stderr io
 		return failed("probe", fmt.Errorf("writing the report: %w", err), stderr, 1)
 	}
 	if discoveryErr != nil {
+		// No configured master led to a cluster: a setting the user can
+		// fix (SPEC section 3 counts an unreachable master among those).
 		fmt.Fprintf(stderr, "mesosgate probe: %s; check %s\n", discoveryErr, p.Name("master"))
-		return 1
+		return 2
 	}
 	if !report.Reachable() {
 		return 1
