@@ -2,20 +2,135 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/mesosgate/mesosgate/config"
 	"github.com/mesosgate/mesosgate/tlsx"
+	"github.com/mesosgate/mesosgate/upstream"
 )
+
+// runCerts is `mesosgate certs`: discover the cluster, then write a CA
+// (unless given) and one certificate covering every master and agent,
+// with a README saying what to set on each.
+func runCerts(args, environ []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return certsCommand(ctx, args, environ, stdout, stderr)
+}
+
+// certsCommand exits 0 when the files are written, and 2 for what the
+// user can fix: bad settings, no master to discover from, files already
+// there, a CA that does not load, a directory that cannot be written.
+func certsCommand(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	c, err := config.LoadCerts(args, environ)
+	if err != nil {
+		return loadFailed("certs", err, stdout, stderr)
+	}
+	warn("certs", c.Warnings, stderr)
+	found, err := discoverNames(ctx, c, stderr)
+	if err != nil {
+		return failed("certs", err, stderr, 2)
+	}
+	for _, n := range found.notes {
+		fmt.Fprintf(stderr, "mesosgate certs: note: %s\n", n)
+	}
+	res, err := certsJob{
+		out: c.Out, names: append(found.names, c.Hosts...),
+		caCert: c.CACert, caKey: c.CAKey, validity: c.Validity, force: c.Force,
+	}.write()
+	if err != nil {
+		return failed("certs", err, stderr, 2)
+	}
+	fmt.Fprintf(stdout, "Found %s and %s; wrote %s.\n\n%s", count(found.masters, "master", "masters"), count(found.agents, "agent", "agents"),
+		strings.Join(res.files, ", "), res.readme)
+	return 0
+}
+
+// discovered is what discovery found for the certificate.
+type discovered struct {
+	names           []string // hostnames and addresses, repeats allowed
+	masters, agents int
+	notes           []string // what the certificate may miss
+}
+
+// discoverNames asks the masters for the cluster once and collects every
+// master's and agent's hostname and IP address, and the configured
+// masters' hosts.
+func discoverNames(ctx context.Context, c *config.Certs, stderr io.Writer) (*discovered, error) {
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	// certs only connects to masters: ENABLED (the accepting side) does
+	// not apply.
+	settings := c.TLS
+	settings.Enabled = tlsx.Unset
+	tlsContext, err := tlsx.NewContext(settings, tlsx.Options{Name: c.SSLName, Logger: logger, ReloadInterval: -1})
+	if err != nil {
+		return nil, err
+	}
+	defer tlsContext.Close()
+	cfg := upstream.Config{TLS: tlsContext, NoSubscribe: true, Logger: logger}
+	for _, m := range c.Masters {
+		cfg.Masters = append(cfg.Masters, upstream.Master{Scheme: m.Scheme, Address: m.Address})
+	}
+	if c.MasterCredentials != "" {
+		cfg.Credentials = &upstream.Credentials{Principal: c.MasterCredential.Principal, Secret: c.MasterCredential.Secret}
+	}
+	cluster, err := upstream.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer cluster.Close()
+	if err := cluster.Refresh(ctx); err != nil {
+		return nil, fmt.Errorf("%w; check %s", err, c.Name("master"))
+	}
+	return namesOf(cluster.Snapshot(), c.Masters), nil
+}
+
+// namesOf collects the SANs of a cluster: each member's hostname and the
+// host of every address it is known by (an agent's pid IP, a master's
+// configured address, hostname and pid IP), and the configured masters'
+// hosts.
+func namesOf(snap *upstream.Snapshot, configured []config.Master) *discovered {
+	d := &discovered{agents: len(snap.Agents)}
+	add := func(hostPort string) {
+		if host, _, err := net.SplitHostPort(hostPort); err == nil {
+			d.names = append(d.names, host)
+		}
+	}
+	for _, m := range snap.Members() {
+		if m.Role != upstream.RoleAgent {
+			d.masters++
+		}
+		if m.Hostname != "" {
+			d.names = append(d.names, m.Hostname)
+		}
+		for _, a := range m.Addresses {
+			add(a)
+		}
+		add(m.Address)
+		if m.Role == upstream.RoleStandby {
+			d.notes = append(d.notes, fmt.Sprintf("standby master %s is known by the address it was given only: if members or browsers reach it by another name or address, add it with --host", m.Address))
+		}
+	}
+	for _, m := range configured {
+		add(m.Address)
+	}
+	return d
+}
 
 // The files `mesosgate certs` writes into --out.
 const (
@@ -256,7 +371,8 @@ func certsReadme(j certsJob, res *certsResult) string {
 	fmt.Fprintf(w, "  %s\tthe certificate every master and agent presents (RSA 2048, server and client), valid until %s\n", certsCertFile, res.notAfter.UTC().Format("2006-01-02"))
 	fmt.Fprintf(w, "  %s\tits key (mode 0600): readable by the user Mesos runs as, and nobody else\n", certsKeyFile)
 	w.Flush()
-	fmt.Fprintf(&b, "\nThe certificate names %d DNS names and %d IP addresses, every master and agent found:\n", len(res.dnsNames), len(res.ips))
+	fmt.Fprintf(&b, "\nThe certificate names %s and %s (every master and agent found, and --host):\n",
+		count(len(res.dnsNames), "DNS name", "DNS names"), count(len(res.ips), "IP address", "IP addresses"))
 	names := slices.Clone(res.dnsNames)
 	for _, ip := range res.ips {
 		names = append(names, ip.String())
@@ -299,6 +415,14 @@ can then also reach members directly (--links direct).
 	}
 	fmt.Fprintf(&b, "\nRun \"mesosgate certs\" again with --force and %s (to keep this\nCA) when members are added, and before the certificate expires.\n", keep)
 	return b.String()
+}
+
+// count writes n with the singular or plural noun.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // wrap lists words on lines of at most width characters, each indented.
