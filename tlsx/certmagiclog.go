@@ -17,7 +17,7 @@ import (
 // own one-line summaries at info. certmagic's debug (one line per
 // handshake) sits below slog's debug.
 
-// zapLogger returns a zap logger writing to log as the given component.
+// zapLogger returns a zap logger writing to log.
 func zapLogger(log *slog.Logger) *zap.Logger {
 	return zap.New(&slogCore{h: log.Handler()})
 }
