@@ -34,6 +34,11 @@ type Cluster struct {
 	// would only cost its setsockopt calls.
 	probeDial func(ctx context.Context, network, addr string) (net.Conn, error)
 
+	// verified caches chain verifications (verifycache.go);
+	// verifications counts those actually made.
+	verified      verifyCache
+	verifications atomic.Uint64
+
 	probeSeq atomic.Uint64 // numbers probes in the order they start
 	seq      atomic.Uint64 // bumped by every change: the snapshot is rebuilt
 	gen      atomic.Uint64 // bumped by changes a gateway maps (Snapshot.Generation)

@@ -111,6 +111,11 @@ type CertInfo struct {
 	// verification is turned on. VerifyError says why not.
 	Verified    bool   `json:"verified"`
 	VerifyError string `json:"verify_error,omitempty"`
+
+	// trustErr says why the chain does not lead to the trust anchors, nil
+	// when it does (or when it verified): it tells an untrusted chain
+	// from a name mismatch in the warnings.
+	trustErr error
 }
 
 // Scheme returns the URL scheme requests to the member use: "https" when it
@@ -408,8 +413,8 @@ func (c *Cluster) certInfo(chain []*x509.Certificate, hostname string, ip netip.
 		SHA256:    hex.EncodeToString(sum[:]),
 		Chain:     len(chain),
 	}
-	if err := c.tls.Verify(chain, hostname, ip); err != nil {
-		info.VerifyError = err.Error()
+	if o := c.verify(chain, hostname, ip); o.verifyErr != nil {
+		info.VerifyError, info.trustErr = o.verifyErr.Error(), o.trustErr
 	} else {
 		info.Verified = true
 	}
