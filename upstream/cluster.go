@@ -104,10 +104,12 @@ type member struct {
 	master   bool       // a master's, not an agent's
 	rt       *memberTransport
 
-	probe  atomic.Pointer[Probe]
-	mu     sync.Mutex
-	flight *flight
-	refs   int // guarded by Cluster.mu
+	probe atomic.Pointer[Probe]
+	// session is the TLS session the next probe resumes (session.go).
+	session atomic.Pointer[probeSession]
+	mu      sync.Mutex
+	flight  *flight
+	refs    int // guarded by Cluster.mu
 }
 
 // flight is a probe under way, which others wait for instead of probing

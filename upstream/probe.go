@@ -83,6 +83,14 @@ type TLSInfo struct {
 	// certificate; ClientCertSent whether the gateway presented one.
 	ClientCertRequested bool `json:"client_cert_requested"`
 	ClientCertSent      bool `json:"client_cert_sent"`
+	// Resumed is whether the probe resumed the session of an earlier
+	// probe instead of making a full handshake. The certificate and the
+	// client-certificate facts are then those of the full handshake at
+	// FullHandshakeAt (the probe's own start when it did not resume): a
+	// member keeps its session only while it runs, and gets a full
+	// handshake again within Config.ProbeFullHandshake.
+	Resumed         bool      `json:"resumed"`
+	FullHandshakeAt time.Time `json:"full_handshake_at"`
 
 	version uint16
 }
@@ -146,7 +154,7 @@ func (c *Cluster) probe(ctx context.Context, m *member) *Probe {
 	defer cancel()
 	request := m.request
 
-	t := c.probeTLS(ctx, m, request)
+	t := c.probeTLS(ctx, m, request, p.At)
 	p.ClientCertRequested = t.requested
 	if t.info != nil {
 		p.TLS, p.Cert = t.info, t.cert
@@ -204,20 +212,22 @@ type tlsResult struct {
 	requested bool
 }
 
-// probeTLS connects and handshakes. Under TLS 1.2 a completed handshake
-// means the member accepted the connection (its Finished follows its
-// verdict on a client certificate). Under TLS 1.3 the member checks a
-// client certificate after the client considers the handshake done, so
-// only its answer (or its alert) to a GET /version says whether it
-// accepted the connection. The connection is closed without close_notify:
-// nothing was sent on it that needs an orderly end.
-func (c *Cluster) probeTLS(ctx context.Context, m *member, request []byte) (r tlsResult) {
+// probeTLS connects and handshakes, resuming the member's session when it
+// has one (session.go); now is when the probe started. Under TLS 1.2 a completed handshake means the
+// member accepted the connection (its Finished follows its verdict on a
+// client certificate). Under TLS 1.3 the member checks a client
+// certificate after the client considers the handshake done, so only its
+// answer (or its alert) to a GET /version says whether it accepted the
+// connection. The connection is closed without close_notify: nothing was
+// sent on it that needs an orderly end.
+func (c *Cluster) probeTLS(ctx context.Context, m *member, request []byte, now time.Time) (r tlsResult) {
 	conn, err := c.dialProbe(ctx, m)
 	if err != nil {
 		return tlsResult{reason: c.reason(err, ctx), connectFailed: true}
 	}
 	defer conn.Close()
-	cfg := c.tls.ClientConfig(m.hostname, remoteIP(conn, m.ip))
+	ip := remoteIP(conn, m.ip)
+	cfg := c.tls.ClientConfig(m.hostname, ip)
 	// Probing reports verification separately (CertInfo.Verified) instead
 	// of failing the handshake on it.
 	cfg.VerifyConnection = nil
@@ -228,6 +238,8 @@ func (c *Cluster) probeTLS(ctx context.Context, m *member, request []byte) (r tl
 		// keep Go's default hybrid key exchange.
 		cfg.CurvePreferences = c.probeCurves
 	}
+	slot, prev := c.sessionFor(m, now)
+	cfg.ClientSessionCache = slot
 	var requested, sent bool
 	getCert := cfg.GetClientCertificate
 	cfg.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
@@ -238,23 +250,32 @@ func (c *Cluster) probeTLS(ctx context.Context, m *member, request []byte) (r tl
 	}
 	tc := tls.Client(conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
+		m.dropSession()
 		return tlsResult{reason: c.handshakeReason(err, ctx, requested, sent), handshakeFailed: isRemoteRefusal(err), requested: requested}
 	}
 	cs := tc.ConnectionState()
 	if cs.Version >= tls.VersionTLS13 {
 		if _, err := c.askVersion(tc, request); err != nil {
+			m.dropSession()
 			if isRemoteRefusal(err) {
 				return tlsResult{reason: c.handshakeReason(err, ctx, requested, sent), handshakeFailed: true, requested: requested}
 			}
 			return tlsResult{reason: "no HTTP answer over TLS: " + c.reason(err, ctx)}
 		}
 	}
+	full := now
+	if cs.DidResume && prev != nil {
+		// A resumed handshake has no certificate request: the facts are
+		// those of the full handshake that began the session.
+		requested, sent, full = prev.requested, prev.sent, prev.full
+	}
+	c.keepSession(m, slot, prev, cs.DidResume, now, requested, sent)
 	r.info = &TLSInfo{Version: tlsVersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite),
-		ClientCertRequested: requested, ClientCertSent: sent, version: cs.Version}
+		ClientCertRequested: requested, ClientCertSent: sent, Resumed: cs.DidResume, FullHandshakeAt: full, version: cs.Version}
 	r.requested = requested
 	r.chain = cs.PeerCertificates
 	if len(r.chain) > 0 {
-		r.cert = c.certInfo(r.chain, m.hostname, remoteIP(conn, m.ip))
+		r.cert = c.certInfo(r.chain, m.hostname, ip)
 	}
 	return r
 }
