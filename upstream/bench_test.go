@@ -78,7 +78,7 @@ func benchmarkSweep(b *testing.B, n int, pattern []sim.Mode) {
 	b.StopTimer()
 
 	s := c.Snapshot()
-	handshakes := 0
+	handshakes, resumed := 0, 0
 	for _, m := range s.Members() {
 		want := PlainOnly
 		if m.Role == RoleAgent {
@@ -89,10 +89,14 @@ func benchmarkSweep(b *testing.B, n int, pattern []sim.Mode) {
 		}
 		if m.Probe.TLS != nil {
 			handshakes++
+			if m.Probe.TLS.Resumed {
+				resumed++
+			}
 		}
 	}
 	sweeps.report(b, members)
 	b.ReportMetric(float64(handshakes), "handshakes/sweep")
+	b.ReportMetric(float64(resumed), "resumed-last-sweep")
 	b.ReportMetric(float64(peak)/(1<<20), "MB-heap-added")
 	b.ReportMetric(peakRSSMB(), "MB-peak-rss")
 }
@@ -128,18 +132,22 @@ func BenchmarkProbeSweepExternal(b *testing.B) {
 		sweeps.sweep(func() { c.ProbeAll(ctx) })
 	}
 	peak := heap.stop()
-	handshakes := 0
+	handshakes, resumed := 0, 0
 	for _, m := range c.Snapshot().Members() {
 		if m.Speaks() == "" || m.Speaks() == Unreachable {
 			b.Fatalf("%s %s: %q (%s)", m.Role, m.Address, m.Speaks(), m.Probe.Reason)
 		}
 		if m.Probe.TLS != nil {
 			handshakes++
+			if m.Probe.TLS.Resumed {
+				resumed++
+			}
 		}
 	}
 	b.ReportMetric(float64(members), "members")
 	sweeps.report(b, members)
 	b.ReportMetric(float64(handshakes), "handshakes/sweep")
+	b.ReportMetric(float64(resumed), "resumed-last-sweep")
 	b.ReportMetric(float64(peak)/(1<<20), "MB-heap-added")
 	b.ReportMetric(peakRSSMB(), "MB-peak-rss")
 }
