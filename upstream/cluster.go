@@ -29,6 +29,9 @@ type Cluster struct {
 	// probeCurves are the key exchange groups a probe offers when
 	// ECDH_CURVES is auto (see probeTLS).
 	probeCurves []tls.CurveID
+	// shortHello: a TLS 1.2 ClientHello is shorter than the gateway's
+	// full one (see expectation).
+	shortHello bool
 	// probeDial is Config.Dial, or without one a dialer without TCP
 	// keep-alive: a probe's connection lives for one exchange, keep-alive
 	// would only cost its setsockopt calls.
@@ -105,8 +108,11 @@ type member struct {
 	rt       *memberTransport
 
 	probe atomic.Pointer[Probe]
-	// session is the TLS session the next probe resumes (session.go).
+	// session is the TLS session the next probe resumes; notTLS is
+	// whether the last probe's ClientHello got an answer that is not TLS
+	// (session.go).
 	session atomic.Pointer[probeSession]
+	notTLS  atomic.Bool
 	mu      sync.Mutex
 	flight  *flight
 	refs    int // guarded by Cluster.mu
@@ -151,6 +157,7 @@ func New(cfg Config) (*Cluster, error) {
 		}
 		c.ownTLS = true
 	}
+	c.shortHello = allowsShortHello(c.tls.ClientConfig("", netip.Addr{}))
 	c.transport = c.newTransport()
 	c.mu.Lock()
 	for _, cm := range cfg.Masters {

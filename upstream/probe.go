@@ -213,21 +213,72 @@ type tlsResult struct {
 }
 
 // probeTLS connects and handshakes, resuming the member's session when it
-// has one (session.go); now is when the probe started. Under TLS 1.2 a completed handshake means the
-// member accepted the connection (its Finished follows its verdict on a
-// client certificate). Under TLS 1.3 the member checks a client
-// certificate after the client considers the handshake done, so only its
-// answer (or its alert) to a GET /version says whether it accepted the
-// connection. The connection is closed without close_notify: nothing was
-// sent on it that needs an orderly end.
-func (c *Cluster) probeTLS(ctx context.Context, m *member, request []byte, now time.Time) (r tlsResult) {
+// has one, with a TLS 1.2 ClientHello when the member is expected to
+// answer one as it would any other (session.go); now is when the probe
+// started. Under TLS 1.2 a completed handshake means the member accepted
+// the connection (its Finished follows its verdict on a client
+// certificate). Under TLS 1.3 the member checks a client certificate after
+// the client considers the handshake done, so only its answer (or its
+// alert) to a GET /version says whether it accepted the connection.
+func (c *Cluster) probeTLS(ctx context.Context, m *member, request []byte, now time.Time) tlsResult {
+	slot, prev := c.sessionFor(m, now)
+	expect := c.expectation(m, prev)
+	a := c.handshake(ctx, m, request, slot, expect != expectAnything)
+	if !a.confirms(expect) && ctx.Err() == nil {
+		// The member is not what it was: ask it again as an unknown one.
+		slot, prev = &sessionSlot{}, nil
+		a = c.handshake(ctx, m, request, slot, false)
+	}
+	m.notTLS.Store(a.notTLS)
+	if a.r.reason != "" {
+		m.dropSession()
+		return a.r
+	}
+	r, cs := a.r, a.cs
+	requested, sent, full := a.requested, a.sent, now
+	if cs.DidResume && prev != nil {
+		// A resumed handshake has no certificate request: the facts are
+		// those of the full handshake that began the session.
+		requested, sent, full = prev.requested, prev.sent, prev.full
+	}
+	c.keepSession(m, slot, prev, &cs, now, requested, sent)
+	r.info = &TLSInfo{Version: tlsVersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite),
+		ClientCertRequested: requested, ClientCertSent: sent, Resumed: cs.DidResume, FullHandshakeAt: full, version: cs.Version}
+	r.requested = requested
+	r.chain = cs.PeerCertificates
+	if len(r.chain) > 0 {
+		r.cert = c.certInfo(r.chain, m.hostname, a.ip)
+	}
+	return r
+}
+
+// attempt is one TLS connection of a probe: the handshake's state, or in
+// r why it failed.
+type attempt struct {
+	r  tlsResult // reason and the failure's kind; no info
+	cs tls.ConnectionState
+	ip netip.Addr // the IP connected to
+	// requested and sent: the member asked for a client certificate, and
+	// the gateway sent one.
+	requested, sent bool
+	// notTLS: the member answered the ClientHello with something else
+	// than TLS, or hung up.
+	notTLS bool
+}
+
+// handshake connects, handshakes with slot as the session cache (with a
+// TLS 1.2 ClientHello when short) and under TLS 1.3 asks for GET /version.
+// The connection is closed without close_notify: nothing was sent on it
+// that needs an orderly end.
+func (c *Cluster) handshake(ctx context.Context, m *member, request []byte, slot *sessionSlot, short bool) (a attempt) {
 	conn, err := c.dialProbe(ctx, m)
 	if err != nil {
-		return tlsResult{reason: c.reason(err, ctx), connectFailed: true}
+		a.r = tlsResult{reason: c.reason(err, ctx), connectFailed: true}
+		return a
 	}
 	defer conn.Close()
-	ip := remoteIP(conn, m.ip)
-	cfg := c.tls.ClientConfig(m.hostname, ip)
+	a.ip = remoteIP(conn, m.ip)
+	cfg := c.tls.ClientConfig(m.hostname, a.ip)
 	// Probing reports verification separately (CertInfo.Verified) instead
 	// of failing the handshake on it.
 	cfg.VerifyConnection = nil
@@ -238,46 +289,42 @@ func (c *Cluster) probeTLS(ctx context.Context, m *member, request []byte, now t
 		// keep Go's default hybrid key exchange.
 		cfg.CurvePreferences = c.probeCurves
 	}
-	slot, prev := c.sessionFor(m, now)
+	if short {
+		cfg.MaxVersion = tls.VersionTLS12
+	}
 	cfg.ClientSessionCache = slot
-	var requested, sent bool
 	getCert := cfg.GetClientCertificate
 	cfg.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
-		requested = true
+		a.requested = true
 		cert, err := getCert(cri)
-		sent = cert != nil && len(cert.Certificate) > 0
+		a.sent = cert != nil && len(cert.Certificate) > 0
 		return cert, err
 	}
 	tc := tls.Client(conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
-		m.dropSession()
-		return tlsResult{reason: c.handshakeReason(err, ctx, requested, sent), handshakeFailed: isRemoteRefusal(err), requested: requested}
+		a.notTLS = hungUpOrNotTLS(err)
+		a.r = tlsResult{reason: c.handshakeReason(err, ctx, a.requested, a.sent), handshakeFailed: isRemoteRefusal(err), requested: a.requested}
+		return a
 	}
-	cs := tc.ConnectionState()
-	if cs.Version >= tls.VersionTLS13 {
+	a.cs = tc.ConnectionState()
+	if a.cs.Version >= tls.VersionTLS13 {
 		if _, err := c.askVersion(tc, request); err != nil {
-			m.dropSession()
 			if isRemoteRefusal(err) {
-				return tlsResult{reason: c.handshakeReason(err, ctx, requested, sent), handshakeFailed: true, requested: requested}
+				a.r = tlsResult{reason: c.handshakeReason(err, ctx, a.requested, a.sent), handshakeFailed: true, requested: a.requested}
+			} else {
+				a.r = tlsResult{reason: "no HTTP answer over TLS: " + c.reason(err, ctx)}
 			}
-			return tlsResult{reason: "no HTTP answer over TLS: " + c.reason(err, ctx)}
 		}
 	}
-	full := now
-	if cs.DidResume && prev != nil {
-		// A resumed handshake has no certificate request: the facts are
-		// those of the full handshake that began the session.
-		requested, sent, full = prev.requested, prev.sent, prev.full
-	}
-	c.keepSession(m, slot, prev, cs.DidResume, now, requested, sent)
-	r.info = &TLSInfo{Version: tlsVersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite),
-		ClientCertRequested: requested, ClientCertSent: sent, Resumed: cs.DidResume, FullHandshakeAt: full, version: cs.Version}
-	r.requested = requested
-	r.chain = cs.PeerCertificates
-	if len(r.chain) > 0 {
-		r.cert = c.certInfo(r.chain, m.hostname, ip)
-	}
-	return r
+	return a
+}
+
+// hungUpOrNotTLS reports whether a handshake failed because the member
+// answered with something else than TLS (a plain HTTP answer) or hung up
+// (a plain libprocess member closes on a ClientHello).
+func hungUpOrNotTLS(err error) bool {
+	var notTLS tls.RecordHeaderError
+	return errors.As(err, &notTLS) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // probePlain sends GET /version in plain HTTP on a new connection and
