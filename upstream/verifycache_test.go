@@ -133,9 +133,10 @@ func TestVerifyCacheFollowsTrustReload(t *testing.T) {
 
 // TestVerifyCacheSharedByMembers: members presenting the same certificate
 // under the same name and IP (agents on one host) share one verification.
+// (Probes at the same time may each verify: the test probes one at a time.)
 func TestVerifyCacheSharedByMembers(t *testing.T) {
 	sc := startSim(t, sim.Options{Modes: []sim.Mode{sim.SSL, sim.SSL, sim.SSL}, Frameworks: []sim.FrameworkSpec{}})
-	c := newCluster(t, sc, Config{})
+	c := newCluster(t, sc, Config{ProbeConcurrency: 1})
 	if err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
