@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,7 +73,7 @@ func benchmarkSweep(b *testing.B, n int, pattern []sim.Mode) {
 	heap := startHeapWatch()
 	var sweeps sweepMeter
 	for b.Loop() {
-		sweeps.sweep(func() { c.ProbeAll(ctx) })
+		sweeps.sweep(ctx, c.ProbeAll)
 	}
 	peak := heap.stop()
 	b.StopTimer()
@@ -129,7 +130,7 @@ func BenchmarkProbeSweepExternal(b *testing.B) {
 	heap := startHeapWatch()
 	var sweeps sweepMeter
 	for b.Loop() {
-		sweeps.sweep(func() { c.ProbeAll(ctx) })
+		sweeps.sweep(ctx, c.ProbeAll)
 	}
 	peak := heap.stop()
 	handshakes, resumed := 0, 0
@@ -193,10 +194,16 @@ type sweepMeter struct {
 	wall, cpu []time.Duration
 }
 
-// sweep runs one sweep and records its cost.
-func (m *sweepMeter) sweep(f func()) {
+// sweep runs one sweep and records its cost. The sweep runs with the
+// profiler label sweep=first or sweep=later, so that a -cpuprofile can be
+// read for either (go tool pprof -tagfocus sweep=later).
+func (m *sweepMeter) sweep(ctx context.Context, f func(context.Context)) {
+	label := "later"
+	if len(m.wall) == 0 {
+		label = "first"
+	}
 	start, cpu := time.Now(), cpuTime()
-	f()
+	pprof.Do(ctx, pprof.Labels("sweep", label), f)
 	m.wall = append(m.wall, time.Since(start))
 	m.cpu = append(m.cpu, cpuTime()-cpu)
 }

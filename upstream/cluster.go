@@ -32,6 +32,9 @@ type Cluster struct {
 	// shortHello: a TLS 1.2 ClientHello is shorter than the gateway's
 	// full one (see expectation).
 	shortHello bool
+	// suiteNames names the cipher suites crypto/tls knows
+	// (tls.CipherSuiteName makes both its lists on every call).
+	suiteNames map[uint16]string
 	// probeDial is Config.Dial, or without one a dialer without TCP
 	// keep-alive: a probe's connection lives for one exchange, keep-alive
 	// would only cost its setsockopt calls.
@@ -158,6 +161,10 @@ func New(cfg Config) (*Cluster, error) {
 		c.ownTLS = true
 	}
 	c.shortHello = allowsShortHello(c.tls.ClientConfig("", netip.Addr{}))
+	c.suiteNames = map[uint16]string{}
+	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		c.suiteNames[s.ID] = s.Name
+	}
 	c.transport = c.newTransport()
 	c.mu.Lock()
 	for _, cm := range cfg.Masters {

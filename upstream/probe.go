@@ -235,19 +235,22 @@ func (c *Cluster) probeTLS(ctx context.Context, m *member, request []byte, now t
 		return a.r
 	}
 	r, cs := a.r, a.cs
-	requested, sent, full := a.requested, a.sent, now
+	facts := handshakeFacts{full: now, requested: a.requested, sent: a.sent}
 	if cs.DidResume && prev != nil {
-		// A resumed handshake has no certificate request: the facts are
-		// those of the full handshake that began the session.
-		requested, sent, full = prev.requested, prev.sent, prev.full
+		// A resumed handshake shows no certificate request and no
+		// certificate (crypto/tls restores the chain from the session):
+		// the facts are those of the full handshake that began it.
+		facts = prev.handshakeFacts
+	} else if len(cs.PeerCertificates) > 0 {
+		facts.cert, facts.sum = describeChain(cs.PeerCertificates), chainSum(cs.PeerCertificates)
 	}
-	c.keepSession(m, slot, prev, &cs, now, requested, sent)
-	r.info = &TLSInfo{Version: tlsVersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite),
-		ClientCertRequested: requested, ClientCertSent: sent, Resumed: cs.DidResume, FullHandshakeAt: full, version: cs.Version}
-	r.requested = requested
+	c.keepSession(m, slot, prev, &cs, facts)
+	r.info = &TLSInfo{Version: tlsVersionName(cs.Version), Cipher: c.suiteName(cs.CipherSuite),
+		ClientCertRequested: facts.requested, ClientCertSent: facts.sent, Resumed: cs.DidResume, FullHandshakeAt: facts.full, version: cs.Version}
+	r.requested = facts.requested
 	r.chain = cs.PeerCertificates
-	if len(r.chain) > 0 {
-		r.cert = c.certInfo(r.chain, m.hostname, a.ip)
+	if len(r.chain) > 0 && facts.cert != nil {
+		r.cert = c.checkCert(facts.cert, r.chain, facts.sum, m.hostname, a.ip)
 	}
 	return r
 }
@@ -451,6 +454,14 @@ func isRemoteRefusal(err error) bool {
 	return errors.As(err, &alert) || strings.Contains(err.Error(), "remote error: tls:")
 }
 
+// suiteName is tls.CipherSuiteName without its allocations.
+func (c *Cluster) suiteName(id uint16) string {
+	if name, ok := c.suiteNames[id]; ok {
+		return name
+	}
+	return tls.CipherSuiteName(id)
+}
+
 // tlsVersionName names a TLS version as reports show it.
 func tlsVersionName(v uint16) string {
 	switch v {
@@ -468,25 +479,39 @@ func tlsVersionName(v uint16) string {
 
 // certInfo describes the chain and verifies it with libprocess's rules.
 func (c *Cluster) certInfo(chain []*x509.Certificate, hostname string, ip netip.Addr) *CertInfo {
+	return c.checkCert(describeChain(chain), chain, chainSum(chain), hostname, ip)
+}
+
+// describeChain returns what a chain says of itself: the CertInfo without
+// DaysLeft and verification, which change with the time and the trust
+// anchors.
+func describeChain(chain []*x509.Certificate) *CertInfo {
 	leaf := chain[0]
 	sum := sha256.Sum256(leaf.Raw)
-	info := &CertInfo{
+	return &CertInfo{
 		Subject:   leaf.Subject.String(),
 		SANs:      sans(leaf),
 		Issuer:    leaf.Issuer.String(),
 		NotBefore: leaf.NotBefore,
 		NotAfter:  leaf.NotAfter,
-		DaysLeft:  int(leaf.NotAfter.Sub(c.cfg.Now()).Hours() / 24),
 		Key:       keyName(leaf),
 		SHA256:    hex.EncodeToString(sum[:]),
 		Chain:     len(chain),
 	}
-	if o := c.verify(chain, hostname, ip); o.verifyErr != nil {
+}
+
+// checkCert completes a chain's description (describeChain) as of now:
+// the days left and the verification against hostname and ip. sum is the
+// chain's chainSum.
+func (c *Cluster) checkCert(facts *CertInfo, chain []*x509.Certificate, sum [sha256.Size]byte, hostname string, ip netip.Addr) *CertInfo {
+	info := *facts
+	info.DaysLeft = int(info.NotAfter.Sub(c.cfg.Now()).Hours() / 24)
+	if o := c.verify(chain, sum, hostname, ip); o.verifyErr != nil {
 		info.VerifyError, info.trustErr = o.verifyErr.Error(), o.trustErr
 	} else {
 		info.Verified = true
 	}
-	return info
+	return &info
 }
 
 func sans(cert *x509.Certificate) []string {

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"math/rand/v2"
 	"time"
@@ -48,14 +49,25 @@ import (
 // the full handshake it began with found.
 type probeSession struct {
 	state *tls.ClientSessionState
-	// full is when the full handshake ran (Config.Now); due is when the
-	// next full handshake is.
-	full, due time.Time
-	// requested and sent are the client-certificate facts of the full
-	// handshake.
-	requested, sent bool
+	handshakeFacts
+	// due is when the next full handshake is.
+	due time.Time
 	// version is the session's TLS version.
 	version uint16
+}
+
+// handshakeFacts are what a full handshake shows and a resumed one does
+// not show again.
+type handshakeFacts struct {
+	// full is when the full handshake ran (Config.Now).
+	full time.Time
+	// requested and sent: the member asked for a client certificate, and
+	// the gateway sent one.
+	requested, sent bool
+	// cert describes the member's chain (describeChain), nil without one;
+	// sum is the chain's chainSum.
+	cert *CertInfo
+	sum  [sha256.Size]byte
 }
 
 // sessionSlot is one probe's tls.ClientSessionCache: it offers the
@@ -96,8 +108,9 @@ func (c *Cluster) sessionFor(m *member, now time.Time) (*sessionSlot, *probeSess
 }
 
 // keepSession records the session a completed probe leaves for the next
-// one. prev is the session the probe offered, cs the handshake's state.
-func (c *Cluster) keepSession(m *member, slot *sessionSlot, prev *probeSession, cs *tls.ConnectionState, now time.Time, requested, sent bool) {
+// one. prev is the session the probe offered, cs the handshake's state,
+// facts what the full handshake behind it found.
+func (c *Cluster) keepSession(m *member, slot *sessionSlot, prev *probeSession, cs *tls.ConnectionState, facts handshakeFacts) {
 	if c.cfg.ProbeFullHandshake < 0 {
 		return
 	}
@@ -116,7 +129,7 @@ func (c *Cluster) keepSession(m *member, slot *sessionSlot, prev *probeSession, 
 			next = nil
 		}
 	case slot.got != nil:
-		next = &probeSession{state: slot.got, full: now, due: c.fullHandshakeDue(now), requested: requested, sent: sent, version: cs.Version}
+		next = &probeSession{state: slot.got, handshakeFacts: facts, due: c.fullHandshakeDue(facts.full), version: cs.Version}
 	}
 	m.session.Store(next)
 }

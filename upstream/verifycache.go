@@ -128,11 +128,11 @@ func (vc *verifyCache) put(key verifyKey, chain []*x509.Certificate, o verifyOut
 	vc.entries[key] = verifyEntry{verifyOutcome: o, expires: expires}
 }
 
-// verify returns what verifying chain for hostname and ip finds, from the
-// cache when it can.
-func (c *Cluster) verify(chain []*x509.Certificate, hostname string, ip netip.Addr) verifyOutcome {
+// verify returns what verifying chain (whose chainSum is sum) for
+// hostname and ip finds, from the cache when it can.
+func (c *Cluster) verify(chain []*x509.Certificate, sum [sha256.Size]byte, hostname string, ip netip.Addr) verifyOutcome {
 	now := c.cfg.Now()
-	key := verifyKey{chain: chainSum(chain), hostname: hostname, ip: ip, roots: c.tls.Roots()}
+	key := verifyKey{chain: sum, hostname: hostname, ip: ip, roots: c.tls.Roots()}
 	if o, ok := c.verified.get(key, now); ok {
 		return o
 	}
