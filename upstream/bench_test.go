@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,16 +71,15 @@ func benchmarkSweep(b *testing.B, n int, pattern []sim.Mode) {
 	members := n + 1
 	runtime.GC()
 	heap := startHeapWatch()
-	cpu := cpuTime()
+	var sweeps sweepMeter
 	for b.Loop() {
-		c.ProbeAll(ctx)
+		sweeps.sweep(ctx, c.ProbeAll)
 	}
-	cpu = cpuTime() - cpu
 	peak := heap.stop()
 	b.StopTimer()
 
 	s := c.Snapshot()
-	handshakes := 0
+	handshakes, resumed := 0, 0
 	for _, m := range s.Members() {
 		want := PlainOnly
 		if m.Role == RoleAgent {
@@ -90,13 +90,14 @@ func benchmarkSweep(b *testing.B, n int, pattern []sim.Mode) {
 		}
 		if m.Probe.TLS != nil {
 			handshakes++
+			if m.Probe.TLS.Resumed {
+				resumed++
+			}
 		}
 	}
-	perSweep := b.Elapsed() / time.Duration(b.N)
-	b.ReportMetric(float64(perSweep.Milliseconds()), "ms/sweep")
-	b.ReportMetric(float64(perSweep.Microseconds())/float64(members), "µs/member")
-	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/sweep")
+	sweeps.report(b, members)
 	b.ReportMetric(float64(handshakes), "handshakes/sweep")
+	b.ReportMetric(float64(resumed), "resumed-last-sweep")
 	b.ReportMetric(float64(peak)/(1<<20), "MB-heap-added")
 	b.ReportMetric(peakRSSMB(), "MB-peak-rss")
 }
@@ -127,27 +128,27 @@ func BenchmarkProbeSweepExternal(b *testing.B) {
 	members := len(c.Snapshot().Members())
 	runtime.GC()
 	heap := startHeapWatch()
-	cpu := cpuTime()
+	var sweeps sweepMeter
 	for b.Loop() {
-		c.ProbeAll(ctx)
+		sweeps.sweep(ctx, c.ProbeAll)
 	}
-	cpu = cpuTime() - cpu
 	peak := heap.stop()
-	handshakes := 0
+	handshakes, resumed := 0, 0
 	for _, m := range c.Snapshot().Members() {
 		if m.Speaks() == "" || m.Speaks() == Unreachable {
 			b.Fatalf("%s %s: %q (%s)", m.Role, m.Address, m.Speaks(), m.Probe.Reason)
 		}
 		if m.Probe.TLS != nil {
 			handshakes++
+			if m.Probe.TLS.Resumed {
+				resumed++
+			}
 		}
 	}
-	perSweep := b.Elapsed() / time.Duration(b.N)
 	b.ReportMetric(float64(members), "members")
-	b.ReportMetric(float64(perSweep.Milliseconds()), "ms/sweep")
-	b.ReportMetric(float64(perSweep.Microseconds())/float64(members), "µs/member")
-	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/sweep")
+	sweeps.report(b, members)
 	b.ReportMetric(float64(handshakes), "handshakes/sweep")
+	b.ReportMetric(float64(resumed), "resumed-last-sweep")
 	b.ReportMetric(float64(peak)/(1<<20), "MB-heap-added")
 	b.ReportMetric(peakRSSMB(), "MB-peak-rss")
 }
@@ -184,6 +185,55 @@ func BenchmarkMemberRSA(b *testing.B) {
 			}
 		}
 	})
+}
+
+// sweepMeter times each sweep of a benchmark, in wall time and in the
+// process's CPU time, so the first sweep (nothing cached yet) is reported
+// apart from the later ones.
+type sweepMeter struct {
+	wall, cpu []time.Duration
+}
+
+// sweep runs one sweep and records its cost. The sweep runs with the
+// profiler label sweep=first or sweep=later, so that a -cpuprofile can be
+// read for either (go tool pprof -tagfocus sweep=later).
+func (m *sweepMeter) sweep(ctx context.Context, f func(context.Context)) {
+	label := "later"
+	if len(m.wall) == 0 {
+		label = "first"
+	}
+	start, cpu := time.Now(), cpuTime()
+	pprof.Do(ctx, pprof.Labels("sweep", label), f)
+	m.wall = append(m.wall, time.Since(start))
+	m.cpu = append(m.cpu, cpuTime()-cpu)
+}
+
+// report reports the mean per sweep (ms/sweep, µs/member, cpu-ms/sweep),
+// the first sweep's wall and CPU time (first-ms, first-cpu-ms) and the
+// mean of the sweeps after it (steady-ms, steady-cpu-ms; with -benchtime
+// 2x or more).
+func (m *sweepMeter) report(b *testing.B, members int) {
+	if len(m.wall) == 0 {
+		return
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	mean := func(ds []time.Duration) time.Duration {
+		var sum time.Duration
+		for _, d := range ds {
+			sum += d
+		}
+		return sum / time.Duration(len(ds))
+	}
+	perSweep := mean(m.wall)
+	b.ReportMetric(ms(perSweep), "ms/sweep")
+	b.ReportMetric(float64(perSweep.Microseconds())/float64(members), "µs/member")
+	b.ReportMetric(ms(mean(m.cpu)), "cpu-ms/sweep")
+	b.ReportMetric(ms(m.wall[0]), "first-ms")
+	b.ReportMetric(ms(m.cpu[0]), "first-cpu-ms")
+	if len(m.wall) > 1 {
+		b.ReportMetric(ms(mean(m.wall[1:])), "steady-ms")
+		b.ReportMetric(ms(mean(m.cpu[1:])), "steady-cpu-ms")
+	}
 }
 
 // cpuTime is the CPU time (user and system) the process has used: the

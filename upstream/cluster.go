@@ -29,10 +29,21 @@ type Cluster struct {
 	// probeCurves are the key exchange groups a probe offers when
 	// ECDH_CURVES is auto (see probeTLS).
 	probeCurves []tls.CurveID
+	// shortHello: a TLS 1.2 ClientHello is shorter than the gateway's
+	// full one (see expectation).
+	shortHello bool
+	// suiteNames names the cipher suites crypto/tls knows
+	// (tls.CipherSuiteName makes both its lists on every call).
+	suiteNames map[uint16]string
 	// probeDial is Config.Dial, or without one a dialer without TCP
 	// keep-alive: a probe's connection lives for one exchange, keep-alive
 	// would only cost its setsockopt calls.
 	probeDial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// verified caches chain verifications (verifycache.go);
+	// verifications counts those actually made.
+	verified      verifyCache
+	verifications atomic.Uint64
 
 	probeSeq atomic.Uint64 // numbers probes in the order they start
 	seq      atomic.Uint64 // bumped by every change: the snapshot is rebuilt
@@ -99,10 +110,15 @@ type member struct {
 	master   bool       // a master's, not an agent's
 	rt       *memberTransport
 
-	probe  atomic.Pointer[Probe]
-	mu     sync.Mutex
-	flight *flight
-	refs   int // guarded by Cluster.mu
+	probe atomic.Pointer[Probe]
+	// session is the TLS session the next probe resumes; notTLS is
+	// whether the last probe's ClientHello got an answer that is not TLS
+	// (session.go).
+	session atomic.Pointer[probeSession]
+	notTLS  atomic.Bool
+	mu      sync.Mutex
+	flight  *flight
+	refs    int // guarded by Cluster.mu
 }
 
 // flight is a probe under way, which others wait for instead of probing
@@ -143,6 +159,11 @@ func New(cfg Config) (*Cluster, error) {
 			return nil, fmt.Errorf("upstream: default TLS context: %w", err)
 		}
 		c.ownTLS = true
+	}
+	c.shortHello = allowsShortHello(c.tls.ClientConfig("", netip.Addr{}))
+	c.suiteNames = map[uint16]string{}
+	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		c.suiteNames[s.ID] = s.Name
 	}
 	c.transport = c.newTransport()
 	c.mu.Lock()

@@ -14,12 +14,13 @@ import (
 
 // Defaults for Config's zero fields; they match config's Default* values.
 const (
-	DefaultRefresh          = 10 * time.Second
-	DefaultProbeInterval    = 30 * time.Second
-	DefaultProbeTimeout     = 5 * time.Second
-	DefaultProbeConcurrency = 256
-	DefaultStaleSoftLimit   = time.Minute
-	DefaultStaleHardLimit   = 10 * time.Minute
+	DefaultRefresh            = 10 * time.Second
+	DefaultProbeInterval      = 30 * time.Second
+	DefaultProbeTimeout       = 5 * time.Second
+	DefaultProbeConcurrency   = 256
+	DefaultProbeFullHandshake = 10 * time.Minute
+	DefaultStaleSoftLimit     = time.Minute
+	DefaultStaleHardLimit     = 10 * time.Minute
 )
 
 // Master is a configured master (--master).
@@ -95,6 +96,14 @@ type Config struct {
 	// ProbeConcurrency is how many members a sweep probes at once; zero
 	// means DefaultProbeConcurrency.
 	ProbeConcurrency int
+	// ProbeFullHandshake bounds how long probes of a member resume the TLS
+	// session of an earlier probe (a cheap handshake that shows the
+	// certificate of the session) before making a full handshake again:
+	// a member that changes its certificate without a restart is seen
+	// with the new one within this time (a restarted member at once).
+	// Zero means DefaultProbeFullHandshake; negative makes every probe a
+	// full handshake.
+	ProbeFullHandshake time.Duration
 	// StaleSoftLimit is the age of the cluster map past which it is served
 	// with a warning (Snapshot.Stale); zero means DefaultStaleSoftLimit.
 	StaleSoftLimit time.Duration
@@ -151,6 +160,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	setDuration(&cfg.Refresh, DefaultRefresh)
 	setDuration(&cfg.ProbeInterval, DefaultProbeInterval)
 	setDuration(&cfg.ProbeTimeout, DefaultProbeTimeout)
+	setDuration(&cfg.ProbeFullHandshake, DefaultProbeFullHandshake)
 	setDuration(&cfg.StaleSoftLimit, DefaultStaleSoftLimit)
 	setDuration(&cfg.StaleHardLimit, DefaultStaleHardLimit)
 	if cfg.ProbeConcurrency <= 0 {

@@ -148,6 +148,15 @@ func discover(t testing.TB, c *Cluster) {
 	c.ProbeAll(ctx)
 }
 
+// sweep probes every member once and returns the snapshot.
+func sweep(t testing.TB, c *Cluster) *Snapshot {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c.ProbeAll(ctx)
+	return c.Snapshot()
+}
+
 // eventually waits for cond, checking it often, until a deadline.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()

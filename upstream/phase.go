@@ -197,7 +197,7 @@ func (c *Cluster) warnings(m *member, p *Probe, chain []*x509.Certificate) []str
 		w = append(w, fmt.Sprintf("certificate does not cover IP %s (it names %s)", ip, namesOf(cert)))
 	}
 	if !cert.Verified {
-		if err := c.chainTrusted(chain); err != nil {
+		if err := cert.trustErr; err != nil {
 			w = append(w, "certificate chain is not trusted: "+err.Error())
 		} else if hostCovered {
 			w = append(w, "certificate does not verify: "+cert.VerifyError)

@@ -83,6 +83,14 @@ type TLSInfo struct {
 	// certificate; ClientCertSent whether the gateway presented one.
 	ClientCertRequested bool `json:"client_cert_requested"`
 	ClientCertSent      bool `json:"client_cert_sent"`
+	// Resumed is whether the probe resumed the session of an earlier
+	// probe instead of making a full handshake. The certificate and the
+	// client-certificate facts are then those of the full handshake at
+	// FullHandshakeAt (the probe's own start when it did not resume): a
+	// member keeps its session only while it runs, and gets a full
+	// handshake again within Config.ProbeFullHandshake.
+	Resumed         bool      `json:"resumed"`
+	FullHandshakeAt time.Time `json:"full_handshake_at"`
 
 	version uint16
 }
@@ -111,6 +119,11 @@ type CertInfo struct {
 	// verification is turned on. VerifyError says why not.
 	Verified    bool   `json:"verified"`
 	VerifyError string `json:"verify_error,omitempty"`
+
+	// trustErr says why the chain does not lead to the trust anchors, nil
+	// when it does (or when it verified): it tells an untrusted chain
+	// from a name mismatch in the warnings.
+	trustErr error
 }
 
 // Scheme returns the URL scheme requests to the member use: "https" when it
@@ -141,7 +154,7 @@ func (c *Cluster) probe(ctx context.Context, m *member) *Probe {
 	defer cancel()
 	request := m.request
 
-	t := c.probeTLS(ctx, m, request)
+	t := c.probeTLS(ctx, m, request, p.At)
 	p.ClientCertRequested = t.requested
 	if t.info != nil {
 		p.TLS, p.Cert = t.info, t.cert
@@ -199,20 +212,76 @@ type tlsResult struct {
 	requested bool
 }
 
-// probeTLS connects and handshakes. Under TLS 1.2 a completed handshake
-// means the member accepted the connection (its Finished follows its
-// verdict on a client certificate). Under TLS 1.3 the member checks a
-// client certificate after the client considers the handshake done, so
-// only its answer (or its alert) to a GET /version says whether it
-// accepted the connection. The connection is closed without close_notify:
-// nothing was sent on it that needs an orderly end.
-func (c *Cluster) probeTLS(ctx context.Context, m *member, request []byte) (r tlsResult) {
+// probeTLS connects and handshakes, resuming the member's session when it
+// has one, with a TLS 1.2 ClientHello when the member is expected to
+// answer one as it would any other (session.go); now is when the probe
+// started. Under TLS 1.2 a completed handshake means the member accepted
+// the connection (its Finished follows its verdict on a client
+// certificate). Under TLS 1.3 the member checks a client certificate after
+// the client considers the handshake done, so only its answer (or its
+// alert) to a GET /version says whether it accepted the connection.
+func (c *Cluster) probeTLS(ctx context.Context, m *member, request []byte, now time.Time) tlsResult {
+	slot, prev := c.sessionFor(m, now)
+	expect := c.expectation(m, prev)
+	a := c.handshake(ctx, m, request, slot, expect != expectAnything)
+	if !a.confirms(expect) && ctx.Err() == nil {
+		// The member is not what it was: ask it again as an unknown one.
+		slot, prev = &sessionSlot{}, nil
+		a = c.handshake(ctx, m, request, slot, false)
+	}
+	m.notTLS.Store(a.notTLS)
+	if a.r.reason != "" {
+		m.dropSession()
+		return a.r
+	}
+	r, cs := a.r, a.cs
+	facts := handshakeFacts{full: now, requested: a.requested, sent: a.sent}
+	if cs.DidResume && prev != nil {
+		// A resumed handshake shows no certificate request and no
+		// certificate (crypto/tls restores the chain from the session):
+		// the facts are those of the full handshake that began it.
+		facts = prev.handshakeFacts
+	} else if len(cs.PeerCertificates) > 0 {
+		facts.cert, facts.sum = describeChain(cs.PeerCertificates), chainSum(cs.PeerCertificates)
+	}
+	c.keepSession(m, slot, prev, &cs, facts)
+	r.info = &TLSInfo{Version: tlsVersionName(cs.Version), Cipher: c.suiteName(cs.CipherSuite),
+		ClientCertRequested: facts.requested, ClientCertSent: facts.sent, Resumed: cs.DidResume, FullHandshakeAt: facts.full, version: cs.Version}
+	r.requested = facts.requested
+	r.chain = cs.PeerCertificates
+	if len(r.chain) > 0 && facts.cert != nil {
+		r.cert = c.checkCert(facts.cert, r.chain, facts.sum, m.hostname, a.ip)
+	}
+	return r
+}
+
+// attempt is one TLS connection of a probe: the handshake's state, or in
+// r why it failed.
+type attempt struct {
+	r  tlsResult // reason and the failure's kind; no info
+	cs tls.ConnectionState
+	ip netip.Addr // the IP connected to
+	// requested and sent: the member asked for a client certificate, and
+	// the gateway sent one.
+	requested, sent bool
+	// notTLS: the member answered the ClientHello with something else
+	// than TLS, or hung up.
+	notTLS bool
+}
+
+// handshake connects, handshakes with slot as the session cache (with a
+// TLS 1.2 ClientHello when short) and under TLS 1.3 asks for GET /version.
+// The connection is closed without close_notify: nothing was sent on it
+// that needs an orderly end.
+func (c *Cluster) handshake(ctx context.Context, m *member, request []byte, slot *sessionSlot, short bool) (a attempt) {
 	conn, err := c.dialProbe(ctx, m)
 	if err != nil {
-		return tlsResult{reason: c.reason(err, ctx), connectFailed: true}
+		a.r = tlsResult{reason: c.reason(err, ctx), connectFailed: true}
+		return a
 	}
 	defer conn.Close()
-	cfg := c.tls.ClientConfig(m.hostname, remoteIP(conn, m.ip))
+	a.ip = remoteIP(conn, m.ip)
+	cfg := c.tls.ClientConfig(m.hostname, a.ip)
 	// Probing reports verification separately (CertInfo.Verified) instead
 	// of failing the handshake on it.
 	cfg.VerifyConnection = nil
@@ -223,35 +292,42 @@ func (c *Cluster) probeTLS(ctx context.Context, m *member, request []byte) (r tl
 		// keep Go's default hybrid key exchange.
 		cfg.CurvePreferences = c.probeCurves
 	}
-	var requested, sent bool
+	if short {
+		cfg.MaxVersion = tls.VersionTLS12
+	}
+	cfg.ClientSessionCache = slot
 	getCert := cfg.GetClientCertificate
 	cfg.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
-		requested = true
+		a.requested = true
 		cert, err := getCert(cri)
-		sent = cert != nil && len(cert.Certificate) > 0
+		a.sent = cert != nil && len(cert.Certificate) > 0
 		return cert, err
 	}
 	tc := tls.Client(conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
-		return tlsResult{reason: c.handshakeReason(err, ctx, requested, sent), handshakeFailed: isRemoteRefusal(err), requested: requested}
+		a.notTLS = hungUpOrNotTLS(err)
+		a.r = tlsResult{reason: c.handshakeReason(err, ctx, a.requested, a.sent), handshakeFailed: isRemoteRefusal(err), requested: a.requested}
+		return a
 	}
-	cs := tc.ConnectionState()
-	if cs.Version >= tls.VersionTLS13 {
+	a.cs = tc.ConnectionState()
+	if a.cs.Version >= tls.VersionTLS13 {
 		if _, err := c.askVersion(tc, request); err != nil {
 			if isRemoteRefusal(err) {
-				return tlsResult{reason: c.handshakeReason(err, ctx, requested, sent), handshakeFailed: true, requested: requested}
+				a.r = tlsResult{reason: c.handshakeReason(err, ctx, a.requested, a.sent), handshakeFailed: true, requested: a.requested}
+			} else {
+				a.r = tlsResult{reason: "no HTTP answer over TLS: " + c.reason(err, ctx)}
 			}
-			return tlsResult{reason: "no HTTP answer over TLS: " + c.reason(err, ctx)}
 		}
 	}
-	r.info = &TLSInfo{Version: tlsVersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite),
-		ClientCertRequested: requested, ClientCertSent: sent, version: cs.Version}
-	r.requested = requested
-	r.chain = cs.PeerCertificates
-	if len(r.chain) > 0 {
-		r.cert = c.certInfo(r.chain, m.hostname, remoteIP(conn, m.ip))
-	}
-	return r
+	return a
+}
+
+// hungUpOrNotTLS reports whether a handshake failed because the member
+// answered with something else than TLS (a plain HTTP answer) or hung up
+// (a plain libprocess member closes on a ClientHello).
+func hungUpOrNotTLS(err error) bool {
+	var notTLS tls.RecordHeaderError
+	return errors.As(err, &notTLS) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // probePlain sends GET /version in plain HTTP on a new connection and
@@ -378,6 +454,14 @@ func isRemoteRefusal(err error) bool {
 	return errors.As(err, &alert) || strings.Contains(err.Error(), "remote error: tls:")
 }
 
+// suiteName is tls.CipherSuiteName without its allocations.
+func (c *Cluster) suiteName(id uint16) string {
+	if name, ok := c.suiteNames[id]; ok {
+		return name
+	}
+	return tls.CipherSuiteName(id)
+}
+
 // tlsVersionName names a TLS version as reports show it.
 func tlsVersionName(v uint16) string {
 	switch v {
@@ -395,25 +479,39 @@ func tlsVersionName(v uint16) string {
 
 // certInfo describes the chain and verifies it with libprocess's rules.
 func (c *Cluster) certInfo(chain []*x509.Certificate, hostname string, ip netip.Addr) *CertInfo {
+	return c.checkCert(describeChain(chain), chain, chainSum(chain), hostname, ip)
+}
+
+// describeChain returns what a chain says of itself: the CertInfo without
+// DaysLeft and verification, which change with the time and the trust
+// anchors.
+func describeChain(chain []*x509.Certificate) *CertInfo {
 	leaf := chain[0]
 	sum := sha256.Sum256(leaf.Raw)
-	info := &CertInfo{
+	return &CertInfo{
 		Subject:   leaf.Subject.String(),
 		SANs:      sans(leaf),
 		Issuer:    leaf.Issuer.String(),
 		NotBefore: leaf.NotBefore,
 		NotAfter:  leaf.NotAfter,
-		DaysLeft:  int(leaf.NotAfter.Sub(c.cfg.Now()).Hours() / 24),
 		Key:       keyName(leaf),
 		SHA256:    hex.EncodeToString(sum[:]),
 		Chain:     len(chain),
 	}
-	if err := c.tls.Verify(chain, hostname, ip); err != nil {
-		info.VerifyError = err.Error()
+}
+
+// checkCert completes a chain's description (describeChain) as of now:
+// the days left and the verification against hostname and ip. sum is the
+// chain's chainSum.
+func (c *Cluster) checkCert(facts *CertInfo, chain []*x509.Certificate, sum [sha256.Size]byte, hostname string, ip netip.Addr) *CertInfo {
+	info := *facts
+	info.DaysLeft = int(info.NotAfter.Sub(c.cfg.Now()).Hours() / 24)
+	if o := c.verify(chain, sum, hostname, ip); o.verifyErr != nil {
+		info.VerifyError, info.trustErr = o.verifyErr.Error(), o.trustErr
 	} else {
 		info.Verified = true
 	}
-	return info
+	return &info
 }
 
 func sans(cert *x509.Certificate) []string {
