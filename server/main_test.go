@@ -91,6 +91,8 @@ type testerOptions struct {
 	settings func(*tlsx.Settings)
 	gateway  func(*Options)
 	serve    ServeOptions
+	// credentials are the gateway's own for discovery.
+	credentials *upstream.Credentials
 }
 
 // newTester starts a cluster and the gateway; both stop when the test ends.
@@ -120,7 +122,7 @@ func newTester(t testing.TB, o testerOptions) *tester {
 	for _, m := range c.Masters() {
 		ms = append(ms, upstream.Master{Address: m.Addr()})
 	}
-	ts.cluster, err = upstream.New(upstream.Config{Masters: ms, TLS: tc, Logger: log, Refresh: time.Second, ProbeTimeout: 2 * time.Second})
+	ts.cluster, err = upstream.New(upstream.Config{Masters: ms, TLS: tc, Logger: log, Refresh: time.Second, ProbeTimeout: 2 * time.Second, Credentials: o.credentials})
 	if err != nil {
 		t.Fatalf("upstream: %v", err)
 	}
@@ -163,7 +165,23 @@ func newTester(t testing.TB, o testerOptions) *tester {
 	if err := ts.cluster.Wait(context.Background()); err != nil {
 		t.Fatalf("first discovery: %v", err)
 	}
+	ts.waitProbed()
 	return ts
+}
+
+// waitProbed waits until every member of the cluster map has been probed,
+// so pages carry the same link table from the first request on.
+func (ts *tester) waitProbed() {
+	ts.t.Helper()
+	waitFor(ts.t, "every member probed", 30*time.Second, func() bool {
+		s := ts.cluster.Snapshot()
+		for _, m := range s.Members() {
+			if m.Probe == nil {
+				return false
+			}
+		}
+		return s.Leader != nil || len(ts.sim.Masters()) == 0 || ts.sim.Leader() == nil
+	})
 }
 
 // newClient returns a client trusting the test CA, speaking HTTP/2 when h2
