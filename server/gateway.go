@@ -41,6 +41,9 @@ type Options struct {
 	// NoRuntime leaves proxied pages without the rewriter's browser
 	// runtime (links are still rewritten in HTML and headers).
 	NoRuntime bool
+	// WebUIDir, if set, is a Mesos WebUI directory (src/webui of a Mesos
+	// source tree) served in place of the leader's WebUI (webui.go).
+	WebUIDir string
 	// TrustedProxies are the networks whose forwarding headers
 	// (X-Forwarded-For/Proto/Host, Forwarded, X-Request-Id) are believed.
 	// Empty means none.

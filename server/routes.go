@@ -50,13 +50,13 @@ func (g *Gateway) routes() http.Handler {
 	r.NotFound(g.route(upstream.KindLeader, 0))
 
 	// The gateway's own pages.
-	r.Get("/gateway", addSlash)
-	r.Get(g.pages.DashboardPath(), g.pages.ServeHTTP)
-	r.Get(g.pages.LivePath(), g.pages.ServeHTTP)
-	r.Get(g.pages.AssetsPath()+"*", g.pages.ServeHTTP)
-	r.Get(apiClusterPath, g.apiCluster)
-	r.Get("/gateway/healthz", g.healthz)
-	r.Get("/gateway/readyz", g.readyz)
+	get(r, "/gateway", addSlash)
+	get(r, g.pages.DashboardPath(), g.pages.ServeHTTP)
+	get(r, g.pages.LivePath(), g.pages.ServeHTTP)
+	get(r, g.pages.AssetsPath()+"*", g.pages.ServeHTTP)
+	get(r, apiClusterPath, g.apiCluster)
+	get(r, "/gateway/healthz", g.healthz)
+	get(r, "/gateway/readyz", g.readyz)
 	if g.opts.Metrics != nil {
 		r.Handle("/gateway/metrics", g.opts.Metrics)
 	}
@@ -77,7 +77,16 @@ func (g *Gateway) routes() http.Handler {
 	r.Handle("/service/{key}/*", g.route(upstream.KindFrameworkName, 2))
 	r.Handle("/framework/{key}", addSlash)
 	r.Handle("/framework/{key}/*", g.route(upstream.KindFrameworkID, 2))
+	if g.opts.WebUIDir != "" {
+		g.mountWebUI(r)
+	}
 	return r
+}
+
+// get routes GET and HEAD of pattern to h.
+func get(r chi.Router, pattern string, h http.HandlerFunc) {
+	r.Get(pattern, h)
+	r.Head(pattern, h)
 }
 
 // gate refuses what the gateway never serves (see guard.go) and makes chi

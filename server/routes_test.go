@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -156,5 +158,31 @@ func TestOversizedHeader(t *testing.T) {
 	got := ts.raw("GET /master/state HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nCookie: " + strings.Repeat("a", 16<<10) + "\r\n\r\n")
 	if !strings.HasPrefix(got, "HTTP/1.1 431 ") {
 		t.Errorf("got:\n%.300s", got)
+	}
+}
+
+// TestWebUIDir serves a WebUI directory in place of the leader's, with the
+// runtime injected, while the API still reaches the leader.
+func TestWebUIDir(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "app", "shared"), 0o755)
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte(`<!doctype html><html><head><meta charset="utf-8"><title>Mesos</title></head><body><script src="app/app.js"></script></body></html>`), 0o644)
+	os.WriteFile(filepath.Join(dir, "app", "app.js"), []byte(`var mesos = 1;`), 0o644)
+	os.WriteFile(filepath.Join(dir, "app", "shared", "pailer.html"), []byte(`<html><head></head><body>pailer</body></html>`), 0o644)
+	ts := newTester(t, testerOptions{sim: sim.Options{}, gateway: func(o *Options) { o.WebUIDir = dir }})
+	for _, c := range []struct{ path, want string }{
+		{"/", "data-mesosgate"},
+		{"/mesos/", "data-mesosgate"},
+		{"/app/shared/pailer.html", "data-mesosgate"},
+		{"/app/app.js", "var mesos = 1;"},
+		{"/master/state", `"leader_info"`},
+	} {
+		resp, body := ts.get(c.path)
+		if resp.StatusCode != 200 || !strings.Contains(body, c.want) {
+			t.Errorf("GET %s: %d\n%.300s", c.path, resp.StatusCode, body)
+		}
+	}
+	if resp, _ := ts.do(ts.client, http.MethodHead, "/gateway/healthz"); resp.StatusCode != 200 {
+		t.Errorf("HEAD /gateway/healthz: %d", resp.StatusCode)
 	}
 }

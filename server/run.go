@@ -12,6 +12,7 @@ import (
 	"github.com/mesosgate/mesosgate/rewrite"
 	"github.com/mesosgate/mesosgate/tlsx"
 	"github.com/mesosgate/mesosgate/upstream"
+	"github.com/mesosgate/mesosgate/web"
 )
 
 // RunOptions are what Run needs besides the settings.
@@ -67,9 +68,11 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 		Cluster:        cluster,
 		Links:          linkMode(g.Links),
 		TrustedProxies: g.TrustedProxies,
+		WebUIDir:       g.WebUIDir,
 		HSTS:           hsts,
 		ProbeTimeout:   g.ProbeTimeout,
 		StaleHardLimit: g.StaleHardLimit,
+		Dashboard:      func(d *web.Dashboard) { d.Version = o.Version },
 		Logger:         log,
 	})
 	if err != nil {
