@@ -189,8 +189,9 @@ func (ts *tester) waitProbed() {
 func (ts *tester) newClient(h2 bool) *http.Client {
 	tr := &http.Transport{
 		TLSClientConfig:    &tls.Config{RootCAs: testRoots, ServerName: "localhost"},
-		ForceAttemptHTTP2:  h2,
-		DisableCompression: true,
+		ForceAttemptHTTP2:   h2,
+		DisableCompression:  true,
+		MaxIdleConnsPerHost: 64,
 	}
 	if !h2 {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}

@@ -92,11 +92,13 @@ func (g *Gateway) newProxy() *httputil.ReverseProxy {
 			ex := exchangeOf(r.Context())
 			g.fail(w, r, ex.backend.ref, err)
 		},
-		// Flush every write: event streams and long polls reach the
-		// browser at once, and a page's first rewritten bytes leave
-		// before the member has sent the rest. A download's writes are
-		// the copy buffer's size, so flushing each costs little.
-		FlushInterval: -1,
+		// ReverseProxy flushes every write of a response whose length is
+		// unknown (chunked: long polls, streamed pages, and every page the
+		// rewriter changed) and of event streams, so those reach the
+		// browser as the member sends them. A response of known length is
+		// complete when its bytes are: it goes out as the server's buffer
+		// fills, without a flush (a syscall) per write.
+		FlushInterval: 0,
 		BufferPool:    &g.buffers,
 		ErrorLog:      nil,
 	}
