@@ -188,7 +188,7 @@ func (ts *tester) waitProbed() {
 // (ALPN) and HTTP/1.1 otherwise. It follows no redirects.
 func (ts *tester) newClient(h2 bool) *http.Client {
 	tr := &http.Transport{
-		TLSClientConfig:    &tls.Config{RootCAs: testRoots, ServerName: "localhost"},
+		TLSClientConfig:     &tls.Config{RootCAs: testRoots, ServerName: "localhost"},
 		ForceAttemptHTTP2:   h2,
 		DisableCompression:  true,
 		MaxIdleConnsPerHost: 64,
