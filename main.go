@@ -33,6 +33,7 @@ type command struct {
 // once it does what SPEC section 3 says.
 var commands = map[string]command{
 	"config":  {"print every effective setting and where it came from", runConfig},
+	"probe":   {"discover a cluster, probe every member for TLS and plain HTTP, show the migration phase", runProbe},
 	"serve":   {"run the gateway in front of a Mesos cluster", runServe},
 	"sim":     {"run a simulated Mesos cluster on loopback", runSim},
 	"version": {"print the version and exit", runVersion},

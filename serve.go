@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/mesosgate/mesosgate/config"
@@ -36,7 +34,7 @@ func serveCommand(ctx context.Context, args, environ []string, stdout, stderr io
 		log.Warn(w)
 	}
 	if err := server.Run(ctx, g, server.RunOptions{Logger: log, Version: version()}); err != nil {
-		return failed("serve", err, stderr)
+		return failed("serve", err, stderr, 2)
 	}
 	return 0
 }
@@ -48,13 +46,4 @@ func newLogger(g *config.Gateway, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-// failed reports a gateway that could not start, one line per problem,
-// with exit status 2: what stops it is the settings it was given.
-func failed(name string, err error, stderr io.Writer) int {
-	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(stderr, "mesosgate %s: %s\n", name, line)
-	}
-	return 2
 }

@@ -31,6 +31,10 @@ type Probe struct {
 	// Timeout bounds one probe of one member; zero means
 	// DefaultProbeTimeout.
 	Timeout time.Duration
+	// MasterCredentials and MasterCredential are --master-credentials,
+	// as in Gateway.
+	MasterCredentials string
+	MasterCredential  Credential
 	// TLS are the libprocess SSL settings used to reach and verify members
 	// (the connecting side), with TLS 1.3 on unless set to false.
 	TLS tlsx.Settings
@@ -55,6 +59,7 @@ func (p *Probe) define(s *set) []string {
 		usage: "print JSON (phase, next steps, members) instead of a table",
 		parse: boolParser(&p.JSON), show: func() string { return strconv.FormatBool(p.JSON) }})
 	s.add(durationSetting(&p.Timeout, "probe-timeout", DefaultProbeTimeout, time.Millisecond, "longest time one probe of one member may take"))
+	defineCredentials(s, &p.MasterCredentials)
 	return s.addSSL(&p.TLS, clientSSL())
 }
 
@@ -62,7 +67,8 @@ func (p *Probe) validate(s *set) []string {
 	requireMasters(s, p.Masters, "probe")
 	checkKeyPair(s, p.TLS)
 	checkSSLFiles(s, p.TLS)
-	return tlsx.Advise(p.TLS, func(suffix string) string { return sslName(s, suffix) })
+	warnings := readCredentials(s, p.MasterCredentials, &p.MasterCredential)
+	return append(warnings, tlsx.Advise(p.TLS, func(suffix string) string { return sslName(s, suffix) })...)
 }
 
 // Certs is the settings of `mesosgate certs`: one certificate whose SANs
@@ -83,6 +89,10 @@ type Certs struct {
 	// Validity is how long the certificate is valid; zero means
 	// DefaultCertValidity.
 	Validity time.Duration
+	// MasterCredentials and MasterCredential are --master-credentials,
+	// as in Gateway.
+	MasterCredentials string
+	MasterCredential  Credential
 	// TLS are the libprocess SSL settings used to reach the masters.
 	TLS tlsx.Settings
 
@@ -120,6 +130,7 @@ func (c *Certs) define(s *set) []string {
 		usage: "PEM key of --ca-cert",
 		parse: pathParser(&c.CAKey), show: func() string { return orNone(c.CAKey) }})
 	s.add(durationSetting(&c.Validity, "validity", DefaultCertValidity, time.Hour, "how long the certificate is valid"))
+	defineCredentials(s, &c.MasterCredentials)
 	return s.addSSL(&c.TLS, clientSSL())
 }
 
@@ -149,7 +160,8 @@ func (c *Certs) validate(s *set) []string {
 	}
 	checkKeyPair(s, c.TLS)
 	checkSSLFiles(s, c.TLS)
-	return tlsx.Advise(c.TLS, func(suffix string) string { return sslName(s, suffix) })
+	warnings := readCredentials(s, c.MasterCredentials, &c.MasterCredential)
+	return append(warnings, tlsx.Advise(c.TLS, func(suffix string) string { return sslName(s, suffix) })...)
 }
 
 // hostParser accepts a DNS name or an IP address.

@@ -138,6 +138,13 @@ type Gateway struct {
 	// StaleHardLimit is the age past which routes answer 503 saying why;
 	// zero means DefaultStaleHardLimit.
 	StaleHardLimit time.Duration
+	// MasterCredentials is the --master-credentials file, "" for none;
+	// MasterCredential is what Load read from it: the principal and secret
+	// the gateway's own requests to masters authenticate with (browsers'
+	// requests carry their own Authorization). Its String hides the
+	// secret.
+	MasterCredentials string
+	MasterCredential  Credential
 
 	// CertSource is where the front's certificate comes from, resolved
 	// (never CertAuto after Load); "" means CertAuto's rule.
@@ -204,7 +211,8 @@ func Load(command string, args, environment []string) (*Gateway, error) {
 	case "serve", "config":
 		o, err = load(command, args, environment, true, g.define, func(s *set) []string {
 			g.validate(s, command == "serve")
-			return g.advise(s)
+			warnings := readCredentials(s, g.MasterCredentials, &g.MasterCredential)
+			return append(warnings, g.advise(s)...)
 		})
 	case "demo":
 		o, err = load(command, args, environment, false, g.defineDemo, nil)
@@ -312,6 +320,7 @@ func (g *Gateway) defineCluster(s *set) {
 	s.add(durationSetting(&g.ProbeTimeout, "probe-timeout", DefaultProbeTimeout, time.Millisecond, "longest time one probe of one member may take"))
 	s.add(durationSetting(&g.StaleSoftLimit, "stale-soft-limit", DefaultStaleSoftLimit, time.Second, "age of the cluster map past which it is served with a warning"))
 	s.add(durationSetting(&g.StaleHardLimit, "stale-hard-limit", DefaultStaleHardLimit, time.Second, "age of the cluster map past which routes answer 503"))
+	defineCredentials(s, &g.MasterCredentials)
 }
 
 func (g *Gateway) defineLogs(s *set) {

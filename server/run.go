@@ -44,8 +44,13 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	}
 	defer tc.Close()
 
+	var creds *upstream.Credentials
+	if g.MasterCredentials != "" {
+		creds = &upstream.Credentials{Principal: g.MasterCredential.Principal, Secret: g.MasterCredential.Secret}
+	}
 	cluster, err := upstream.New(upstream.Config{
 		Masters:        masters(g.Masters),
+		Credentials:    creds,
 		TLS:            tc,
 		UpstreamTLS:    upstream.TLSPolicy(g.UpstreamTLS),
 		Refresh:        g.Refresh,

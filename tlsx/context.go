@@ -76,6 +76,8 @@ type Context struct {
 	keyPair atomic.Pointer[tls.Certificate]
 	trust   atomic.Pointer[trust]
 
+	rdns rdnsCache
+
 	stop chan struct{}
 	done chan struct{}
 }

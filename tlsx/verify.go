@@ -1,15 +1,12 @@
 package tlsx
 
 import (
-	"context"
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"strings"
-	"time"
 )
 
 // Verify checks a member's certificate chain (leaf first, as the member
@@ -98,28 +95,6 @@ func (c *Context) verifyChain(chain []*x509.Certificate, usage x509.ExtKeyUsage)
 		return fmt.Errorf("certificate %s verifies only through %d intermediate certificates, more than the verify depth %d allows: raise %s or shorten the chain", describeCert(chain[0]), intermediates, depth, c.name("VERIFY_DEPTH"))
 	}
 	return nil
-}
-
-// reverseName returns the name the legacy scheme checks: the peer's IP
-// reverse-resolved, or hostname when there is no IP or the lookup fails
-// (libprocess openssl.cpp: net::getHostname(ip), falling back to the name
-// it was given).
-func (c *Context) reverseName(hostname string, ip netip.Addr) string {
-	if !ip.IsValid() {
-		return hostname
-	}
-	lookup := c.opts.LookupAddr
-	if lookup == nil {
-		lookup = net.DefaultResolver.LookupAddr
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	names, err := lookup(ctx, ip.String())
-	if err != nil || len(names) == 0 {
-		c.log.Warn("reverse lookup for legacy hostname validation failed", "ip", ip.String(), "err", err)
-		return hostname
-	}
-	return strings.TrimSuffix(names[0], ".")
 }
 
 // matchLegacy applies the legacy scheme (libprocess openssl.cpp, verify()):

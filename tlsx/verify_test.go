@@ -1,6 +1,7 @@
 package tlsx
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -12,7 +13,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestMatchHostname: OpenSSL's X509_check_host rules without flags, the
@@ -247,5 +250,32 @@ func TestSystemRoots(t *testing.T) {
 				t.Fatalf("%v\n%s", err, out)
 			}
 		})
+	}
+}
+
+// TestReverseLookupCached: the legacy scheme asks the resolver once per IP
+// within the cache's lifetime, failures included.
+func TestReverseLookupCached(t *testing.T) {
+	var calls atomic.Int32
+	now := time.Now()
+	c := mustContext(t, Settings{VerifyServerCert: true}, Options{
+		Now: func() time.Time { return now },
+		LookupAddr: func(context.Context, string) ([]string, error) {
+			calls.Add(1)
+			return []string{"agent1.example."}, nil
+		},
+	})
+	for range 3 {
+		if got := c.reverseName("fallback", loopback); got != "agent1.example" {
+			t.Fatalf("reverseName = %q", got)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("resolver asked %d times within the TTL, want 1", n)
+	}
+	now = now.Add(rdnsTTL + time.Second)
+	c.reverseName("fallback", loopback)
+	if n := calls.Load(); n != 2 {
+		t.Errorf("resolver asked %d times after the TTL, want 2", n)
 	}
 }

@@ -1,0 +1,449 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Speaks is what a member accepts, found by probing (SPEC section 1).
+type Speaks string
+
+// What a member speaks.
+const (
+	SSLOnly      Speaks = "ssl-only"      // TLS, no plain HTTP
+	SSLDowngrade Speaks = "ssl-downgrade" // TLS and plain HTTP on the same port
+	PlainOnly    Speaks = "plain-only"    // plain HTTP, no TLS
+	Unreachable  Speaks = "unreachable"   // neither
+)
+
+// TLS reports whether the member accepts TLS.
+func (s Speaks) TLS() bool { return s == SSLOnly || s == SSLDowngrade }
+
+// Plain reports whether the member accepts plain HTTP.
+func (s Speaks) Plain() bool { return s == SSLDowngrade || s == PlainOnly }
+
+// Probe is what one probe of a member found. It is immutable once made.
+type Probe struct {
+	// At is when the probe started; Duration how long it took.
+	At       time.Time
+	Duration time.Duration
+	// Speaks is the verdict.
+	Speaks Speaks
+	// Reason says why the member is unreachable; "" otherwise.
+	Reason string
+
+	// TLS describes the session when the handshake completed, else nil;
+	// TLSError says why it did not.
+	TLS      *TLSInfo
+	TLSError string
+	// ClientCertRequested is whether the member asked for a client
+	// certificate, also when the handshake then failed (a member that
+	// requires one the gateway does not have).
+	ClientCertRequested bool
+	// Plain is the status line a plain GET /version got ("HTTP/1.1 200
+	// OK"), "" when none came back; PlainError says why.
+	Plain      string
+	PlainError string
+
+	// Cert describes the certificate the member presented, nil without a
+	// completed handshake.
+	Cert *CertInfo
+	// Warnings are the problems worth an operator's attention (SPEC
+	// section 6): an expiring certificate, a hostname or IP it does not
+	// cover, an untrusted chain, a short RSA key, TLS below 1.2.
+	Warnings []string
+
+	seq      uint64    // the probe's start order, for re-probes "after a failure"
+	finished time.Time // when it ended, on the monotonic clock
+}
+
+// TLSInfo describes a completed TLS handshake with a member.
+type TLSInfo struct {
+	// Version is "TLS 1.2" or "TLS 1.3" (or older, with a warning).
+	Version string `json:"version"`
+	// Cipher is the negotiated suite's standard name.
+	Cipher string `json:"cipher"`
+	// ClientCertRequested is whether the member asked for a client
+	// certificate; ClientCertSent whether the gateway presented one.
+	ClientCertRequested bool `json:"client_cert_requested"`
+	ClientCertSent      bool `json:"client_cert_sent"`
+
+	version uint16
+}
+
+// CertInfo describes a member's certificate chain.
+type CertInfo struct {
+	// Subject and Issuer are the leaf's distinguished names.
+	Subject string `json:"subject"`
+	// SANs are the leaf's DNS names and IP addresses.
+	SANs   []string `json:"sans"`
+	Issuer string   `json:"issuer"`
+	// NotBefore and NotAfter bound the leaf's validity; DaysLeft counts
+	// whole days from the probe to NotAfter (negative once expired).
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
+	DaysLeft  int       `json:"days_left"`
+	// Key is the leaf's public key ("RSA 2048", "ECDSA P-256").
+	Key string `json:"key"`
+	// SHA256 is the leaf's fingerprint in hex.
+	SHA256 string `json:"sha256"`
+	// Chain is how many certificates the member sent.
+	Chain int `json:"chain"`
+	// Verified is whether the chain verifies as a libprocess client with
+	// VERIFY_SERVER_CERT would verify it (the configured roots, depth and
+	// hostname validation scheme; tlsx.Context.Verify), whether or not
+	// verification is turned on. VerifyError says why not.
+	Verified    bool   `json:"verified"`
+	VerifyError string `json:"verify_error,omitempty"`
+}
+
+// Scheme returns the URL scheme requests to the member use: "https" when it
+// speaks TLS, "http" when it speaks plain HTTP only, "" when unreachable.
+func (p *Probe) Scheme() string {
+	switch {
+	case p == nil:
+		return ""
+	case p.Speaks.TLS():
+		return "https"
+	case p.Speaks == PlainOnly:
+		return "http"
+	}
+	return ""
+}
+
+// probeRequest is the plain probe's request, with the Host header to fill
+// in (SPEC section 6: GET /version with Connection: close).
+const probeRequest = "GET /version HTTP/1.1\r\nHost: %s\r\nUser-Agent: mesosgate-probe\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+
+// probe probes a member once: a TLS handshake with SNI = hostname followed
+// by GET /version over it, then a plain GET /version on a new connection.
+// The whole probe is bounded by ProbeTimeout.
+func (c *Cluster) probe(ctx context.Context, m *member) *Probe {
+	start := time.Now()
+	p := &Probe{At: c.cfg.Now()}
+	ctx, cancel := context.WithDeadline(ctx, start.Add(c.cfg.ProbeTimeout))
+	defer cancel()
+	request := m.request
+
+	t := c.probeTLS(ctx, m, request)
+	p.ClientCertRequested = t.requested
+	if t.info != nil {
+		p.TLS, p.Cert = t.info, t.cert
+	} else {
+		p.TLSError = t.reason
+	}
+	if t.connectFailed {
+		// The address does not take connections: a second attempt would
+		// fail the same way.
+		p.PlainError = t.reason
+	} else if status, err := c.probePlain(ctx, m, request); err != nil {
+		p.PlainError = c.reason(err, ctx)
+	} else {
+		p.Plain = status
+	}
+
+	switch {
+	case p.TLS != nil && p.Plain != "":
+		p.Speaks = SSLDowngrade
+	case p.TLS != nil:
+		p.Speaks = SSLOnly
+	case p.Plain != "":
+		p.Speaks = PlainOnly
+	default:
+		p.Speaks = Unreachable
+		p.Reason = unreachableReason(t, p.PlainError)
+	}
+	p.Warnings = c.warnings(m, p, t.chain)
+	p.finished = time.Now()
+	p.Duration = p.finished.Sub(start)
+	return p
+}
+
+// unreachableReason picks the most telling reason: a handshake failure
+// (a demanded client certificate) says more than the plain attempt's
+// closed connection, a refused connection is the same for both.
+func unreachableReason(t tlsResult, plainErr string) string {
+	if t.connectFailed || t.handshakeFailed || t.reason == plainErr {
+		return t.reason
+	}
+	return "TLS: " + t.reason + "; plain HTTP: " + plainErr
+}
+
+// tlsResult is the TLS half of a probe.
+type tlsResult struct {
+	info  *TLSInfo
+	cert  *CertInfo
+	chain []*x509.Certificate
+	// reason says why there is no info; connectFailed when TCP itself
+	// failed, handshakeFailed when the member answered TLS but refused.
+	reason          string
+	connectFailed   bool
+	handshakeFailed bool
+	// requested: the member asked for a client certificate.
+	requested bool
+}
+
+// probeTLS connects and handshakes. Under TLS 1.2 a completed handshake
+// means the member accepted the connection (its Finished follows its
+// verdict on a client certificate). Under TLS 1.3 the member checks a
+// client certificate after the client considers the handshake done, so
+// only its answer (or its alert) to a GET /version says whether it
+// accepted the connection. The connection is closed without close_notify:
+// nothing was sent on it that needs an orderly end.
+func (c *Cluster) probeTLS(ctx context.Context, m *member, request []byte) (r tlsResult) {
+	conn, err := c.dialProbe(ctx, m)
+	if err != nil {
+		return tlsResult{reason: c.reason(err, ctx), connectFailed: true}
+	}
+	defer conn.Close()
+	cfg := c.tls.ClientConfig(m.hostname, remoteIP(conn, m.ip))
+	// Probing reports verification separately (CertInfo.Verified) instead
+	// of failing the handshake on it.
+	cfg.VerifyConnection = nil
+	if cfg.CurvePreferences == nil {
+		// A probe carries nothing secret. Without this, every ClientHello
+		// offering TLS 1.3 makes an ML-KEM-768 key share, which costs more
+		// than the rest of the probe's client side; requests to members
+		// keep Go's default hybrid key exchange.
+		cfg.CurvePreferences = c.probeCurves
+	}
+	var requested, sent bool
+	getCert := cfg.GetClientCertificate
+	cfg.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		requested = true
+		cert, err := getCert(cri)
+		sent = cert != nil && len(cert.Certificate) > 0
+		return cert, err
+	}
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return tlsResult{reason: c.handshakeReason(err, ctx, requested, sent), handshakeFailed: isRemoteRefusal(err), requested: requested}
+	}
+	cs := tc.ConnectionState()
+	if cs.Version >= tls.VersionTLS13 {
+		if _, err := c.askVersion(tc, request); err != nil {
+			if isRemoteRefusal(err) {
+				return tlsResult{reason: c.handshakeReason(err, ctx, requested, sent), handshakeFailed: true, requested: requested}
+			}
+			return tlsResult{reason: "no HTTP answer over TLS: " + c.reason(err, ctx)}
+		}
+	}
+	r.info = &TLSInfo{Version: tlsVersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite),
+		ClientCertRequested: requested, ClientCertSent: sent, version: cs.Version}
+	r.requested = requested
+	r.chain = cs.PeerCertificates
+	if len(r.chain) > 0 {
+		r.cert = c.certInfo(r.chain, m.hostname, remoteIP(conn, m.ip))
+	}
+	return r
+}
+
+// probePlain sends GET /version in plain HTTP on a new connection and
+// returns the status line. A stock ssl-only member closes such a connection
+// without an HTTP answer.
+func (c *Cluster) probePlain(ctx context.Context, m *member, request []byte) (string, error) {
+	conn, err := c.dialProbe(ctx, m)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	return c.askVersion(conn, request)
+}
+
+// dialProbe connects to the member under the probe's deadline.
+func (c *Cluster) dialProbe(ctx context.Context, m *member) (net.Conn, error) {
+	conn, err := c.probeDial(ctx, "tcp", m.addr)
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(d)
+	}
+	return conn, nil
+}
+
+// askVersion writes the probe request and reads the status line of the
+// answer: "HTTP/1.x NNN ...". Anything else is not HTTP.
+func (c *Cluster) askVersion(conn net.Conn, request []byte) (string, error) {
+	if _, err := conn.Write(request); err != nil {
+		return "", err
+	}
+	var buf [128]byte
+	n := 0
+	for {
+		k, err := conn.Read(buf[n:])
+		n += k
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			return statusLine(buf[:i])
+		}
+		if err != nil {
+			if n > 0 && errors.Is(err, io.EOF) {
+				return statusLine(buf[:n])
+			}
+			return "", err
+		}
+		if n == len(buf) {
+			return statusLine(buf[:n])
+		}
+	}
+}
+
+// statusLine checks an HTTP/1.x status line.
+func statusLine(line []byte) (string, error) {
+	line = bytes.TrimRight(line, "\r")
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' ||
+		!isDigit(line[9]) || !isDigit(line[10]) || !isDigit(line[11]) {
+		return "", errNotHTTP
+	}
+	return string(line), nil
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+var errNotHTTP = errors.New("the answer is not HTTP/1.x")
+
+// reason turns a connection error into the few words a report shows.
+func (c *Cluster) reason(err error, ctx context.Context) string {
+	var dnsErr *net.DNSError
+	var recErr tls.RecordHeaderError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded), ctx.Err() != nil && isTimeout(err):
+		return fmt.Sprintf("timeout after %s", c.cfg.ProbeTimeout)
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "connection reset"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed without an HTTP answer"
+	case errors.Is(err, errNotHTTP):
+		return "the answer is not HTTP"
+	case errors.As(err, &dnsErr):
+		return fmt.Sprintf("cannot resolve %s: %s", dnsErr.Name, dnsErr.Err)
+	case errors.As(err, &recErr):
+		if bytes.HasPrefix(recErr.RecordHeader[:], []byte("HTTP/")) {
+			return "not TLS: the member answered in plain HTTP"
+		}
+		return "not TLS: the member's first bytes are not a TLS record"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return "no route to host"
+	}
+	return err.Error()
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// handshakeReason describes a failed TLS handshake, with what to do when
+// the member demanded a client certificate.
+func (c *Cluster) handshakeReason(err error, ctx context.Context, requested, sent bool) string {
+	r := c.reason(err, ctx)
+	if strings.HasPrefix(r, "not TLS") || r == "connection refused" || strings.HasPrefix(r, "timeout") {
+		return r
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// What a plain libprocess member does with a ClientHello: its
+		// HTTP decoder fails and it closes the socket (process.cpp).
+		r = "the member closed the connection"
+	}
+	switch {
+	case requested && !sent:
+		return "TLS handshake failed: the member requires a client certificate and none is configured; set LIBPROCESS_SSL_CERT_FILE and LIBPROCESS_SSL_KEY_FILE (" + r + ")"
+	case requested && isRemoteRefusal(err):
+		return "TLS handshake failed: the member refused the gateway's client certificate (" + r + ")"
+	}
+	return "TLS handshake failed: " + r
+}
+
+// isRemoteRefusal reports whether the member answered with a TLS alert.
+func isRemoteRefusal(err error) bool {
+	var alert tls.AlertError
+	return errors.As(err, &alert) || strings.Contains(err.Error(), "remote error: tls:")
+}
+
+// tlsVersionName names a TLS version as reports show it.
+func tlsVersionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS10:
+		return "TLS 1.0"
+	case tls.VersionTLS11:
+		return "TLS 1.1"
+	case tls.VersionTLS12:
+		return "TLS 1.2"
+	case tls.VersionTLS13:
+		return "TLS 1.3"
+	}
+	return fmt.Sprintf("0x%04x", v)
+}
+
+// certInfo describes the chain and verifies it with libprocess's rules.
+func (c *Cluster) certInfo(chain []*x509.Certificate, hostname string, ip netip.Addr) *CertInfo {
+	leaf := chain[0]
+	sum := sha256.Sum256(leaf.Raw)
+	info := &CertInfo{
+		Subject:   leaf.Subject.String(),
+		SANs:      sans(leaf),
+		Issuer:    leaf.Issuer.String(),
+		NotBefore: leaf.NotBefore,
+		NotAfter:  leaf.NotAfter,
+		DaysLeft:  int(leaf.NotAfter.Sub(c.cfg.Now()).Hours() / 24),
+		Key:       keyName(leaf),
+		SHA256:    hex.EncodeToString(sum[:]),
+		Chain:     len(chain),
+	}
+	if err := c.tls.Verify(chain, hostname, ip); err != nil {
+		info.VerifyError = err.Error()
+	} else {
+		info.Verified = true
+	}
+	return info
+}
+
+func sans(cert *x509.Certificate) []string {
+	out := make([]string, 0, len(cert.DNSNames)+len(cert.IPAddresses))
+	out = append(out, cert.DNSNames...)
+	for _, ip := range cert.IPAddresses {
+		out = append(out, ip.String())
+	}
+	return out
+}
+
+// keyName describes a public key: algorithm and size.
+func keyName(cert *x509.Certificate) string {
+	switch k := cert.PublicKey.(type) {
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA %d", k.N.BitLen())
+	case *ecdsa.PublicKey:
+		return "ECDSA " + k.Curve.Params().Name
+	case ed25519.PublicKey:
+		return "Ed25519"
+	}
+	return cert.PublicKeyAlgorithm.String()
+}
+
+// remoteIP returns the IP a connection reached, or fallback.
+func remoteIP(conn net.Conn, fallback netip.Addr) netip.Addr {
+	if ta, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(ta.IP); ok {
+			return ip.Unmap()
+		}
+	}
+	return fallback
+}

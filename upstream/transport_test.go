@@ -1,0 +1,273 @@
+package upstream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mesosgate/mesosgate/e2e/sim"
+)
+
+// proxyTo serves a ReverseProxy to a Target, as the gateway's server does,
+// and returns its URL. Each response says which scheme reached the member.
+func proxyTo(t *testing.T, tg *Target) string {
+	t.Helper()
+	proxy := &httputil.ReverseProxy{
+		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(tg.URL) },
+		Transport: tg.Transport,
+		ModifyResponse: func(resp *http.Response) error {
+			resp.Header.Set("X-Test-Scheme", resp.Request.URL.Scheme)
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+		},
+	}
+	front := httptest.NewServer(proxy)
+	t.Cleanup(front.Close)
+	return front.URL
+}
+
+// browse GETs a URL through the proxy and returns the status and scheme.
+func browse(t *testing.T, client *http.Client, u string) (int, string, string) {
+	t.Helper()
+	resp, err := client.Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("X-Test-Scheme"), string(body)
+}
+
+// TestRestartBetweenRequests restarts an agent with other SSL settings
+// between two requests of a browser through a reverse proxy: the second
+// request is served, on the new scheme, without an error.
+func TestRestartBetweenRequests(t *testing.T) {
+	tests := []struct {
+		from, to     sim.Mode
+		scheme, then string
+	}{
+		{sim.Plain, sim.SSL, "http", "https"},
+		// Plain still works: the next sweep moves it to TLS.
+		{sim.Plain, sim.Downgrade, "http", "http"},
+		{sim.Downgrade, sim.SSL, "https", "https"},
+		{sim.SSL, sim.Plain, "https", "http"},
+		{sim.SSL, sim.SSLClientCert, "https", "https"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.from)+" to "+string(tt.to), func(t *testing.T) {
+			sc := startSim(t, sim.Options{Modes: []sim.Mode{tt.from}})
+			c := newCluster(t, sc, Config{})
+			discover(t, c)
+			a := sc.Agents()[0]
+			tg, err := c.Target(KindAgent, a.ID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			front := proxyTo(t, tg)
+			client := &http.Client{Timeout: 20 * time.Second}
+			for i, want := range []string{tt.scheme, tt.then} {
+				if i == 1 {
+					if err := a.Restart(tt.to); err != nil {
+						t.Fatal(err)
+					}
+				}
+				code, scheme, body := browse(t, client, front+"/slave(1)/state")
+				if code != http.StatusOK || scheme != want {
+					t.Fatalf("request %d: %d over %q (%s), want 200 over %s", i+1, code, scheme, body, want)
+				}
+				var state struct{ ID string }
+				if err := json.Unmarshal([]byte(body), &state); err != nil || state.ID != a.ID() {
+					t.Fatalf("request %d: body %.100s", i+1, body)
+				}
+			}
+		})
+	}
+}
+
+// TestRequestsNotRetried: a request with a body is not sent twice, but the
+// member is re-probed at once, so the next request finds it.
+func TestRequestsNotRetried(t *testing.T) {
+	sc := startSim(t, sim.Options{Modes: []sim.Mode{sim.Plain}})
+	c := newCluster(t, sc, Config{})
+	discover(t, c)
+	a := sc.Agents()[0]
+	tg, err := c.Target(KindAgent, a.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(method string, body io.Reader) (*http.Response, error) {
+		req, err := http.NewRequest(method, "http://ignored/slave(1)/state", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tg.Transport.RoundTrip(req)
+	}
+	resp, err := send(http.MethodGet, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := a.Restart(sim.SSL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := send(http.MethodPost, strings.NewReader("x=1")); err == nil || !strings.Contains(err.Error(), "re-probed: ssl-only") {
+		t.Fatalf("POST after the restart: %v", err)
+	}
+	if got := agentMember(t, c.Snapshot(), a.ID()).Speaks(); got != SSLOnly {
+		t.Errorf("after the failed POST the agent is known to speak %s", got)
+	}
+	resp, err = send(http.MethodGet, nil)
+	if err != nil || resp.StatusCode != http.StatusOK || resp.Request.URL.Scheme != "https" {
+		t.Fatalf("GET after the failed POST: %v", err)
+	}
+	resp.Body.Close()
+}
+
+// TestTransportErrors covers the typed errors of a member's transport.
+func TestTransportErrors(t *testing.T) {
+	sc := startSim(t, sim.Options{MasterModes: []sim.Mode{sim.SSL, sim.SSL}, Modes: []sim.Mode{sim.Plain, sim.SSL, sim.Downgrade}})
+	plain, ssl, down := sc.Agents()[0], sc.Agents()[1], sc.Agents()[2]
+	get := func(t *testing.T, c *Cluster, kind Kind, key string) (*http.Response, error) {
+		t.Helper()
+		tg, err := c.Target(kind, key)
+		if err != nil {
+			t.Fatalf("Target(%d, %s): %v", kind, key, err)
+		}
+		req, _ := http.NewRequest(http.MethodGet, "http://ignored/master/state", nil)
+		resp, err := tg.Transport.RoundTrip(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return resp, err
+	}
+
+	t.Run("unreachable, with the probe's reason", func(t *testing.T) {
+		c := newCluster(t, sc, Config{})
+		discover(t, c)
+		stopped := sc.Agents()[0]
+		if err := stopped.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { stopped.Restart(sim.Plain) })
+		_, err := get(t, c, KindAgent, stopped.ID())
+		var ue *UnreachableError
+		if !errors.As(err, &ue) || ue.Reason != "connection refused" || ue.Role != RoleAgent || ue.Address != stopped.Addr() {
+			t.Fatalf("error %v", err)
+		}
+		if err.Error() != "agent "+stopped.Addr()+" is unreachable: connection refused" {
+			t.Errorf("message %q", err)
+		}
+	})
+	t.Run("TLS required refuses plain members", func(t *testing.T) {
+		c := newCluster(t, sc, Config{UpstreamTLS: TLSRequired})
+		discover(t, c)
+		if _, err := get(t, c, KindAgent, plain.ID()); !errors.Is(err, ErrTLSRequired) {
+			t.Errorf("plain agent: %v", err)
+		}
+		for _, a := range []*sim.Agent{ssl, down} {
+			if resp, err := get(t, c, KindAgent, a.ID()); err != nil || resp.Request.URL.Scheme != "https" {
+				t.Errorf("agent %s: %v", a.Mode(), err)
+			}
+		}
+	})
+	t.Run("verification on, CA untrusted", func(t *testing.T) {
+		s := gatewayTLS(true)
+		s.CAFile, s.VerifyServerCert = "", true
+		c := newCluster(t, sc, Config{TLS: newTLS(t, s)})
+		// The masters' certificates do not verify either: discovery says so.
+		if err := c.Refresh(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate does not verify and LIBPROCESS_SSL_VERIFY_SERVER_CERT is on") {
+			t.Fatalf("Refresh: %v", err)
+		}
+		// Behind a plain master, an agent's does not verify, a plain one is
+		// reached.
+		plainMaster := startSim(t, sim.Options{Modes: []sim.Mode{sim.SSL, sim.Plain}})
+		c = newCluster(t, plainMaster, Config{TLS: newTLS(t, s)})
+		discover(t, c)
+		_, err := get(t, c, KindAgent, plainMaster.Agents()[0].ID())
+		var ue *UnreachableError
+		if !errors.As(err, &ue) || !strings.Contains(ue.Reason, "certificate does not verify and LIBPROCESS_SSL_VERIFY_SERVER_CERT is on") {
+			t.Errorf("error %v", err)
+		}
+		if _, err := get(t, c, KindAgent, plainMaster.Agents()[1].ID()); err != nil {
+			t.Errorf("a plain agent with verification on: %v", err)
+		}
+	})
+	t.Run("redirects are returned, not followed", func(t *testing.T) {
+		c := newCluster(t, sc, Config{})
+		discover(t, c)
+		resp, err := get(t, c, KindMaster, sc.Masters()[1].HostPort())
+		if err != nil || resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "//"+sc.Masters()[0].HostPort()+"/master/state" {
+			t.Errorf("standby's answer: %v %v", resp, err)
+		}
+	})
+}
+
+// TestTargets covers route keys and their errors.
+func TestTargets(t *testing.T) {
+	sc := startSim(t, sim.Options{Masters: 2, Modes: []sim.Mode{sim.Plain}, Frameworks: []sim.FrameworkSpec{
+		{Name: "marathon"}, {Name: "jenkins", UIPath: "/jenkins/"}, {Name: "batch", NoUI: true}, {Name: "twin"}, {Name: "twin"},
+	}})
+	c := newCluster(t, sc, Config{})
+	discover(t, c)
+	fws := sc.Frameworks()
+	tests := []struct {
+		name string
+		kind Kind
+		key  string
+		url  string
+		err  error
+	}{
+		{"leader", KindLeader, "", "http://" + sc.Masters()[0].HostPort(), nil},
+		{"standby by address", KindMaster, sc.Masters()[1].HostPort(), "http://" + sc.Masters()[1].HostPort(), nil},
+		{"unknown master", KindMaster, "elsewhere.example.com:5050", "", ErrUnknown},
+		{"agent", KindAgent, sc.Agents()[0].ID(), "http://" + sc.Agents()[0].Addr(), nil},
+		{"unknown agent", KindAgent, "no-such-agent", "", ErrUnknown},
+		{"framework by name", KindFrameworkName, "marathon", fws[0].WebUIURL(), nil},
+		{"framework under a path", KindFrameworkName, "jenkins", fws[1].WebUIURL(), nil},
+		{"framework by id", KindFrameworkID, fws[1].ID(), fws[1].WebUIURL(), nil},
+		{"framework without UI", KindFrameworkName, "batch", "", ErrNoWebUI},
+		{"repeated name: the latest", KindFrameworkName, "twin", fws[4].WebUIURL(), nil},
+		{"repeated name, first by id", KindFrameworkID, fws[3].ID(), fws[3].WebUIURL(), nil},
+		{"unknown framework", KindFrameworkName, "nope", "", ErrUnknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg, err := c.Target(tt.kind, tt.key)
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Errorf("error %v, want %v", err, tt.err)
+				}
+				return
+			}
+			if err != nil || tg.URL.String() != tt.url {
+				t.Fatalf("Target: %v, URL %v, want %s", err, tg, tt.url)
+			}
+		})
+	}
+
+	t.Run("framework UI through a proxy; its host cannot be redirected", func(t *testing.T) {
+		tg, err := c.Target(KindFrameworkName, "jenkins")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, "http://evil.example.com/jenkins/api/info", nil)
+		resp, err := tg.Transport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var info struct{ Path string }
+		if err := json.NewDecoder(resp.Body).Decode(&info); err != nil || resp.StatusCode != http.StatusOK || info.Path != "/jenkins/api/info" {
+			t.Errorf("framework UI answered %d, %+v, %v", resp.StatusCode, info, err)
+		}
+	})
+}
