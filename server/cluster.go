@@ -44,9 +44,12 @@ const (
 	leaderAlias    = "/mesos"
 )
 
-// linkTable keeps the rewrite.Mapper of the current snapshot generation:
+// linkTable keeps the rewrite.Mappers of the current snapshot generation:
 // built on the first request after the cluster changed (35 ms for 10,000
-// agents), then shared by every request until the next change.
+// agents), then shared by every request until the next change. There are
+// two: one injects the browser runtime into pages a browser loads as a
+// document; the other rewrites HTML that scripts fetch (AngularJS's
+// templates), into which the runtime must not go again (see isDocument).
 type linkTable struct {
 	mode      rewrite.Mode
 	noRuntime bool
@@ -57,24 +60,43 @@ type linkTable struct {
 }
 
 type builtMapper struct {
-	gen    uint64
-	mapper *rewrite.Mapper
+	gen      uint64
+	table    rewrite.Table
+	mapper   *rewrite.Mapper
+	once     sync.Once
+	noInject *rewrite.Mapper
 }
 
-// mapper returns the mapper for the cluster's current generation.
-func (t *linkTable) mapper(c Cluster) *rewrite.Mapper {
+// mappers returns the mappers of the cluster's current generation.
+func (t *linkTable) mappers(c Cluster) *builtMapper {
 	s := c.Snapshot()
 	if b := t.cur.Load(); b != nil && b.gen == s.Generation {
-		return b.mapper
+		return b
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if b := t.cur.Load(); b != nil && b.gen == s.Generation {
+		return b
+	}
+	b := &builtMapper{gen: s.Generation, table: tableOf(c, s)}
+	b.mapper = rewrite.NewMapper(b.table, rewrite.Options{Mode: t.mode, Logger: t.log, NoRuntime: t.noRuntime})
+	if t.noRuntime {
+		b.once.Do(func() { b.noInject = b.mapper })
+	}
+	t.cur.Store(b)
+	return b
+}
+
+// forPage returns the mapper for a page: with the runtime for a document,
+// without it for HTML a script fetched.
+func (b *builtMapper) forPage(document bool, t *linkTable) *rewrite.Mapper {
+	if document {
 		return b.mapper
 	}
-	m := rewrite.NewMapper(tableOf(c, s), rewrite.Options{Mode: t.mode, Logger: t.log, NoRuntime: t.noRuntime})
-	t.cur.Store(&builtMapper{gen: s.Generation, mapper: m})
-	return m
+	b.once.Do(func() {
+		b.noInject = rewrite.NewMapper(b.table, rewrite.Options{Mode: t.mode, NoRuntime: true})
+	})
+	return b.noInject
 }
 
 // tableOf is the link table of a snapshot: the leader at the root, standbys

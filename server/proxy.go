@@ -45,8 +45,11 @@ type exchange struct {
 	prefix string
 	// path is the escaped path to request from the member.
 	path string
-	// mapper rewrites the response's links.
-	mapper *rewrite.Mapper
+	// links are the mappers of the cluster's generation.
+	links *builtMapper
+	// document is whether the browser loads the response as a document
+	// (see isDocument).
+	document bool
 	// origin is the gateway's origin as the browser sees it
 	// ("https://gw:8443"), for pages whose <base> points elsewhere.
 	origin string
@@ -109,6 +112,7 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	ex.q = requestOf(r)
 	ex.q.ref = refString(ex.backend.ref)
 	ex.origin = origin(r, ex.q.trusted)
+	ex.document = isDocument(r)
 	ctx, end := context.WithCancel(context.WithValue(r.Context(), exchangeKey{}, ex))
 	ex.end = end
 	defer end()
@@ -147,8 +151,12 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	if isStream(resp) {
 		g.streams.add(ex, ex.end)
 	}
-	if err := ex.mapper.RewriteResponse(resp, rewrite.Page{Prefix: ex.prefix, Gateway: ex.origin}); err != nil {
+	if err := ex.links.forPage(ex.document, &g.links).RewriteResponse(resp, rewrite.Page{Prefix: ex.prefix, Gateway: ex.origin}); err != nil {
 		return err
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/html" {
+		// The runtime goes into documents only.
+		resp.Header.Add("Vary", "Sec-Fetch-Dest")
 	}
 	if !ex.q.gzip && strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") && resp.StatusCode != http.StatusSwitchingProtocols {
 		// Asked for identity, sent gzip anyway: decode for the browser.
@@ -222,6 +230,22 @@ func unescapedPath(escaped string) (path, raw string) {
 		return p, ""
 	}
 	return p, escaped
+}
+
+// isDocument reports whether the browser loads the response as a document
+// (a page, a frame, a pop-up), as its Sec-Fetch-Dest says; a client that
+// does not say is taken to. Only documents get the rewriter's runtime: HTML
+// that a script fetches is data for the page whose runtime already runs.
+// AngularJS fetches its templates so and inserts them with jQuery, which
+// runs their scripts; a runtime injected there would run a second time
+// and, removing its own script element, break jQuery (the stock Mesos
+// WebUI's home page stays blank).
+func isDocument(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Dest") {
+	case "", "document", "iframe", "frame", "embed", "object":
+		return true
+	}
+	return false
 }
 
 // isStream reports a response that lasts until one side leaves: an event

@@ -360,3 +360,26 @@ func TestSlowClientsCut(t *testing.T) {
 		closedWithin(t, conn)
 	})
 }
+
+// TestRuntimeOnlyInDocuments injects the rewriter's runtime into pages the
+// browser loads as documents, not into HTML a script fetches (AngularJS's
+// templates), whose links are still rewritten.
+func TestRuntimeOnlyInDocuments(t *testing.T) {
+	ts := newTester(t, testerOptions{sim: sim.Options{}})
+	fw := ts.sim.Frameworks()[0]
+	for _, c := range []struct {
+		dest    string
+		runtime bool
+	}{{"", true}, {"document", true}, {"iframe", true}, {"empty", false}} {
+		resp, body := ts.get("/service/"+fw.Name()+"/", "Sec-Fetch-Dest", c.dest)
+		if got := strings.Contains(body, "data-mesosgate"); got != c.runtime {
+			t.Errorf("Sec-Fetch-Dest %q: runtime injected %v, want %v", c.dest, got, c.runtime)
+		}
+		if !strings.Contains(body, `href="/service/`+fw.Name()+`/jobs"`) {
+			t.Errorf("Sec-Fetch-Dest %q: links not rewritten", c.dest)
+		}
+		if !strings.Contains(strings.Join(resp.Header.Values("Vary"), ","), "Sec-Fetch-Dest") {
+			t.Errorf("Sec-Fetch-Dest %q: Vary %q", c.dest, resp.Header.Values("Vary"))
+		}
+	}
+}

@@ -153,7 +153,7 @@ func (g *Gateway) route(kind upstream.Kind, segments int) http.HandlerFunc {
 			backend: backend{url: t.URL, transport: t.Transport, ref: targetRef(t, ref)},
 			prefix:  prefix,
 			path:    targetPath(t, tail),
-			mapper:  g.links.mapper(g.opts.Cluster),
+			links:   g.links.mappers(g.opts.Cluster),
 		})
 	}
 }

@@ -31,7 +31,7 @@ func (g *Gateway) mountWebUI(r chi.Router) {
 		return func(w http.ResponseWriter, r *http.Request) {
 			prefix, tail := splitSegments(r.URL.EscapedPath(), segments)
 			requestOf(r).target = "webui"
-			g.proxy(w, r, &exchange{backend: files, prefix: prefix, path: tail, mapper: g.links.mapper(g.opts.Cluster)})
+			g.proxy(w, r, &exchange{backend: files, prefix: prefix, path: tail, links: g.links.mappers(g.opts.Cluster)})
 		}
 	}
 	for _, p := range []string{"", leaderAlias} {
