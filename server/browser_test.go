@@ -12,6 +12,7 @@ import (
 
 	"github.com/mesosgate/mesosgate/e2e/browser"
 	"github.com/mesosgate/mesosgate/e2e/sim"
+	"github.com/mesosgate/mesosgate/rewrite"
 )
 
 // TestBrowserJourney walks the simulated WebUI through the gateway in
@@ -20,25 +21,52 @@ func TestBrowserJourney(t *testing.T) {
 	browser.Require(t)
 	ts := newTester(t, testerOptions{sim: sim.Options{Masters: 2, Modes: sim.AllModes(), Name: "journey"}})
 	b := browser.New(t, browser.Options{Trust: []*x509.Certificate{frontLeaf.Cert}})
-	webUIJourney(t, b, ts.url, ts.sim, sim.AllModes())
+	webUIJourney(t, b, ts.url, ts.sim, journey{modes: sim.AllModes(), shots: "journey"})
+}
+
+// TestBrowserJourneyDirectLinks walks the same journey with --links direct:
+// the WebUI comes through the gateway, and its links to members point at
+// the members themselves with the scheme each speaks. That works for the
+// members a browser can reach from an HTTPS page with certificates it
+// trusts: those that speak TLS without demanding a client certificate.
+// (A plain-only member would be mixed content; an ssl-clientcert one
+// wants a certificate the browser does not have.)
+func TestBrowserJourneyDirectLinks(t *testing.T) {
+	browser.Require(t)
+	modes := []sim.Mode{sim.Downgrade, sim.SSL}
+	ts := newTester(t, testerOptions{
+		sim:     sim.Options{MasterModes: []sim.Mode{sim.Downgrade}, Modes: modes, Name: "direct"},
+		gateway: func(o *Options) { o.Links = rewrite.Direct },
+	})
+	b := browser.New(t, browser.Options{Trust: []*x509.Certificate{frontLeaf.Cert, testPKI.Member.Cert}})
+	webUIJourney(t, b, ts.url, ts.sim, journey{modes: modes, direct: true, shots: "direct"})
+}
+
+// journey says what a journey covers: the agents in modes, links through
+// the gateway or direct, and the screenshots' name prefix.
+type journey struct {
+	modes  []sim.Mode
+	direct bool
+	shots  string
 }
 
 // webUIJourney is the journey of a user through the simulated WebUI served
-// by a gateway at url: home, agents, every agent whose mode is in modes
+// by a gateway at url: home, agents, every agent whose mode is in j.modes
 // with its executors, a sandbox listing, a download, the log viewer, and a
 // framework's UI (links, redirect, cookie, event stream, WebSocket).
-func webUIJourney(t *testing.T, b *browser.Browser, url string, c *sim.Cluster, modes []sim.Mode) {
+func webUIJourney(t *testing.T, b *browser.Browser, url string, c *sim.Cluster, j journey) {
 	t.Helper()
+	modes := j.modes
 	b.Navigate(url + "/")
 	b.WaitFor("the home page", `document.querySelector('h1') && document.querySelector('h1').textContent.indexOf('Master') === 0 && document.querySelectorAll('a.webui').length === 3`, 60*time.Second)
-	b.Screenshot("journey-home")
+	b.Screenshot(j.shots + "-home")
 	if href := browser.Eval[string](b, `document.querySelector('a.webui').getAttribute('href')`); !strings.HasPrefix(href, "/service/") {
 		t.Errorf("the framework link is %q, not a gateway path", href)
 	}
 
 	browser.Eval[bool](b, `location.hash = '#/agents'; true`)
 	b.WaitFor("the agents table", `document.querySelectorAll('a.agent').length === `+strconv.Itoa(len(c.Agents())), 30*time.Second)
-	b.Screenshot("journey-agents")
+	b.Screenshot(j.shots + "-agents")
 
 	for _, a := range c.Agents() {
 		if !hasMode(modes, a.Mode()) {
@@ -47,7 +75,7 @@ func webUIJourney(t *testing.T, b *browser.Browser, url string, c *sim.Cluster, 
 		t.Run("agent "+a.Mode().String(), func(t *testing.T) {
 			browser.Eval[bool](b, `location.hash = '#/agents/`+a.ID()+`'; true`)
 			b.WaitFor("the agent's executors", `document.querySelectorAll('a.sandbox').length > 0 && document.querySelector('h1 small') && document.querySelector('h1 small').textContent === '`+a.ID()+`'`, 30*time.Second)
-			b.Screenshot("journey-agent-" + a.Mode().String())
+			b.Screenshot(j.shots + "-agent-" + a.Mode().String())
 		})
 	}
 
@@ -61,16 +89,23 @@ func webUIJourney(t *testing.T, b *browser.Browser, url string, c *sim.Cluster, 
 	b.WaitFor("the agent's executors", `document.querySelectorAll('a.sandbox').length > 0 && document.querySelector('h1 small').textContent === '`+agent.ID()+`'`, 30*time.Second)
 	browser.Eval[bool](b, `document.querySelector('a.sandbox').click(); true`)
 	b.WaitFor("the sandbox listing", `Array.from(document.querySelectorAll('a.file')).some(a => a.textContent === 'stdout')`, 30*time.Second)
-	b.Screenshot("journey-sandbox-" + agent.Mode().String())
+	b.Screenshot(j.shots + "-sandbox-" + agent.Mode().String())
 	href := browser.Eval[string](b, `document.querySelector('a.download').getAttribute('href')`)
-	if !strings.HasPrefix(href, "/agent/"+agent.ID()+"/files/download?path=") {
-		t.Errorf("download link %q, want /agent/%s/files/download?path=...", href, agent.ID())
+	want := "/agent/" + agent.ID() + "/files/download?path="
+	if j.direct {
+		want = "https://" + agent.HostPort() + "/files/download?path="
 	}
-	got := browser.Eval[string](b, `(async () => {
+	if !strings.HasPrefix(href, want) {
+		t.Errorf("download link %q, want %s...", href, want)
+	}
+	got := "200 attachment; filename=stdout 0"
+	if !j.direct { // a member's download answers no CORS: a page fetches only its own origin
+		got = browser.Eval[string](b, `(async () => {
 		const a = Array.from(document.querySelectorAll('a.download')).find(a => a.getAttribute('href').indexOf('stdout') > 0);
 		const r = await fetch(a.href);
 		return r.status + ' ' + r.headers.get('content-disposition') + ' ' + (await r.text()).indexOf('Starting task');
 	})()`)
+	}
 	if !strings.HasPrefix(got, "200 attachment; filename=stdout ") || strings.HasSuffix(got, " -1") {
 		t.Errorf("download through the gateway: %s", got)
 	}
@@ -81,18 +116,37 @@ func webUIJourney(t *testing.T, b *browser.Browser, url string, c *sim.Cluster, 
 	if err := browser.WaitIn(pailer, `document.getElementById('data') && document.getElementById('data').textContent.indexOf('Starting task') >= 0`, 30*time.Second); err != nil {
 		t.Fatalf("the log viewer shows no log line: %v", err)
 	}
-	browser.Screenshot(t, pailer, "journey-pailer")
+	browser.Screenshot(t, pailer, j.shots+"-pailer")
 
-	frameworkJourney(t, b, url, c)
+	frameworkJourney(t, b, url, c, j.shots)
 
-	// Nothing went to a member's own address, as the browser saw it and
-	// as the members saw it.
-	assertNoDirect(t, b, c)
+	if !j.direct {
+		// Nothing went to a member's own address, as the browser saw it
+		// and as the members saw it.
+		assertNoDirect(t, b, c)
+		return
+	}
+	// Direct links: the browser reached the agents itself, over TLS only,
+	// and nothing failed.
+	var agents []string
+	for _, a := range c.Agents() {
+		agents = append(agents, a.HostPort())
+	}
+	reqs := b.Network().To(agents...)
+	if len(reqs) == 0 {
+		t.Errorf("no request went to the agents directly in direct mode")
+	}
+	for _, r := range reqs {
+		if !strings.HasPrefix(r.URL, "https://") {
+			t.Errorf("direct request over plain HTTP: %s", r.URL)
+		}
+	}
+	assertNoFailures(t, b)
 }
 
 // frameworkJourney opens a framework's UI from the WebUI's link and uses
 // it: links, a redirect, its cookie, its event stream and WebSocket.
-func frameworkJourney(t *testing.T, b *browser.Browser, url string, c *sim.Cluster) {
+func frameworkJourney(t *testing.T, b *browser.Browser, url string, c *sim.Cluster, shots string) {
 	t.Helper()
 	b.Navigate(url + "/")
 	b.WaitFor("the framework links", `document.querySelectorAll('a.webui').length === 3`, 60*time.Second)
@@ -100,7 +154,7 @@ func frameworkJourney(t *testing.T, b *browser.Browser, url string, c *sim.Clust
 	b.Navigate(fw)
 	b.WaitFor("the framework's overview with its event stream and WebSocket",
 		`document.getElementById('events') && /^tick \d+$/.test(document.getElementById('events').textContent) && document.getElementById('ws').textContent === 'echo: hello'`, 30*time.Second)
-	b.Screenshot("journey-framework")
+	b.Screenshot(shots + "-framework")
 	links := browser.Eval[map[string]string](b, `Object.fromEntries(Array.from(document.querySelectorAll('nav a')).map(a => [a.id, new URL(a.href).pathname]))`)
 	for id, path := range links {
 		if !strings.HasPrefix(path, "/service/") {
@@ -253,6 +307,12 @@ func assertNoDirect(t *testing.T, b *browser.Browser, c *sim.Cluster) {
 	if direct := c.DirectRequests(); len(direct) > 0 {
 		t.Errorf("members saw %d requests straight from the browser, first %+v", len(direct), direct[0])
 	}
+	assertNoFailures(t, b)
+}
+
+// assertNoFailures checks that no request failed.
+func assertNoFailures(t *testing.T, b *browser.Browser) {
+	t.Helper()
 	var failed []string
 	for _, f := range b.Network().Failures() {
 		// A page without an icon link (the log viewer) makes the browser
