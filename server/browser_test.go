@@ -22,6 +22,19 @@ func TestBrowserJourney(t *testing.T) {
 	ts := newTester(t, testerOptions{sim: sim.Options{Masters: 2, Modes: sim.AllModes(), Name: "journey"}})
 	b := browser.New(t, browser.Options{Trust: []*x509.Certificate{frontLeaf.Cert}})
 	webUIJourney(t, b, ts.url, ts.sim, journey{modes: sim.AllModes(), shots: "journey"})
+
+	// The plain agent is restarted SSL-only between two loads of its page:
+	// the browser notices nothing.
+	agent := ts.sim.Agents()[0]
+	b.Network().Reset()
+	for _, mode := range []sim.Mode{sim.SSL, sim.Plain} {
+		if err := agent.Restart(mode); err != nil {
+			t.Fatal(err)
+		}
+		b.Navigate(ts.url + "/#/agents/" + agent.ID())
+		b.WaitFor("the agent's executors after its restart in "+mode.String(), `document.querySelectorAll('a.sandbox').length > 0 && document.querySelector('h1 small') && document.querySelector('h1 small').textContent === '`+agent.ID()+`'`, 30*time.Second)
+	}
+	assertNoDirect(t, b, ts.sim)
 }
 
 // TestBrowserJourneyDirectLinks walks the same journey with --links direct:

@@ -83,6 +83,9 @@ type tester struct {
 	addr    string // 127.0.0.1:port
 	client  *http.Client
 	logs    *logBuffer
+	// stop shuts the gateway down (as SIGTERM does) and waits for Serve
+	// to return; the test's cleanup calls it too.
+	stop func()
 }
 
 // testerOptions tune a tester.
@@ -93,6 +96,8 @@ type testerOptions struct {
 	serve    ServeOptions
 	// credentials are the gateway's own for discovery.
 	credentials *upstream.Credentials
+	// upstream changes the cluster's configuration.
+	upstream func(*upstream.Config)
 }
 
 // newTester starts a cluster and the gateway; both stop when the test ends.
@@ -122,7 +127,11 @@ func newTester(t testing.TB, o testerOptions) *tester {
 	for _, m := range c.Masters() {
 		ms = append(ms, upstream.Master{Address: m.Addr()})
 	}
-	ts.cluster, err = upstream.New(upstream.Config{Masters: ms, TLS: tc, Logger: log, Refresh: time.Second, ProbeTimeout: 2 * time.Second, Credentials: o.credentials})
+	ucfg := upstream.Config{Masters: ms, TLS: tc, Logger: log, Refresh: time.Second, ProbeTimeout: 2 * time.Second, Credentials: o.credentials}
+	if o.upstream != nil {
+		o.upstream(&ucfg)
+	}
+	ts.cluster, err = upstream.New(ucfg)
 	if err != nil {
 		t.Fatalf("upstream: %v", err)
 	}
@@ -148,9 +157,10 @@ func newTester(t testing.TB, o testerOptions) *tester {
 			t.Errorf("serve: %v", err)
 		}
 	}()
+	var once sync.Once
+	ts.stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
 	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
+		ts.stop()
 		ts.cluster.Close()
 		if t.Failed() {
 			t.Logf("gateway log:\n%s", ts.logs)

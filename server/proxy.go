@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/http/httputil"
@@ -103,7 +104,9 @@ func (g *Gateway) newProxy() *httputil.ReverseProxy {
 		// fills, without a flush (a syscall) per write.
 		FlushInterval: 0,
 		BufferPool:    &g.buffers,
-		ErrorLog:      nil,
+		// What ReverseProxy logs itself (a member gone mid-body) is in
+		// the access log already, as an aborted response.
+		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
 }
 
