@@ -4,8 +4,9 @@
 
 GO        ?= go
 # Packages Debian must provide for the real-peer tests: the openssl and curl
-# command-line tools and a headless browser.
-DEB_TOOLS ?= openssl:openssl curl:curl chromium:chromium
+# command-line tools, a headless browser, and NSS's certutil (to trust the
+# internal CA in Chromium as the README tells users to).
+DEB_TOOLS ?= openssl:openssl curl:curl chromium:chromium certutil:libnss3-tools
 TESTFLAGS ?= -race -timeout 30m
 
 .PHONY: all build test deps vet bench clean

@@ -32,6 +32,7 @@ type command struct {
 // commands lists the subcommands that work. A subcommand appears here only
 // once it does what SPEC section 3 says.
 var commands = map[string]command{
+	"certs":   {"write a CA and one certificate covering every master and agent, for LIBPROCESS_SSL_CERT_FILE", runCerts},
 	"config":  {"print every effective setting and where it came from", runConfig},
 	"probe":   {"discover a cluster, probe every member for TLS and plain HTTP, show the migration phase", runProbe},
 	"serve":   {"run the gateway in front of a Mesos cluster", runServe},

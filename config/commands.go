@@ -86,9 +86,12 @@ type Certs struct {
 	// CACert and CAKey are an existing CA's PEM files to sign with; both
 	// empty means a new CA is minted into Out.
 	CACert, CAKey string
-	// Validity is how long the certificate is valid; zero means
+	// Validity is how long the certificate is valid (--days); zero means
 	// DefaultCertValidity.
 	Validity time.Duration
+	// Force replaces files Out already holds; false refuses the run and
+	// writes nothing when any of them exists.
+	Force bool
 	// MasterCredentials and MasterCredential are --master-credentials,
 	// as in Gateway.
 	MasterCredentials string
@@ -103,6 +106,9 @@ type Certs struct {
 // the longest that Apple's platforms accept for a TLS server certificate
 // from a private CA.
 const DefaultCertValidity = 825 * 24 * time.Hour
+
+// MaxCertDays bounds --days: ten years, a CA's own default lifetime.
+const MaxCertDays = 3650
 
 // LoadCerts reads certs' settings; see Load for the shape of errors.
 func LoadCerts(args, environment []string) (*Certs, error) {
@@ -129,7 +135,12 @@ func (c *Certs) define(s *set) []string {
 	s.add(&setting{flag: "ca-key", placeholder: "FILE",
 		usage: "PEM key of --ca-cert",
 		parse: pathParser(&c.CAKey), show: func() string { return orNone(c.CAKey) }})
-	s.add(durationSetting(&c.Validity, "validity", DefaultCertValidity, time.Hour, "how long the certificate is valid"))
+	s.add(&setting{flag: "days", placeholder: "N", def: strconv.Itoa(int(DefaultCertValidity / (24 * time.Hour))),
+		usage: fmt.Sprintf("how many days the certificate is valid (1 to %d; Apple's platforms refuse a server certificate valid longer than 825)", MaxCertDays),
+		parse: daysParser(&c.Validity, MaxCertDays), show: func() string { return strconv.Itoa(int(c.Validity / (24 * time.Hour))) }})
+	s.add(&setting{flag: "force", boolean: true, def: "false",
+		usage: "replace the files --out already holds (without it, nothing is written when any exists)",
+		parse: boolParser(&c.Force), show: func() string { return strconv.FormatBool(c.Force) }})
 	defineCredentials(s, &c.MasterCredentials)
 	return s.addSSL(&c.TLS, clientSSL())
 }
@@ -162,6 +173,19 @@ func (c *Certs) validate(s *set) []string {
 	checkSSLFiles(s, c.TLS)
 	warnings := readCredentials(s, c.MasterCredentials, &c.MasterCredential)
 	return append(warnings, tlsx.Advise(c.TLS, func(suffix string) string { return sslName(s, suffix) })...)
+}
+
+// daysParser accepts a whole number of days from 1 to max.
+func daysParser(p *time.Duration, max int) func(string) error {
+	days := 0
+	parse := intParser(&days, 1, max)
+	return func(v string) error {
+		if err := parse(v); err != nil {
+			return err
+		}
+		*p = time.Duration(days) * 24 * time.Hour
+		return nil
+	}
 }
 
 // hostParser accepts a DNS name or an IP address.

@@ -38,15 +38,15 @@ func TestProbe(t *testing.T) {
 func TestCerts(t *testing.T) {
 	f := newFixture(t)
 	c, err := LoadCerts([]string{"--master", "https://m1:5050", "--out", filepath.Join(f.dir, "new"), "--host", "lb.example.com,192.0.2.10", "--host", "*.agents.example.com",
-		"--ca-cert", f.cert, "--ca-key", f.key, "--validity", "720h"}, nil)
+		"--ca-cert", f.cert, "--ca-key", f.key, "--days", "30", "--force"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Out != filepath.Join(f.dir, "new") || c.CACert != f.cert || c.CAKey != f.key || c.Validity != 720*time.Hour ||
+	if c.Out != filepath.Join(f.dir, "new") || c.CACert != f.cert || c.CAKey != f.key || c.Validity != 30*24*time.Hour || !c.Force ||
 		!reflect.DeepEqual(c.Hosts, []string{"lb.example.com", "192.0.2.10", "*.agents.example.com"}) {
 		t.Errorf("certs settings %+v", c)
 	}
-	if c, err = LoadCerts([]string{"--master", "m1:5050", "--out", f.dir}, nil); err != nil || c.Validity != DefaultCertValidity {
+	if c, err = LoadCerts([]string{"--master", "m1:5050", "--out", f.dir}, nil); err != nil || c.Validity != DefaultCertValidity || c.Force {
 		t.Errorf("defaults: %+v, %v", c, err)
 	}
 	tests := []struct {
@@ -59,7 +59,8 @@ func TestCerts(t *testing.T) {
 		{"ca cert without key", []string{"--master", "m:1", "--out", f.dir, "--ca-cert", f.cert}, []string{"--ca-cert is set but --ca-key is not"}},
 		{"ca key missing", []string{"--master", "m:1", "--out", f.dir, "--ca-cert", f.cert, "--ca-key", f.dir + "/nope"}, []string{`--ca-key="` + f.dir + `/nope": does not exist`}},
 		{"bad host", []string{"--master", "m:1", "--out", f.dir, "--host", "http://x"}, []string{`--host="http://x": not a DNS name or IP address`}},
-		{"short validity", []string{"--master", "m:1", "--out", f.dir, "--validity", "5m"}, []string{`--validity="5m": too short; use at least 1h0m0s`}},
+		{"no days", []string{"--master", "m:1", "--out", f.dir, "--days", "0"}, []string{`--days="0": not a number from 1 to 3650`}},
+		{"days as a duration", []string{"--master", "m:1", "--out", f.dir, "--days", "720h"}, []string{`--days="720h": not a number from 1 to 3650`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -223,10 +223,10 @@ type Leaf struct {
 	Chain [][]byte
 }
 
-// Issue signs a leaf certificate.
+// Issue makes a key and signs a leaf certificate for it.
 func (ca *CA) Issue(req LeafRequest) (*Leaf, error) {
-	if len(req.DNSNames) == 0 && len(req.IPAddresses) == 0 && req.CommonName == "" {
-		return nil, errors.New("issue a certificate: give at least one DNS name or IP address")
+	if err := req.check(); err != nil {
+		return nil, err
 	}
 	var key crypto.Signer
 	var err error
@@ -238,17 +238,37 @@ func (ca *CA) Issue(req LeafRequest) (*Leaf, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate key: %w", err)
 	}
-	serial, err := newSerial()
+	cert, chain, err := ca.Sign(req, key.Public())
 	if err != nil {
 		return nil, err
 	}
+	return &Leaf{Cert: cert, Key: key, Chain: chain}, nil
+}
+
+// Sign signs a leaf certificate for a public key made elsewhere (the key
+// of a certificate request) and returns it with the chain a peer needs,
+// leaf first. req.RSABits is ignored: the key says what it is. The leaf
+// never outlives the CA.
+func (ca *CA) Sign(req LeafRequest, pub crypto.PublicKey) (*x509.Certificate, [][]byte, error) {
+	if err := req.check(); err != nil {
+		return nil, nil, err
+	}
+	serial, err := newSerial()
+	if err != nil {
+		return nil, nil, err
+	}
+	now := time.Now()
 	notBefore := req.NotBefore
 	if notBefore.IsZero() {
-		notBefore = time.Now().Add(-time.Hour)
+		notBefore = now.Add(-time.Hour)
 	}
 	validity := req.Validity
 	if validity == 0 {
 		validity = 365 * 24 * time.Hour
+	}
+	notAfter := now.Add(validity)
+	if notAfter.After(ca.Cert.NotAfter) {
+		notAfter = ca.Cert.NotAfter
 	}
 	cn := req.CommonName
 	if cn == "" && len(req.DNSNames) > 0 {
@@ -257,7 +277,7 @@ func (ca *CA) Issue(req LeafRequest) (*Leaf, error) {
 		cn = req.IPAddresses[0].String()
 	}
 	keyUsage := x509.KeyUsageDigitalSignature
-	if _, ok := key.(*rsa.PrivateKey); ok {
+	if _, ok := pub.(*rsa.PublicKey); ok {
 		keyUsage |= x509.KeyUsageKeyEncipherment // RSA key exchange
 	}
 	tmpl := &x509.Certificate{
@@ -266,19 +286,27 @@ func (ca *CA) Issue(req LeafRequest) (*Leaf, error) {
 		DNSNames:     req.DNSNames,
 		IPAddresses:  req.IPAddresses,
 		NotBefore:    notBefore,
-		NotAfter:     time.Now().Add(validity),
+		NotAfter:     notAfter,
 		KeyUsage:     keyUsage,
 		ExtKeyUsage:  extKeyUsage(req.Usage),
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.Key)
 	if err != nil {
-		return nil, fmt.Errorf("sign certificate for %s: %w", cn, err)
+		return nil, nil, fmt.Errorf("sign certificate for %s: %w", cn, err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &Leaf{Cert: cert, Key: key, Chain: append([][]byte{der}, ca.chain...)}, nil
+	return cert, append([][]byte{der}, ca.chain...), nil
+}
+
+// check reports a request that names nothing.
+func (req LeafRequest) check() error {
+	if len(req.DNSNames) == 0 && len(req.IPAddresses) == 0 && req.CommonName == "" {
+		return errors.New("issue a certificate: give at least one DNS name or IP address")
+	}
+	return nil
 }
 
 func extKeyUsage(u Usage) []x509.ExtKeyUsage {

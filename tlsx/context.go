@@ -123,6 +123,9 @@ func NewContext(s Settings, opts Options) (*Context, error) {
 	for _, w := range c.warnings {
 		c.log.Warn(w)
 	}
+	if facts := c.keyPairFacts(); facts != nil {
+		c.log.Info("tls certificate loaded", append([]any{"cert_file", s.CertFile}, facts...)...)
+	}
 	if s.VerifiesServer() && c.trust.Load() == nil {
 		// libprocess logs where OpenSSL's default verify paths point;
 		// Go's system roots read the same two variables.
@@ -203,7 +206,8 @@ func (c *Context) base() *tls.Config {
 // enabled TLS versions, and with REQUIRE_CLIENT_CERT a demanded client
 // certificate verified against the trust anchors, depth and the hostname
 // scheme. nextProtos are offered in ALPN (the gateway offers "h2" and
-// "http/1.1"; a libprocess member none).
+// "http/1.1"; a libprocess member none), followed by those the
+// CertSource needs (ManagedSource.NextProtos).
 //
 // Change the returned configuration itself, not a clone, before use: the
 // per-connection copies (REQUIRE_CLIENT_CERT, a gap in the versions) are
@@ -212,6 +216,12 @@ func (c *Context) ServerConfig(nextProtos ...string) *tls.Config {
 	cfg := c.base()
 	cfg.CipherSuites = c.serverSuites
 	cfg.NextProtos = nextProtos
+	if p, ok := c.opts.Certificates.(interface{ NextProtos() []string }); ok {
+		// A source that answers ACME's TLS-ALPN-01 challenges on the
+		// front needs "acme-tls/1" offered, or Go refuses the CA's
+		// validation handshake before asking for a certificate.
+		cfg.NextProtos = append(append([]string{}, nextProtos...), p.NextProtos()...)
+	}
 	cfg.GetCertificate = c.serverCertificate
 	gap := len(c.versions.gaps()) > 0
 	if c.s.RequireClientCert {

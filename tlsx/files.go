@@ -289,7 +289,7 @@ func (c *Context) startWatcher(keyPairFP, trustFP string) {
 		interval = 2 * time.Second
 	}
 	watched := []*reloader{
-		{what: "certificate", fingerprint: c.keyPairFingerprint, load: c.reloadKeyPair, last: keyPairFP},
+		{what: "certificate", fingerprint: c.keyPairFingerprint, load: c.reloadKeyPair, last: keyPairFP, facts: c.keyPairFacts},
 		{what: "trust anchors", fingerprint: c.trustFingerprint, load: c.reloadTrust, last: trustFP},
 	}
 	watched = slices.DeleteFunc(watched, func(r *reloader) bool { return r.last == "" })
@@ -321,6 +321,8 @@ type reloader struct {
 	fingerprint func() string
 	load        func() error
 
+	facts func() []any // log attributes describing what was loaded; nil for none
+
 	last     string // fingerprint of the files in use
 	tried    string // fingerprint of changed files that did not load
 	reported bool   // the error for tried was logged
@@ -339,7 +341,11 @@ func (r *reloader) poll(c *Context) {
 	switch {
 	case err == nil:
 		r.last, r.tried, r.reported = fp, "", false
-		c.log.Info("tls files reloaded", "what", r.what, "cert_file", c.s.CertFile, "key_file", c.s.KeyFile, "ca_file", c.s.CAFile, "ca_dir", c.s.CADir)
+		attrs := []any{"what", r.what, "cert_file", c.s.CertFile, "key_file", c.s.KeyFile, "ca_file", c.s.CAFile, "ca_dir", c.s.CADir}
+		if r.facts != nil {
+			attrs = append(attrs, r.facts()...)
+		}
+		c.log.Info("tls files reloaded", attrs...)
 	case fp == r.tried:
 		r.reported = true
 		c.log.Error("tls files changed but do not load; still serving the previous ones", "what", r.what, "err", err)
@@ -383,4 +389,16 @@ func fingerprint(paths ...string) string {
 		h.Write(b)
 	}
 	return string(h.Sum(nil))
+}
+
+// keyPairFacts describes the loaded CERT_FILE for the log: whose it is and
+// when it expires, so an operator sees a renewal take effect.
+func (c *Context) keyPairFacts() []any {
+	kp := c.keyPair.Load()
+	if kp == nil || kp.Leaf == nil {
+		return nil
+	}
+	info := NewCertInfo(kp.Leaf, SourceFiles)
+	return []any{"subject", info.Subject, "not_after", info.NotAfter.UTC().Format(time.RFC3339),
+		"days_left", fmt.Sprintf("%.1f", info.DaysLeft(c.now()))}
 }

@@ -1,0 +1,379 @@
+package tlsx
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	stdlog "log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/letsencrypt/challtestsrv"
+)
+
+// The tests of this file obtain certificates from Pebble, Let's Encrypt's
+// test ACME server, built from the module's tool dependency and run as a
+// child process on loopback ports, killed at cleanup.
+
+// pebble is a running Pebble.
+type pebble struct {
+	// directory is the ACME directory URL.
+	directory string
+	// httpsRoot is the file of the root signing Pebble's own HTTPS
+	// certificate (its test minica): what --acme-ca-root is given.
+	httpsRoot string
+	// issuingRoots holds the root that signs the certificates Pebble
+	// issues, fetched from its management endpoint.
+	issuingRoots *x509.CertPool
+	// log is Pebble's output, shown when a test fails.
+	log *syncBuffer
+}
+
+// pebbleOptions adjust a Pebble run.
+type pebbleOptions struct {
+	// validate makes Pebble really validate challenges, resolving names
+	// through dnsServer and connecting to tlsPort for TLS-ALPN-01.
+	// Without it Pebble accepts every challenge (PEBBLE_VA_ALWAYS_VALID).
+	validate  bool
+	dnsServer string
+	tlsPort   int
+}
+
+// startPebble builds and starts Pebble, waits for its directory and fetches
+// its issuing root. Pebble is killed and waited for at cleanup, so no
+// process outlives the test.
+func startPebble(t testing.TB, o pebbleOptions) *pebble {
+	t.Helper()
+	requireBinary(t, "go")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "pebble")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/letsencrypt/pebble/v2/cmd/pebble").CombinedOutput(); err != nil {
+		t.Fatalf("build pebble (a tool dependency in go.mod): %v\n%s", err, out)
+	}
+	modDir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/letsencrypt/pebble/v2").Output()
+	if err != nil {
+		t.Fatalf("find pebble's module directory: %v", err)
+	}
+	certs := filepath.Join(strings.TrimSpace(string(modDir)), "test", "certs")
+	acmeAddr, mgmtAddr := freeAddr(t), freeAddr(t)
+	tlsPort := o.tlsPort
+	if tlsPort == 0 {
+		tlsPort = 5001
+	}
+	cfg := map[string]any{"pebble": map[string]any{
+		"listenAddress":           acmeAddr,
+		"managementListenAddress": mgmtAddr,
+		"certificate":             filepath.Join(certs, "localhost", "cert.pem"),
+		"privateKey":              filepath.Join(certs, "localhost", "key.pem"),
+		"httpPort":                5002,
+		"tlsPort":                 tlsPort,
+		"ocspResponderURL":        "",
+		"retryAfter":              map[string]int{"authz": 0, "order": 0},
+		"keyAlgorithm":            "ecdsa",
+		"profiles":                map[string]any{"default": map[string]any{"description": "test", "validityPeriod": 7776000}},
+	}}
+	cfgFile := filepath.Join(dir, "pebble.json")
+	b, _ := json.Marshal(cfg)
+	if err := os.WriteFile(cfgFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-config", cfgFile}
+	if o.dnsServer != "" {
+		args = append(args, "-dnsserver", o.dnsServer)
+	}
+	cmd := exec.Command(bin, args...)
+	// No nonce rejections: Pebble refuses 5% of nonces by default to test
+	// clients' retries, which would make timings noisy.
+	cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
+	if !o.validate {
+		cmd.Env = append(cmd.Env, "PEBBLE_VA_ALWAYS_VALID=1")
+	}
+	p := &pebble{directory: "https://" + acmeAddr + "/dir", httpsRoot: filepath.Join(certs, "pebble.minica.pem"), log: &syncBuffer{}}
+	cmd.Stdout, cmd.Stderr = p.log, p.log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start pebble: %v", err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("pebble's output:\n%s", p.log)
+		}
+	})
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool(t, p.httpsRoot)}}}
+	t.Cleanup(client.CloseIdleConnections)
+	waitFor(t, "pebble's directory", func() bool {
+		resp, err := client.Get(p.directory)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	resp, err := client.Get("https://" + mgmtAddr + "/roots/0")
+	if err != nil {
+		t.Fatalf("fetch pebble's issuing root: %v", err)
+	}
+	defer resp.Body.Close()
+	root, _ := io.ReadAll(resp.Body)
+	p.issuingRoots = x509.NewCertPool()
+	if !p.issuingRoots.AppendCertsFromPEM(root) {
+		t.Fatalf("pebble's /roots/0 is not PEM: %q", root)
+	}
+	return p
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// syncBuffer is a bytes.Buffer safe for a child process's two streams.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// acmeFront opens a front listener, then an ACME source answering its
+// challenges there, started as the gateway starts it.
+func acmeFront(t testing.TB, o ACMEOptions) (*ManagedSource, *logRecorder, string) {
+	t.Helper()
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acmeFrontOn(t, inner, o)
+}
+
+// acmeFrontOn is acmeFront on a listener the caller opened.
+func acmeFrontOn(t testing.TB, inner net.Listener, o ACMEOptions) (*ManagedSource, *logRecorder, string) {
+	t.Helper()
+	log := &logRecorder{}
+	o.Logger = slog.New(log)
+	if o.DataDir == "" {
+		o.DataDir = t.TempDir()
+	}
+	o.ChallengeAddr = inner.Addr().String()
+	src, err := NewACMESource(o)
+	if err != nil {
+		inner.Close()
+		t.Fatalf("NewACMESource: %v", err)
+	}
+	t.Cleanup(func() { src.Close() })
+	c := mustContext(t, Settings{Enabled: On, EnableTLSv13: On}, Options{Certificates: src})
+	addr := serveListener(t, c.NewListener(inner, c.ServerConfig("h2", "http/1.1")))
+	if err := src.Start(context.Background()); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	return src, log, addr
+}
+
+// serveListener is serveTLS for a listener made by the caller.
+func serveListener(t testing.TB, l net.Listener) string {
+	t.Helper()
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		l.Close()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer conn.Close()
+				conn.SetDeadline(time.Now().Add(5 * time.Second))
+				if tc, ok := conn.(*tls.Conn); ok {
+					if err := tc.Handshake(); err != nil || tc.ConnectionState().NegotiatedProtocol == "acme-tls/1" {
+						return
+					}
+				}
+				io.WriteString(conn, servedToken+"\n")
+			})
+		}
+	})
+	return l.Addr().String()
+}
+
+func TestACMESource(t *testing.T) {
+	p := startPebble(t, pebbleOptions{})
+	dataDir := t.TempDir()
+	start := time.Now()
+	src, log, addr := acmeFront(t, ACMEOptions{
+		DataDir:   dataDir,
+		Directory: p.directory,
+		Email:     "ops@example.test",
+		CARoot:    p.httpsRoot,
+		Domains:   []string{"gateway.example.test"},
+	})
+	var leaf *x509.Certificate
+	waitFor(t, "the ACME certificate to be served", func() bool {
+		var err error
+		leaf, err = served(addr, "gateway.example.test", p.issuingRoots)
+		return err == nil
+	})
+	t.Logf("ACME issuance against Pebble, from Start to the first verified handshake: %v", time.Since(start))
+	t.Run("the certificate is Pebble's for the domain", func(t *testing.T) {
+		if len(leaf.DNSNames) != 1 || leaf.DNSNames[0] != "gateway.example.test" || !strings.Contains(leaf.Issuer.CommonName, "Pebble") {
+			t.Errorf("served a certificate for %v from %q", leaf.DNSNames, leaf.Issuer.CommonName)
+		}
+		infos := src.Certificates()
+		if len(infos) != 1 || infos[0].Source != SourceACME || infos[0].DaysLeft(time.Now()) < 80 {
+			t.Errorf("Certificates = %+v", infos)
+		}
+		if !log.has("INFO", "front certificate obtained") || !log.has("INFO", "not_after=") {
+			t.Errorf("the certificate's expiry is not logged:\n%s", log)
+		}
+	})
+	t.Run("a name not configured is refused and nothing is issued", func(t *testing.T) {
+		if _, err := dial(addr, &tls.Config{ServerName: "other.example.test", InsecureSkipVerify: true}); err == nil {
+			t.Fatal("a certificate was presented for an unconfigured name")
+		}
+		if found := findFiles(t, dataDir, "other.example.test"); len(found) > 0 {
+			t.Errorf("storage holds files for the refused name: %v", found)
+		}
+		if strings.Contains(p.log.String(), "other.example.test") {
+			t.Errorf("pebble was asked about the refused name:\n%s", p.log)
+		}
+	})
+	t.Run("no SNI gets the domain's certificate", func(t *testing.T) {
+		cs, err := dial(addr, &tls.Config{InsecureSkipVerify: true})
+		if err != nil || cs.PeerCertificates[0].DNSNames[0] != "gateway.example.test" {
+			t.Errorf("handshake without SNI: %v", err)
+		}
+	})
+	t.Run("a restart loads the stored certificate", func(t *testing.T) {
+		src.Close()
+		again, log2, addr2 := acmeFront(t, ACMEOptions{DataDir: dataDir, Directory: p.directory, Email: "ops@example.test", CARoot: p.httpsRoot, Domains: []string{"gateway.example.test"}})
+		waitFor(t, "the stored certificate to be served", func() bool {
+			l, err := served(addr2, "gateway.example.test", p.issuingRoots)
+			return err == nil && l.Equal(leaf)
+		})
+		if log2.has("INFO", "obtained") {
+			t.Errorf("the restart obtained a new certificate:\n%s", log2)
+		}
+		again.Close()
+	})
+}
+
+// TestACMEChallenge: with validation on, Pebble resolves the domain
+// through a test DNS server to the front listener and completes the
+// TLS-ALPN-01 challenge there: the front offers acme-tls/1 and certmagic
+// answers through the source's GetCertificate.
+func TestACMEChallenge(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(inner.Addr().String())
+	tlsPort, _ := strconv.Atoi(port)
+	dnsAddr := freeUDPAndTCPAddr(t)
+	dnsSrv, err := challtestsrv.New(challtestsrv.Config{DNSAddrs: []string{dnsAddr}, Log: stdlog.New(io.Discard, "", 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dnsSrv.SetDefaultDNSIPv6("")
+	dnsSrv.AddDNSARecord("gateway.example.test", []string{"127.0.0.1"})
+	dnsSrv.Run()
+	t.Cleanup(dnsSrv.Shutdown)
+
+	p := startPebble(t, pebbleOptions{validate: true, dnsServer: dnsAddr, tlsPort: tlsPort})
+	_, log, addr := acmeFrontOn(t, inner, ACMEOptions{Directory: p.directory, CARoot: p.httpsRoot, Domains: []string{"gateway.example.test"}})
+	waitFor(t, "the validated certificate to be served", func() bool {
+		_, err := served(addr, "gateway.example.test", p.issuingRoots)
+		return err == nil
+	})
+	if !log.has("DEBUG", "served key authentication certificate") || !log.has("DEBUG", "challenge=tls-alpn-01") {
+		t.Errorf("the front did not answer the TLS-ALPN-01 challenge:\n%s", log)
+	}
+	if !strings.Contains(p.log.String(), "set VALID by completed challenge") {
+		t.Errorf("pebble did not validate the challenge:\n%s", p.log)
+	}
+	if !log.has("INFO", "front certificate obtained") {
+		t.Errorf("no certificate obtained:\n%s", log)
+	}
+}
+
+// freeUDPAndTCPAddr returns a loopback address whose port was free for
+// both UDP and TCP a moment ago (a DNS server binds both).
+func freeUDPAndTCPAddr(t *testing.T) string {
+	t.Helper()
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := pc.LocalAddr().String()
+		l, err := net.Listen("tcp", addr)
+		pc.Close()
+		if err == nil {
+			l.Close()
+			return addr
+		}
+	}
+	t.Fatal("no port free for both UDP and TCP")
+	return ""
+}
+
+func TestACMESourceErrors(t *testing.T) {
+	notPEM := filepath.Join(t.TempDir(), "root.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		o    ACMEOptions
+		want []string
+	}{
+		{"no domain", ACMEOptions{DataDir: t.TempDir()}, []string{"no domain to obtain a certificate for", "--acme-domain"}},
+		{"an IP address", ACMEOptions{DataDir: t.TempDir(), Domains: []string{"192.0.2.1"}}, []string{`"192.0.2.1": give DNS names`}},
+		{"root file missing", ACMEOptions{DataDir: t.TempDir(), Domains: []string{"a.example.test"}, CARoot: "/nonexistent/root.pem"}, []string{"read the ACME CA's root file"}},
+		{"root file not PEM", ACMEOptions{DataDir: t.TempDir(), Domains: []string{"a.example.test"}, CARoot: notPEM}, []string{"holds no PEM certificate"}},
+		{"bad challenge address", ACMEOptions{DataDir: t.TempDir(), Domains: []string{"a.example.test"}, ChallengeAddr: "localhost"}, []string{"challenge address"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			src, err := NewACMESource(tt.o)
+			if err == nil {
+				src.Close()
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
