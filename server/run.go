@@ -20,8 +20,10 @@ type RunOptions struct {
 	// Logger receives everything the gateway logs. Nil discards.
 	Logger *slog.Logger
 	// Certificates, if set, supplies the front's certificate instead of
-	// the source the settings name (demo passes its internal CA's).
-	Certificates tlsx.CertSource
+	// the source the settings name: demo passes the internal CA's source,
+	// whose CA it needs before the gateway starts. Run starts it; the
+	// caller closes it.
+	Certificates *tlsx.ManagedSource
 	// Version is shown on the dashboard; empty shows none.
 	Version string
 	// Ready, if set, is called once the front listener is open, with its
@@ -38,12 +40,27 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	tc, err := tlsx.NewContext(g.TLS, tlsx.Options{Logger: log, Name: g.SSLName, Certificates: o.Certificates})
+	src := o.Certificates
+	if src == nil {
+		var err error
+		if src, err = certSource(g, log); err != nil {
+			return err
+		}
+		if src != nil {
+			defer src.Close()
+		}
+	}
+	topts := tlsx.Options{Logger: log, Name: g.SSLName}
+	if src != nil {
+		topts.Certificates = src
+	}
+	tc, err := tlsx.NewContext(g.TLS, topts)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
 
+	tlsOn := g.TLS.Enabled.Or(false)
 	var creds *upstream.Credentials
 	if g.MasterCredentials != "" {
 		creds = &upstream.Credentials{Principal: g.MasterCredential.Principal, Secret: g.MasterCredential.Secret}
@@ -69,6 +86,15 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	if err != nil {
 		return fmt.Errorf("%w; choose another address with %s", err, g.Name("listen"))
 	}
+	if src != nil {
+		// Internal: the certificates are issued (or loaded) before this
+		// returns. ACME: obtained in the background, answering the CA's
+		// TLS-ALPN-01 challenge on the listener just opened.
+		if err := src.Start(ctx); err != nil {
+			ln.Close()
+			return fmt.Errorf("obtain the front's certificate (%s): %w", g.Name("cert-source"), err)
+		}
+	}
 	gw, err := New(Options{
 		Cluster:        cluster,
 		Links:          linkMode(g.Links),
@@ -77,8 +103,13 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 		HSTS:           hsts,
 		ProbeTimeout:   g.ProbeTimeout,
 		StaleHardLimit: g.StaleHardLimit,
-		Dashboard:      func(d *web.Dashboard) { d.Version = o.Version },
-		Logger:         log,
+		Dashboard: func(d *web.Dashboard) {
+			d.Version = o.Version
+			if tlsOn {
+				d.Gateway = gatewayCert(tc)
+			}
+		},
+		Logger: log,
 	})
 	if err != nil {
 		ln.Close()
@@ -95,7 +126,7 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	}()
 	defer wg.Wait()
 
-	u := frontURL(ln.Addr(), g.TLS.Enabled.Or(false))
+	u := frontURL(ln.Addr(), tlsOn)
 	log.Info("serving", "url", u, "masters", len(g.Masters), "links", linkMode(g.Links).String(), "hsts", hsts)
 	if o.Ready != nil {
 		o.Ready(u)
@@ -144,4 +175,50 @@ func frontURL(addr net.Addr, tlsOn bool) string {
 		host = "localhost"
 	}
 	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// certSource makes the front's certificate source the settings name:
+// nil for CERT_FILE/KEY_FILE (the Context's own) or a plain front, the
+// internal CA's or ACME's otherwise. The caller starts and closes it.
+func certSource(g *config.Gateway, log *slog.Logger) (*tlsx.ManagedSource, error) {
+	if !g.TLS.Enabled.Or(false) {
+		return nil, nil
+	}
+	switch g.CertSource {
+	case config.CertInternal:
+		names, ips, err := tlsx.InternalNames(g.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", g.Name("listen"), err)
+		}
+		src, err := tlsx.NewInternalSource(tlsx.InternalOptions{DataDir: g.DataDir, Names: names, IPs: ips, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("the internal CA in %s (%s): %w", g.DataDir, g.Name("data-dir"), err)
+		}
+		return src, nil
+	case config.CertACME:
+		src, err := tlsx.NewACMESource(tlsx.ACMEOptions{
+			DataDir: g.DataDir, Directory: g.ACME.CA, Email: g.ACME.Email, CARoot: g.ACME.CARoot,
+			Domains: g.ACME.Domains, ChallengeAddr: g.Listen, Logger: log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("ACME (%s): %w", g.Name("acme-ca"), err)
+		}
+		return src, nil
+	}
+	return nil, nil
+}
+
+// gatewayCert describes the front's certificate for the dashboard: the
+// first the front presents.
+func gatewayCert(tc *tlsx.Context) web.GatewayCert {
+	certs := tc.FrontCertificates()
+	if len(certs) == 0 {
+		return web.GatewayCert{}
+	}
+	c := certs[0]
+	names := append([]string(nil), c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	return web.GatewayCert{Subject: c.Subject, Issuer: c.Issuer, Names: names, NotAfter: c.NotAfter, Source: c.Source}
 }

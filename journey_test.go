@@ -1,4 +1,4 @@
-package server
+package main
 
 import (
 	"crypto/x509"
@@ -10,49 +10,53 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mesosgate/mesosgate/config"
 	"github.com/mesosgate/mesosgate/e2e/browser"
 	"github.com/mesosgate/mesosgate/e2e/sim"
-	"github.com/mesosgate/mesosgate/rewrite"
 )
 
-// TestBrowserJourney walks the simulated WebUI through the gateway in
-// Chromium, trusting exactly the gateway's certificate.
-func TestBrowserJourney(t *testing.T) {
+// TestDemoBrowserJourney walks the simulated WebUI in Chromium through the
+// demo's gateway over HTTPS, trusting exactly the gateway's certificate:
+// every page, every agent mode, the framework UI, nothing sent to a member
+// directly. Then the plain agent is restarted SSL-only between two loads
+// of its page, and back: the browser notices nothing.
+func TestDemoBrowserJourney(t *testing.T) {
 	browser.Require(t)
-	ts := newTester(t, testerOptions{sim: sim.Options{Masters: 2, Modes: sim.AllModes(), Name: "journey"}})
-	b := browser.New(t, browser.Options{Trust: []*x509.Certificate{frontLeaf.Cert}})
-	webUIJourney(t, b, ts.url, ts.sim, journey{modes: sim.AllModes(), shots: "journey"})
+	d := startDemo(t, demoHooks{})
+	b := browser.New(t, browser.Options{Trust: []*x509.Certificate{d.cert}})
+	webUIJourney(t, b, d.url, d.cluster, journey{modes: demoAgentModes, shots: "demo"})
 
-	// The plain agent is restarted SSL-only between two loads of its page:
-	// the browser notices nothing.
-	agent := ts.sim.Agents()[0]
+	agent := d.cluster.Agents()[0]
 	b.Network().Reset()
 	for _, mode := range []sim.Mode{sim.SSL, sim.Plain} {
 		if err := agent.Restart(mode); err != nil {
 			t.Fatal(err)
 		}
-		b.Navigate(ts.url + "/#/agents/" + agent.ID())
+		// A new query: a real page load, not a same-document hash change.
+		b.Navigate(d.url + "/?after=" + mode.String() + "#/agents/" + agent.ID())
 		b.WaitFor("the agent's executors after its restart in "+mode.String(), `document.querySelectorAll('a.sandbox').length > 0 && document.querySelector('h1 small') && document.querySelector('h1 small').textContent === '`+agent.ID()+`'`, 30*time.Second)
 	}
-	assertNoDirect(t, b, ts.sim)
+	assertNoDirect(t, b, d.cluster)
+
+	// The dashboard, as the operator sees the same cluster: the agent is
+	// plain-only again, found by the re-probe after the failed request.
+	b.Navigate(d.url + "/gateway/")
+	b.WaitFor("the dashboard", `document.body.innerText.indexOf('`+agent.ID()+`') >= 0 && document.body.innerText.indexOf('plain-only') >= 0`, 30*time.Second)
+	b.Screenshot("demo-dashboard")
 }
 
-// TestBrowserJourneyDirectLinks walks the same journey with --links direct:
-// the WebUI comes through the gateway, and its links to members point at
-// the members themselves with the scheme each speaks. That works for the
-// members a browser can reach from an HTTPS page with certificates it
-// trusts: those that speak TLS without demanding a client certificate.
-// (A plain-only member would be mixed content; an ssl-clientcert one
-// wants a certificate the browser does not have.)
-func TestBrowserJourneyDirectLinks(t *testing.T) {
+// TestDemoBrowserJourneyDirectLinks walks the same journey with --links
+// direct: the WebUI comes through the gateway, and its links to members
+// point at the members themselves with the scheme each speaks. That works
+// for the members a browser can reach from an HTTPS page with
+// certificates it trusts: those that speak TLS without demanding a client
+// certificate. (A plain-only member would be mixed content; an
+// ssl-clientcert one wants a certificate the browser does not have.)
+func TestDemoBrowserJourneyDirectLinks(t *testing.T) {
 	browser.Require(t)
-	modes := []sim.Mode{sim.Downgrade, sim.SSL}
-	ts := newTester(t, testerOptions{
-		sim:     sim.Options{MasterModes: []sim.Mode{sim.Downgrade}, Modes: modes, Name: "direct"},
-		gateway: func(o *Options) { o.Links = rewrite.Direct },
-	})
-	b := browser.New(t, browser.Options{Trust: []*x509.Certificate{frontLeaf.Cert, testPKI.Member.Cert}})
-	webUIJourney(t, b, ts.url, ts.sim, journey{modes: modes, direct: true, shots: "direct"})
+	d := startDemo(t, demoHooks{links: config.LinksDirect})
+	b := browser.New(t, browser.Options{Trust: []*x509.Certificate{d.cert, d.member}})
+	webUIJourney(t, b, d.url, d.cluster, journey{modes: []sim.Mode{sim.Downgrade, sim.SSL}, direct: true, shots: "demo-direct"})
 }
 
 // journey says what a journey covers: the agents in modes, links through
@@ -212,17 +216,18 @@ func hasMode(modes []sim.Mode, m sim.Mode) bool {
 	return false
 }
 
-// TestRealMesosWebUIJourney serves the stock Mesos WebUI (unmodified
-// src/webui of a Mesos source tree, from MESOSGATE_MESOS_WEBUI) from the
-// simulated leader, and walks it through the gateway in Chromium: home,
-// agents, each agent in every mode, a framework with its web UI link, a
-// sandbox listing with its download links, a download, and the log
-// viewer; nothing reaches a member directly. The WebUI is not part of this
-// repository:
+// TestDemoRealMesosWebUI runs `mesosgate demo --webui-dir` with the stock
+// Mesos WebUI (unmodified src/webui of a Mesos source tree, from
+// MESOSGATE_MESOS_WEBUI), which the simulated leader serves, and walks it
+// in Chromium through the gateway: home, agents, each agent in every mode,
+// a framework with its web UI link, a sandbox listing of the agent that
+// demands a client certificate with its download links, a download, and
+// the log viewer; nothing reaches a member directly. The WebUI is not part
+// of this repository:
 //
 //	git -C mesos archive HEAD src/webui | tar -x -C /tmp/x
-//	MESOSGATE_MESOS_WEBUI=/tmp/x/src/webui go test ./server -run RealMesosWebUI
-func TestRealMesosWebUIJourney(t *testing.T) {
+//	MESOSGATE_MESOS_WEBUI=/tmp/x/src/webui go test . -run RealMesosWebUI
+func TestDemoRealMesosWebUI(t *testing.T) {
 	dir := os.Getenv("MESOSGATE_MESOS_WEBUI")
 	if dir == "" {
 		t.Skip("MESOSGATE_MESOS_WEBUI is not set: skipping the stock Mesos WebUI journey (see the test's comment)")
@@ -231,9 +236,9 @@ func TestRealMesosWebUIJourney(t *testing.T) {
 		t.Fatalf("MESOSGATE_MESOS_WEBUI=%s is not a Mesos src/webui directory: %v", dir, err)
 	}
 	browser.Require(t)
-	ts := newTester(t, testerOptions{sim: sim.Options{Masters: 2, Modes: sim.AllModes(), WebUIDir: dir, Name: "real-webui"}})
-	b := browser.New(t, browser.Options{Trust: []*x509.Certificate{frontLeaf.Cert}, Height: 1000})
-	realWebUIJourney(t, b, ts.url, ts.sim)
+	d := startDemo(t, demoHooks{}, "--webui-dir", dir)
+	b := browser.New(t, browser.Options{Trust: []*x509.Certificate{d.cert}, Height: 1000})
+	realWebUIJourney(t, b, d.url, d.cluster)
 }
 
 // realWebUIJourney walks the stock Mesos WebUI served by a gateway at url.
