@@ -51,6 +51,11 @@ func demoCommand(ctx context.Context, args, environ []string, stdout, stderr io.
 	if err != nil {
 		return loadFailed("demo", err, stdout, stderr)
 	}
+	if src, ok := g.Sources["log-level"]; !ok || src.Kind == config.FromDefault {
+		// The demo's own output says what to open and trust; its log
+		// repeats it. Warnings and errors only, unless asked.
+		g.LogLevel = slog.LevelWarn
+	}
 	log := newLogger(g, stderr)
 	for _, w := range g.Warnings {
 		log.Warn(w)
