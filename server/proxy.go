@@ -222,15 +222,14 @@ func (b *releasingBody) Close() error {
 
 // unescapedPath returns the decoded path and the escaped form to keep
 // (RawPath), for an escaped path that came from a request: the member
-// receives the bytes the browser sent.
+// receives the bytes the browser sent. RawPath is kept even when nothing
+// is escaped: Go would otherwise escape "(" and ")" on the way out, and
+// "/slave(1)/state" would reach the member as "/slave%281%29/state".
 func unescapedPath(escaped string) (path, raw string) {
 	p, err := url.PathUnescape(escaped)
 	if err != nil {
 		// Cannot happen for a path net/http parsed; send it as it was.
 		return escaped, ""
-	}
-	if p == escaped {
-		return p, ""
 	}
 	return p, escaped
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/tlsx"
 	"github.com/mesosgate/mesosgate/upstream"
+	"github.com/mesosgate/mesosgate/web"
 )
 
 // frameworkInfo is what a simulated framework UI reports at api/info.
@@ -432,5 +434,64 @@ func TestShutdown(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", ts.addr, time.Second); err == nil {
 		t.Errorf("the listener still accepts after shutdown")
+	}
+}
+
+// TestOutgoingRequest checks what the member receives, with an httptest
+// backend behind the gateway's proxy: the path below the route, the query
+// as sent, hop-by-hop headers gone, the request id the client got back,
+// gzip or identity only, and the member's own Host.
+func TestOutgoingRequest(t *testing.T) {
+	ts := newTester(t, testerOptions{sim: sim.Options{}})
+	got := make(chan *http.Request, 1)
+	member := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r
+		w.Header().Set("Connection", "X-Member-Hop")
+		w.Header().Set("X-Member-Hop", "1")
+		w.Header().Set("Keep-Alive", "timeout=5")
+		io.WriteString(w, "ok")
+	}))
+	defer member.Close()
+	u, _ := url.Parse(member.URL)
+	h := ts.gw.middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		prefix, tail := splitSegments(r.URL.EscapedPath(), 2)
+		ts.gw.proxy(w, r, &exchange{
+			backend: backend{url: u, transport: member.Client().Transport, ref: web.Ref{Role: web.RoleAgent, ID: "S1"}},
+			prefix:  prefix, path: tail, links: ts.gw.links.mappers(ts.cluster),
+		})
+	}))
+	for _, c := range []struct{ acceptEncoding, want string }{{"gzip, deflate, br, zstd", "gzip"}, {"br", "identity"}, {"", "identity"}} {
+		req := httptest.NewRequest("GET", "/agent/S1/slave(1)/files/read?path=%2Ftmp%2Fa%20b&offset=0", nil)
+		req.Header.Set("Connection", "X-Client-Hop")
+		req.Header.Set("X-Client-Hop", "1")
+		req.Header.Set("Te", "gzip")
+		req.Header.Set("Proxy-Authorization", "Basic c2VjcmV0")
+		req.Header.Set("X-Request-Id", "forged")
+		if c.acceptEncoding != "" {
+			req.Header.Set("Accept-Encoding", c.acceptEncoding)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		r := <-got
+		if r.URL.RequestURI() != "/slave(1)/files/read?path=%2Ftmp%2Fa%20b&offset=0" {
+			t.Errorf("the member got %s", r.URL.RequestURI())
+		}
+		for _, hop := range []string{"X-Client-Hop", "Te", "Proxy-Authorization", "Connection"} {
+			if v := r.Header.Get(hop); v != "" {
+				t.Errorf("hop-by-hop %s reached the member: %q", hop, v)
+			}
+		}
+		if id := r.Header.Get("X-Request-Id"); id == "forged" || id == "" || id != rec.Header().Get("X-Request-Id") {
+			t.Errorf("request id upstream %q, to the client %q", id, rec.Header().Get("X-Request-Id"))
+		}
+		if ae := r.Header.Get("Accept-Encoding"); ae != c.want {
+			t.Errorf("Accept-Encoding %q from the browser: the member was asked for %q, want %q", c.acceptEncoding, ae, c.want)
+		}
+		if r.Host != u.Host {
+			t.Errorf("Host %q, want the member's %q", r.Host, u.Host)
+		}
+		if rec.Header().Get("X-Member-Hop") != "" || rec.Header().Get("Keep-Alive") != "" || rec.Body.String() != "ok" {
+			t.Errorf("response: %v %q", rec.Header(), rec.Body)
+		}
 	}
 }
