@@ -107,7 +107,8 @@ func shouldCompress(status int, h http.Header) bool {
 	return true
 }
 
-// gzipWriters recycles compressors: each holds about 800 KiB of state.
+// gzipWriters recycles compressors: each holds several hundred KiB of
+// tables, too much to make per response.
 var gzipWriters = sync.Pool{New: func() any {
 	w, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
 	return w

@@ -49,8 +49,8 @@ type Options struct {
 	// Empty means none.
 	TrustedProxies []netip.Prefix
 	// HSTS sends Strict-Transport-Security on every response: for a front
-	// that speaks TLS without downgrade. Serve decides it from the
-	// listener's settings; a Gateway used as a plain handler sends none.
+	// that speaks TLS without downgrade, as Listen reports (Run passes it
+	// on). False sends none.
 	HSTS bool
 	// ResponseHeaderTimeout bounds the wait for a member's response
 	// header; zero means DefaultResponseHeaderTimeout, negative none.
@@ -142,7 +142,11 @@ func New(o Options) (*Gateway, error) {
 	}
 	g.pages = pages
 	g.reverse = g.newProxy()
-	g.router = g.middleware(g.routes())
+	var routes http.Handler = g.routes()
+	if o.Observe != nil {
+		routes = o.Observe(routes)
+	}
+	g.router = g.middleware(routes)
 	return g, nil
 }
 

@@ -113,9 +113,8 @@ func (w *recorder) disarm() {
 	}
 }
 
-// middleware wraps the router: ids, recording, compression, the access
-// log, panics. Metrics middleware (issue 6) wraps the same recorder: see
-// Options.Observe.
+// middleware wraps the router (and Options.Observe around it, where
+// metrics go): ids, recording, compression, the access log, panics.
 func (g *Gateway) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := &request{
@@ -146,7 +145,7 @@ func (g *Gateway) middleware(next http.Handler) http.Handler {
 		}
 		defer g.logRequest(r, q, rec)
 		defer g.recoverPanic(out, r, q, rec)
-		g.observe(next).ServeHTTP(out, r)
+		next.ServeHTTP(out, r)
 		if cw != nil {
 			if err := cw.finish(); err != nil {
 				g.log.Debug("finish gzip stream", "request_id", q.id, "err", err)
@@ -154,14 +153,6 @@ func (g *Gateway) middleware(next http.Handler) http.Handler {
 		}
 		rec.disarm()
 	})
-}
-
-// observe wraps next in Options.Observe, when set.
-func (g *Gateway) observe(next http.Handler) http.Handler {
-	if g.opts.Observe == nil {
-		return next
-	}
-	return g.opts.Observe(next)
 }
 
 // validRequestID accepts an id from a trusted proxy only if it is short and

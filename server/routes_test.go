@@ -2,11 +2,13 @@ package server
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mesosgate/mesosgate/e2e/sim"
@@ -184,5 +186,37 @@ func TestWebUIDir(t *testing.T) {
 	}
 	if resp, _ := ts.do(ts.client, http.MethodHead, "/gateway/healthz"); resp.StatusCode != 200 {
 		t.Errorf("HEAD /gateway/healthz: %d", resp.StatusCode)
+	}
+}
+
+// TestMetricsHooks: Options.Observe sees every request with a
+// ResponseWriter that reaches the connection, and Options.Metrics is served
+// at /gateway/metrics (issue 6 plugs in there).
+func TestMetricsHooks(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	ts := newTester(t, testerOptions{sim: sim.Options{}, gateway: func(o *Options) {
+		o.Observe = func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				next.ServeHTTP(w, r)
+				if err := http.NewResponseController(w).Flush(); err != nil {
+					t.Errorf("the observed ResponseWriter cannot flush: %v", err)
+				}
+				mu.Lock()
+				seen[r.URL.Path]++
+				mu.Unlock()
+			})
+		}
+		o.Metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "mesosgate_up 1\n") })
+	}})
+	ts.get("/master/state")
+	resp, body := ts.get("/gateway/metrics")
+	if resp.StatusCode != 200 || body != "mesosgate_up 1\n" {
+		t.Errorf("/gateway/metrics: %d %q", resp.StatusCode, body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if seen["/master/state"] != 1 || seen["/gateway/metrics"] != 1 {
+		t.Errorf("observed %v", seen)
 	}
 }
