@@ -6,6 +6,7 @@ require (
 	github.com/caddyserver/certmagic v0.25.6
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
+	github.com/go-chi/chi/v5 v5.5.0
 	github.com/letsencrypt/challtestsrv v1.4.2
 	go.uber.org/goleak v1.3.0
 	go.uber.org/zap v1.28.0

@@ -34,7 +34,9 @@ type command struct {
 var commands = map[string]command{
 	"certs":   {"write a CA and one certificate covering every master and agent, for LIBPROCESS_SSL_CERT_FILE", runCerts},
 	"config":  {"print every effective setting and where it came from", runConfig},
+	"demo":    {"run the gateway in front of a simulated mixed-state cluster", runDemo},
 	"probe":   {"discover a cluster, probe every member for TLS and plain HTTP, show the migration phase", runProbe},
+	"serve":   {"run the gateway in front of a Mesos cluster", runServe},
 	"sim":     {"run a simulated Mesos cluster on loopback", runSim},
 	"version": {"print the version and exit", runVersion},
 }

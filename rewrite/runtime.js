@@ -191,7 +191,7 @@
       return [head + gatewayHead(t.p, tail, ctx), e];
     }
     var fs = frameworks.get(key);
-    if (!fs) return null;
+    if (!fs) return selfHead(u, e, key, tail, ctx);
     var path = tail, q = indexAny(path, '?#');
     if (q >= 0) path = path.slice(0, q);
     for (var i = 0; i < fs.length; i++) {
@@ -201,6 +201,20 @@
       return [head + gatewayHead(f.p, rest, ctx), e + f.path.length];
     }
     return null;
+  }
+
+  // selfHead maps a URL naming the page's own origin (the gateway, as the
+  // browser reached it) the way a root-relative URL is mapped: a script
+  // that builds "wss://" + location.host + "/ws" means its application's
+  // root, which under a prefix is the prefix. Only the live page knows its
+  // origin (ctx.self); the scheme and authority are kept, so a ws: URL
+  // stays one.
+  function selfHead(u, e, key, tail, ctx) {
+    if (!ctx.self || key !== ctx.self || ctx.rootOff || ctx.root === '') return null;
+    if (tail !== '' && !isSlash(tail[0]) && tail[0] !== '?' && tail[0] !== '#') return null;
+    if (tail !== '' && isSlash(tail[0]) && carriesPrefix(tail, ctx)) return null;
+    var rest = tail === '' || !isSlash(tail[0]) ? '/' : '';
+    return [u.slice(0, e) + ctx.root + rest, e];
   }
 
   // mapClean maps u (no tabs or newlines): it returns [head, n], the new
@@ -391,7 +405,8 @@
 
   // ---- The page's context -------------------------------------------------
 
-  var live = { prefix: page.prefix, root: page.prefix, rootOff: false, scheme: page.scheme, gateway: location.origin };
+  var live = { prefix: page.prefix, root: page.prefix, rootOff: false, scheme: page.scheme, gateway: location.origin,
+    self: hostPort(location.host, defaultPort(location.protocol.slice(0, -1))) };
   var lastBase = null;
 
   function rootFromPath(p) {

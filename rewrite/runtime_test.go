@@ -525,6 +525,35 @@ func TestRuntimeHooks(t *testing.T) {
 		r.waitHit("GET /service/fw/api/data")
 	})
 
+	t.Run("same_origin_under_prefix", func(t *testing.T) {
+		b := tab{t, r.b}
+		// A framework's script builds absolute URLs from location.host
+		// for its own root: under a prefix they mean the prefix, as a
+		// root-relative URL does. Links to the leader's root stay.
+		b.navigate(r.gw.URL + "/service/fw" + strings.TrimPrefix(r.page("self", `<!DOCTYPE html><title>self</title><body><script>
+			var ws = new WebSocket('ws://' + location.host + '/ws?x=1');
+			window.wsURL = ws.url;
+			ws.close();
+			var a = document.createElement('a');
+			a.setAttribute('href', location.origin + '/jobs');
+			var root = document.createElement('a');
+			root.setAttribute('href', location.origin);
+			var under = document.createElement('a');
+			under.setAttribute('href', location.origin + '/service/fw/x');
+			window.result = [a.getAttribute('href'), root.getAttribute('href'), under.getAttribute('href')].join(' ');
+			fetch(location.origin + '/api/self').then(r => r.json()).then(d => { window.api = d.from; });
+		</script>`), r.gw.URL))
+		host := strings.TrimPrefix(r.gw.URL, "http://")
+		if got, want := eval[string](b, `window.wsURL`), "ws://"+host+"/service/fw/ws?x=1"; got != want {
+			t.Errorf("WebSocket URL = %q, want %q", got, want)
+		}
+		if got, want := eval[string](b, `window.result`), r.gw.URL+"/service/fw/jobs "+r.gw.URL+"/service/fw/ "+r.gw.URL+"/service/fw/x"; got != want {
+			t.Errorf("hrefs = %q, want %q", got, want)
+		}
+		b.wait("the framework's API", `window.api === "framework api"`)
+		r.waitHit("GET /service/fw/api/self")
+	})
+
 	t.Run("style_properties", func(t *testing.T) {
 		b := tab{t, r.b}
 		b.navigate(r.page("style", `<!DOCTYPE html><title>style</title><body><script>

@@ -1,0 +1,244 @@
+// Package e2e holds mesosgate's end-to-end tests and the benchmark harness
+// that `make bench` runs: the real mesosgate binary, started as its own
+// process in front of a simulated cluster, measured side by side with
+// direct requests to the members in the same run.
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mesosgate/mesosgate/e2e/sim"
+	"github.com/mesosgate/mesosgate/tlsx"
+)
+
+// binary is the mesosgate command built for the package's tests, and pki
+// the certificates every cluster of the package shares.
+var (
+	binary  string
+	pki     *sim.PKI
+	workDir string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		var err error
+		if workDir, err = os.MkdirTemp("", "mesosgate-e2e-"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(workDir)
+		binary = filepath.Join(workDir, "mesosgate")
+		build := exec.Command("go", "build", "-o", binary, "github.com/mesosgate/mesosgate")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build mesosgate:", err)
+			return 1
+		}
+		if pki, err = sim.NewPKI(filepath.Join(workDir, "pki")); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return m.Run()
+	}())
+}
+
+// gateway is a running `mesosgate serve` process.
+type gateway struct {
+	cmd    *exec.Cmd
+	url    string // https://localhost:port
+	client *http.Client
+	stderr *lockedBuffer
+}
+
+// startGateway runs `mesosgate serve` in front of c's masters with a front
+// certificate from the cluster's CA (also its client certificate for
+// ssl-clientcert members), until the test or benchmark ends.
+func startGateway(tb testing.TB, c *sim.Cluster, args ...string) *gateway {
+	tb.Helper()
+	dir := tb.TempDir()
+	leaf, err := pki.CA.Issue(tlsx.LeafRequest{DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "gw.pem"), filepath.Join(dir, "gw-key.pem")
+	if err := leaf.WriteFiles(certFile, keyFile); err != nil {
+		tb.Fatal(err)
+	}
+	var masters []string
+	for _, m := range c.Masters() {
+		masters = append(masters, m.Addr())
+	}
+	cmd := exec.Command(binary, append([]string{"serve", "--master", strings.Join(masters, ","), "--listen", "127.0.0.1:0"}, args...)...)
+	cmd.Env = []string{
+		"HOME=" + dir,
+		"PATH=" + os.Getenv("PATH"),
+		"LIBPROCESS_SSL_CERT_FILE=" + certFile,
+		"LIBPROCESS_SSL_KEY_FILE=" + keyFile,
+	}
+	g := &gateway{cmd: cmd, stderr: &lockedBuffer{}}
+	pr, pw := io.Pipe()
+	cmd.Stderr = pw
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	urls := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`msg=serving url=(\S+)`)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			g.stderr.WriteString(line + "\n")
+			if m := re.FindStringSubmatch(line); m != nil {
+				urls <- m[1]
+			}
+		}
+	}()
+	tb.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		pw.Close()
+		if tb.Failed() {
+			tb.Logf("gateway log:\n%s", g.stderr)
+		}
+	})
+	select {
+	case g.url = <-urls:
+	case <-time.After(30 * time.Second):
+		tb.Fatalf("the gateway did not start:\n%s", g.stderr)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(pki.CA.Cert)
+	g.client = httpsClient(&tls.Config{RootCAs: roots, ServerName: "localhost"})
+	// Wait for discovery and every member's first probe.
+	waitFor(tb, "the gateway's readiness", 30*time.Second, func() bool {
+		resp, err := g.client.Get(g.url + "/gateway/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return g
+}
+
+// peakRSS is the gateway process's peak resident set size in MiB
+// (VmHWM); resetPeak starts a new peak (Linux: clear_refs 5).
+func (g *gateway) peakRSS() float64 { return procStatusMB(g.cmd.Process.Pid, "VmHWM:") }
+func (g *gateway) rss() float64     { return procStatusMB(g.cmd.Process.Pid, "VmRSS:") }
+
+func (g *gateway) resetPeak() error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", g.cmd.Process.Pid), []byte("5"), 0)
+}
+
+func procStatusMB(pid int, field string) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field); ok {
+			var kb float64
+			fmt.Sscanf(strings.TrimSpace(rest), "%f", &kb)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// memberClient reaches members directly as a browser would if it could:
+// trusting the cluster's CA, offering the suites stock members accept
+// (tlsx's connecting side).
+func memberClient(tb testing.TB) *http.Client {
+	tb.Helper()
+	tc, err := tlsx.NewContext(tlsx.Settings{CertFile: pki.ClientCertFile, KeyFile: pki.ClientKeyFile}, tlsx.Options{ReloadInterval: -1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { tc.Close() })
+	cfg := tc.ClientConfig("localhost", netipLoopback)
+	roots := x509.NewCertPool()
+	roots.AddCert(pki.CA.Cert)
+	cfg.RootCAs = roots
+	return httpsClient(cfg)
+}
+
+// httpsClient is a keep-alive HTTP/1.1 client with cfg that decompresses
+// nothing and follows no redirects.
+func httpsClient(cfg *tls.Config) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			TLSClientConfig:     cfg,
+			MaxIdleConnsPerHost: 64,
+			DisableCompression:  true,
+			TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{},
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// startCluster starts a simulated cluster for the package, closed at the
+// end of the test or benchmark.
+func startCluster(tb testing.TB, o sim.Options) *sim.Cluster {
+	tb.Helper()
+	o.PKI = pki
+	c, err := sim.Start(o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(tb testing.TB, what string, timeout time.Duration, cond func() bool) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			tb.Fatalf("timed out after %s waiting for %s", timeout, what)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// lockedBuffer is a strings.Builder safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) WriteString(s string) {
+	l.mu.Lock()
+	l.b.WriteString(s)
+	l.mu.Unlock()
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

@@ -1,0 +1,167 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"time"
+
+	"github.com/mesosgate/mesosgate/rewrite"
+	"github.com/mesosgate/mesosgate/upstream"
+	"github.com/mesosgate/mesosgate/web"
+)
+
+// Defaults for Options' zero fields.
+const (
+	// DefaultResponseHeaderTimeout bounds the wait for a member's response
+	// header. Mesos answers even /master/state of a large cluster within
+	// seconds; a member that accepted a connection and says nothing for a
+	// minute is stuck.
+	DefaultResponseHeaderTimeout = time.Minute
+	// DefaultStallTimeout bounds one write to a client that stopped
+	// reading. Downloads and event streams last as long as they last;
+	// a client that takes nothing for this long is cut.
+	DefaultStallTimeout = time.Minute
+	// DefaultDiscoveryWait is how long a request that arrives before the
+	// first discovery waits for it.
+	DefaultDiscoveryWait = 30 * time.Second
+)
+
+// Options configure a Gateway. Cluster is required; every other zero field
+// means the default its comment names.
+type Options struct {
+	// Cluster is the cluster behind the gateway: upstream's *Cluster.
+	Cluster Cluster
+	// Links is how pages link to members: rewrite.Proxy (zero) through
+	// the gateway, rewrite.Direct to the members themselves.
+	Links rewrite.Mode
+	// NoRuntime leaves proxied pages without the rewriter's browser
+	// runtime (links are still rewritten in HTML and headers).
+	NoRuntime bool
+	// WebUIDir, if set, is a Mesos WebUI directory (src/webui of a Mesos
+	// source tree) served in place of the leader's WebUI (webui.go).
+	WebUIDir string
+	// TrustedProxies are the networks whose forwarding headers
+	// (X-Forwarded-For/Proto/Host, Forwarded, X-Request-Id) are believed.
+	// Empty means none.
+	TrustedProxies []netip.Prefix
+	// HSTS sends Strict-Transport-Security on every response: for a front
+	// that speaks TLS without downgrade, as Listen reports (Run passes it
+	// on). False sends none.
+	HSTS bool
+	// ResponseHeaderTimeout bounds the wait for a member's response
+	// header; zero means DefaultResponseHeaderTimeout, negative none.
+	ResponseHeaderTimeout time.Duration
+	// StallTimeout bounds one write to a client that stopped reading; zero
+	// means DefaultStallTimeout, negative none.
+	StallTimeout time.Duration
+	// DiscoveryWait bounds how long a request arriving before the first
+	// discovery waits for it; zero means DefaultDiscoveryWait.
+	DiscoveryWait time.Duration
+	// ProbeTimeout is upstream's connection timeout, named in the 504 of a
+	// connection that timed out; zero means upstream.DefaultProbeTimeout.
+	ProbeTimeout time.Duration
+	// StaleHardLimit is upstream's, named in the 503 of a stale cluster
+	// map; zero means upstream.DefaultStaleHardLimit.
+	StaleHardLimit time.Duration
+
+	// Dashboard adds what only the caller knows to the dashboard: the
+	// front certificate, the version. Nil adds nothing.
+	Dashboard func(*web.Dashboard)
+	// Observe, if set, wraps every request's handling after the gateway's
+	// own middleware (ids, recording): the place for metrics (issue 6).
+	// The ResponseWriter it sees answers http.ResponseController.
+	Observe func(http.Handler) http.Handler
+	// Metrics, if set, is served at /gateway/metrics.
+	Metrics http.Handler
+
+	// Logger receives the access log (debug), failures (warn, error) and
+	// the cluster's changes as the gateway sees them. Nil discards.
+	Logger *slog.Logger
+	// Now is the clock for the dashboard; nil means time.Now.
+	Now func() time.Time
+}
+
+// Gateway is mesosgate's HTTP handler: the routes of SPEC section 7 in
+// front of the cluster, and the gateway's own pages. Make it with New; it
+// is safe for concurrent use.
+type Gateway struct {
+	opts    Options
+	log     *slog.Logger
+	pages   *web.Pages
+	router  http.Handler
+	reverse *httputil.ReverseProxy
+	buffers buffers
+	links   linkTable
+	streams streams
+
+	hsts          bool
+	stall         time.Duration
+	headerTimeout time.Duration
+	probeTimeout  time.Duration
+	staleLimit    time.Duration
+	discoveryWait time.Duration
+}
+
+var _ http.Handler = (*Gateway)(nil)
+
+// New provisions a Gateway: defaults applied, pages parsed, routes built.
+func New(o Options) (*Gateway, error) {
+	if o.Cluster == nil {
+		return nil, fmt.Errorf("server: Options.Cluster is required")
+	}
+	g := &Gateway{
+		opts:          o,
+		log:           o.Logger,
+		hsts:          o.HSTS,
+		stall:         orDefault(o.StallTimeout, DefaultStallTimeout),
+		headerTimeout: orDefault(o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout),
+		probeTimeout:  orDefault(o.ProbeTimeout, upstream.DefaultProbeTimeout),
+		staleLimit:    orDefault(o.StaleHardLimit, upstream.DefaultStaleHardLimit),
+		discoveryWait: orDefault(o.DiscoveryWait, DefaultDiscoveryWait),
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		g.opts.Now = time.Now
+	}
+	g.links = linkTable{mode: o.Links, noRuntime: o.NoRuntime, log: g.log}
+	pages, err := web.New(web.Options{
+		Prefix:  gatewayPrefix,
+		Data:    g.dashboard,
+		APIPath: apiClusterPath,
+		Logger:  g.log,
+		Now:     g.opts.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: make the gateway's pages: %w", err)
+	}
+	g.pages = pages
+	g.reverse = g.newProxy()
+	var routes http.Handler = g.routes()
+	if o.Observe != nil {
+		routes = o.Observe(routes)
+	}
+	g.router = g.middleware(routes)
+	return g, nil
+}
+
+// ServeHTTP serves one request.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.router.ServeHTTP(w, r)
+}
+
+// orDefault returns d for zero, 0 (none) for negative, v otherwise.
+func orDefault(v, d time.Duration) time.Duration {
+	switch {
+	case v == 0:
+		return d
+	case v < 0:
+		return 0
+	}
+	return v
+}

@@ -1,0 +1,241 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+)
+
+// This file is what wraps every request, proxied or not: its id, the
+// response recorder behind the access log, the guard against clients that
+// stop reading, panics, and HSTS.
+
+// requestIDs encodes ids without padding in lower case: short, safe in a
+// header, a URL and a log line.
+var requestIDs = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
+
+// newRequestID returns 80 random bits as 16 characters.
+func newRequestID() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return requestIDs.EncodeToString(b[:])
+}
+
+// request is what the gateway knows about one request while serving it,
+// carried in its context.
+type request struct {
+	id      string
+	start   time.Time
+	trusted bool // the peer is a configured proxy
+	gzip    bool // the client accepts gzip
+	// The proxied part, set by a route's handler: empty for the gateway's
+	// own pages.
+	target string // what was asked for: "agent S1", "leader", ...
+	ref    string // the member that was reached
+	// gone records that the client went away before an answer (logged
+	// as 499, nginx's "client closed request").
+	gone bool
+}
+
+type requestKey struct{}
+
+// requestOf returns the request state the gateway's middleware put in the
+// request's context, or a fresh one outside it (tests of a handler alone).
+func requestOf(r *http.Request) *request {
+	if q, ok := r.Context().Value(requestKey{}).(*request); ok {
+		return q
+	}
+	return &request{id: newRequestID(), start: time.Now()}
+}
+
+// recorder records a response's status and size for the access log and
+// bounds how long one write may wait for a client that stopped reading
+// (there is no server-wide WriteTimeout: it would cut long downloads and
+// event streams). Its Unwrap lets http.ResponseController through to the
+// connection.
+type recorder struct {
+	http.ResponseWriter
+	rc     *http.ResponseController
+	stall  time.Duration
+	status int
+	bytes  int64
+	armed  bool
+}
+
+func (w *recorder) WriteHeader(status int) {
+	if w.status == 0 && status >= 200 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *recorder) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.arm()
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// FlushError flushes under the stall deadline.
+func (w *recorder) FlushError() error {
+	w.arm()
+	return w.rc.Flush()
+}
+
+// Flush implements http.Flusher.
+func (w *recorder) Flush() { _ = w.FlushError() }
+
+// Unwrap implements the ResponseController protocol.
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// arm moves the write deadline stall ahead: a write that cannot hand its
+// bytes to the kernel within that time fails, and the handler with it.
+func (w *recorder) arm() {
+	if w.stall > 0 {
+		w.armed = w.rc.SetWriteDeadline(time.Now().Add(w.stall)) == nil
+	}
+}
+
+// disarm flushes what is buffered while the deadline still holds, then
+// clears it so the next request on the connection starts without one.
+func (w *recorder) disarm() {
+	if w.armed {
+		_ = w.rc.Flush()
+		_ = w.rc.SetWriteDeadline(time.Time{})
+	}
+}
+
+// middleware wraps the router (and Options.Observe around it, where
+// metrics go): ids, recording, compression, the access log, panics.
+func (g *Gateway) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := &request{
+			id:      newRequestID(),
+			start:   time.Now(),
+			trusted: trusts(g.opts.TrustedProxies, r.RemoteAddr),
+			gzip:    acceptsGzip(r.Header.Values("Accept-Encoding")),
+		}
+		if q.trusted {
+			// A trusted proxy's id ties the two logs together.
+			if id := r.Header.Get("X-Request-Id"); validRequestID(id) {
+				q.id = id
+			}
+		}
+		r = r.WithContext(context.WithValue(r.Context(), requestKey{}, q))
+		r.Header.Del("X-Request-Id") // the gateway's goes upstream
+		rec := &recorder{ResponseWriter: w, rc: http.NewResponseController(w), stall: g.stall}
+		h := rec.Header()
+		h.Set("X-Request-Id", q.id)
+		if g.hsts {
+			h.Set("Strict-Transport-Security", hstsValue)
+		}
+		var out http.ResponseWriter = rec
+		var cw *compressWriter
+		if q.gzip && r.Method != http.MethodHead {
+			cw = &compressWriter{ResponseWriter: rec}
+			out = cw
+		}
+		defer g.logRequest(r, q, rec)
+		defer g.recoverPanic(out, r, q, rec)
+		next.ServeHTTP(out, r)
+		if cw != nil {
+			if err := cw.finish(); err != nil {
+				g.log.Debug("finish gzip stream", "request_id", q.id, "err", err)
+			}
+		}
+		rec.disarm()
+	})
+}
+
+// validRequestID accepts an id from a trusted proxy only if it is short and
+// plain, so it cannot forge log lines or headers.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// hstsValue keeps browsers on HTTPS for a year. It is sent only when the
+// front speaks TLS without downgrade: with downgrade on, plain HTTP on the
+// same port is meant to work.
+const hstsValue = "max-age=31536000"
+
+// recoverPanic turns a handler's panic into a 500 page (when nothing was
+// written yet) and a log line with the stack. http.ErrAbortHandler is how
+// a streaming handler says "cut the connection" (a member died
+// mid-download): it passes on to net/http, which aborts the response so
+// the client sees a broken transfer, not a complete one.
+func (g *Gateway) recoverPanic(w http.ResponseWriter, r *http.Request, q *request, rec *recorder) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+		rec.status = statusAborted
+		panic(v)
+	}
+	g.log.Error("panic serving request", "request_id", q.id, "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+	if rec.status == 0 {
+		g.pages.WriteProblem(w, r, internalProblem())
+		return
+	}
+	rec.status = statusAborted
+	panic(http.ErrAbortHandler)
+}
+
+// statusAborted marks, in the access log, a response cut off after its
+// header was sent.
+const statusAborted = -1
+
+// statusClientGone is nginx's 499: the client closed the connection before
+// the gateway answered. It is never sent, only logged.
+const statusClientGone = 499
+
+// logRequest writes the access log line at debug level (a WebUI polls
+// several endpoints a second) and failures at warn.
+func (g *Gateway) logRequest(r *http.Request, q *request, rec *recorder) {
+	status := rec.status
+	if q.gone && status == 0 {
+		status = statusClientGone
+	}
+	level := slog.LevelDebug
+	if status >= 500 || status == statusAborted {
+		level = slog.LevelWarn
+	}
+	ctx := r.Context()
+	if !g.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", q.id),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.Int64("bytes", rec.bytes),
+		slog.Duration("duration", time.Since(q.start)),
+		slog.String("client", clientIP(r, q.trusted)),
+		slog.String("proto", r.Proto),
+	}
+	if q.target != "" {
+		attrs = append(attrs, slog.String("target", q.target))
+	}
+	if q.ref != "" {
+		attrs = append(attrs, slog.String("member", q.ref))
+	}
+	g.log.LogAttrs(context.WithoutCancel(ctx), level, "request", attrs...)
+}

@@ -1,0 +1,222 @@
+package server
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mesosgate/mesosgate/e2e/sim"
+)
+
+// TestRoutes walks every route of SPEC section 7 through the gateway to a
+// cluster whose agents speak every mode.
+func TestRoutes(t *testing.T) {
+	ts := newTester(t, testerOptions{sim: sim.Options{Masters: 2, Modes: sim.AllModes()}})
+	leader := ts.sim.Leader()
+	standby := ts.sim.Masters()[1]
+	fw := ts.sim.Frameworks()[0]
+
+	type check struct {
+		name, path string
+		status     int
+		contains   string // in the body
+		location   string // the Location header, when set
+	}
+	checks := []check{
+		{"leader at the root", "/master/state", 200, `"leader_info"`, ""},
+		{"leader's WebUI", "/", 200, "<html", ""},
+		{"leader alias", "/mesos/master/state", 200, `"leader_info"`, ""},
+		{"leader alias bare", "/mesos", 301, "", "/mesos/"},
+		{"standby by address", "/gateway/masters/" + standby.Addr() + "/version", 200, `"version"`, ""},
+		{"standby redirect rewritten", "/gateway/masters/" + standby.Addr() + "/master/state", 307, "", "/mesos/master/state"},
+		{"unknown master", "/gateway/masters/127.0.0.1:1/version", 404, "unknown-master", ""},
+		{"master bare", "/gateway/masters/" + standby.Addr(), 301, "", "/gateway/masters/" + standby.Addr() + "/"},
+		{"framework by name", "/service/" + fw.Name() + "/api/info", 200, `"framework": "` + fw.Name() + `"`, ""},
+		{"framework by id", "/framework/" + fw.ID() + "/api/info", 200, `"id": "` + fw.ID() + `"`, ""},
+		{"framework bare", "/service/" + fw.Name() + "?x=1", 301, "", "/service/" + fw.Name() + "/?x=1"},
+		{"unknown framework", "/service/nope/", 404, "unknown-framework", ""},
+		{"unknown framework id", "/framework/nope/", 404, "unknown-framework", ""},
+		{"unknown agent", "/agent/nope/slave(1)/state", 404, "unknown-agent", ""},
+		{"unknown slave", "/slave/nope/slave(1)/state", 404, "unknown-agent", ""},
+		{"dashboard", "/gateway/", 200, "<html", ""},
+		{"dashboard bare", "/gateway", 301, "", "/gateway/"},
+		{"gateway 404", "/gateway/nothing", 404, "not-found", ""},
+		{"api", "/gateway/api/cluster", 200, `"phase"`, ""},
+		{"healthz", "/gateway/healthz", 200, "ok", ""},
+		{"readyz", "/gateway/readyz", 200, "ready", ""},
+	}
+	for i, a := range ts.sim.Agents() {
+		checks = append(checks,
+			check{"agent " + a.Mode().String(), "/agent/" + a.ID() + "/slave(1)/state", 200, `"id": "` + a.ID() + `"`, ""},
+			check{"slave alias " + a.Mode().String(), "/slave/" + a.ID() + "/slave(1)/state", 200, `"id": "` + a.ID() + `"`, ""},
+		)
+		if i == 0 {
+			checks = append(checks, check{"agent bare", "/agent/" + a.ID() + "?q", 301, "", "/agent/" + a.ID() + "/?q"})
+		}
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			resp, body := ts.get(c.path, "Accept", "application/json")
+			if resp.StatusCode != c.status {
+				t.Fatalf("GET %s: status %d, want %d; body:\n%.500s", c.path, resp.StatusCode, c.status, body)
+			}
+			if c.contains != "" && !strings.Contains(compactJSON(body), compactJSON(c.contains)) {
+				t.Errorf("GET %s: body lacks %q:\n%.500s", c.path, c.contains, body)
+			}
+			if loc := resp.Header.Get("Location"); loc != c.location {
+				t.Errorf("GET %s: Location %q, want %q", c.path, loc, c.location)
+			}
+			if resp.Header.Get("X-Request-Id") == "" {
+				t.Errorf("GET %s: no X-Request-Id", c.path)
+			}
+		})
+	}
+	_ = leader
+}
+
+// compactJSON drops the spaces after colons so checks do not depend on a
+// member's indentation.
+func compactJSON(s string) string { return strings.ReplaceAll(s, `": `, `":`) }
+
+// TestUnknownIsAProblemPage checks the 404 of an unknown agent and
+// framework as a browser and as an API client see it.
+func TestUnknownIsAProblemPage(t *testing.T) {
+	ts := newTester(t, testerOptions{sim: sim.Options{Modes: []sim.Mode{sim.Plain}}})
+	for _, path := range []string{"/agent/S-missing/files/browse", "/service/missing/", "/framework/missing-0000/"} {
+		t.Run(path, func(t *testing.T) {
+			resp, body := ts.get(path, "Accept", "text/html,application/xhtml+xml")
+			if resp.StatusCode != 404 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+				t.Fatalf("browser: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+			}
+			if !strings.Contains(body, "missing") || !strings.Contains(body, resp.Header.Get("X-Request-Id")) {
+				t.Errorf("the page names neither what was asked nor the request id:\n%s", body)
+			}
+			resp, body = ts.get(path, "Accept", "application/json")
+			var p struct {
+				Status    int    `json:"status"`
+				Type      string `json:"type"`
+				Detail    string `json:"detail"`
+				RequestID string `json:"request_id"`
+			}
+			if err := json.Unmarshal([]byte(body), &p); err != nil || resp.Header.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("API client: %s %v\n%s", resp.Header.Get("Content-Type"), err, body)
+			}
+			if p.Status != 404 || !strings.Contains(p.Detail, "missing") || p.RequestID != resp.Header.Get("X-Request-Id") {
+				t.Errorf("problem %+v", p)
+			}
+		})
+	}
+}
+
+// TestRefused sends what a forward proxy client or an attacker sends: the
+// gateway answers 400 and forwards nothing.
+func TestRefused(t *testing.T) {
+	ts := newTester(t, testerOptions{sim: sim.Options{Modes: []sim.Mode{sim.Plain}}})
+	agent := ts.sim.Agents()[0]
+	for _, c := range []struct{ name, request, want string }{
+		{"absolute-form", "GET http://" + agent.Addr() + "/slave(1)/state HTTP/1.1\r\nHost: " + agent.Addr() + "\r\n\r\n", "absolute-target"},
+		{"absolute-form to the gateway itself", "GET https://localhost/master/state HTTP/1.1\r\nHost: localhost\r\n\r\n", "absolute-target"},
+		{"connect", "CONNECT " + agent.Addr() + " HTTP/1.1\r\nHost: " + agent.Addr() + "\r\n\r\n", "absolute-target"},
+		// The gateway closes the connection of a client that takes it
+		// for a forward proxy; the others ask for it.
+		{"dot dot", "GET /agent/" + agent.ID() + "/../../master/state HTTP/1.1\r\nHost: localhost\r\n\r\n", "path-escape"},
+		{"encoded dot dot", "GET /agent/" + agent.ID() + "/%2e%2e/%2E%2E/master/state HTTP/1.1\r\nHost: localhost\r\n\r\n", "path-escape"},
+		{"encoded slash", "GET /agent/" + agent.ID() + "/..%2f..%2fmaster/state HTTP/1.1\r\nHost: localhost\r\n\r\n", "path-escape"},
+		{"backslash", "GET /service/x/..\\..\\master/state HTTP/1.1\r\nHost: localhost\r\n\r\n", "path-escape"},
+		{"single dot", "GET /agent/" + agent.ID() + "/./x HTTP/1.1\r\nHost: localhost\r\n\r\n", "path-escape"},
+		{"leader dot dot", "GET /../etc/passwd HTTP/1.1\r\nHost: localhost\r\n\r\n", "path-escape"},
+		{"double slash", "GET //" + agent.Addr() + "/x HTTP/1.1\r\nHost: localhost\r\n\r\n", "bad-request"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req := c.request
+			if !strings.HasPrefix(c.name, "absolute") && c.name != "connect" {
+				req = strings.TrimSuffix(req, "\r\n") + "Connection: close\r\n\r\n"
+			}
+			got := ts.raw(req)
+			if !strings.HasPrefix(got, "HTTP/1.1 400 ") || !strings.Contains(got, c.want) {
+				t.Errorf("got:\n%.600s", got)
+			}
+		})
+	}
+	if d := agent.DirectRequests(); len(d) > 0 {
+		t.Errorf("requests reached the agent: %v", d)
+	}
+	// An encoded slash inside an id stays in the id: no such agent.
+	resp, _ := ts.get("/agent/" + url.PathEscape(agent.ID()+"/x") + "/slave(1)/state")
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("agent id with an encoded slash: %d", resp.StatusCode)
+	}
+}
+
+// TestOversizedHeader is refused with 431 before any routing.
+func TestOversizedHeader(t *testing.T) {
+	ts := newTester(t, testerOptions{sim: sim.Options{}, serve: ServeOptions{MaxHeaderBytes: 4096}})
+	got := ts.raw("GET /master/state HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nCookie: " + strings.Repeat("a", 16<<10) + "\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 431 ") {
+		t.Errorf("got:\n%.300s", got)
+	}
+}
+
+// TestWebUIDir serves a WebUI directory in place of the leader's, with the
+// runtime injected, while the API still reaches the leader.
+func TestWebUIDir(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "app", "shared"), 0o755)
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte(`<!doctype html><html><head><meta charset="utf-8"><title>Mesos</title></head><body><script src="app/app.js"></script></body></html>`), 0o644)
+	os.WriteFile(filepath.Join(dir, "app", "app.js"), []byte(`var mesos = 1;`), 0o644)
+	os.WriteFile(filepath.Join(dir, "app", "shared", "pailer.html"), []byte(`<html><head></head><body>pailer</body></html>`), 0o644)
+	ts := newTester(t, testerOptions{sim: sim.Options{}, gateway: func(o *Options) { o.WebUIDir = dir }})
+	for _, c := range []struct{ path, want string }{
+		{"/", "data-mesosgate"},
+		{"/mesos/", "data-mesosgate"},
+		{"/app/shared/pailer.html", "data-mesosgate"},
+		{"/app/app.js", "var mesos = 1;"},
+		{"/master/state", `"leader_info"`},
+	} {
+		resp, body := ts.get(c.path)
+		if resp.StatusCode != 200 || !strings.Contains(body, c.want) {
+			t.Errorf("GET %s: %d\n%.300s", c.path, resp.StatusCode, body)
+		}
+	}
+	if resp, _ := ts.do(ts.client, http.MethodHead, "/gateway/healthz"); resp.StatusCode != 200 {
+		t.Errorf("HEAD /gateway/healthz: %d", resp.StatusCode)
+	}
+}
+
+// TestMetricsHooks: Options.Observe sees every request with a
+// ResponseWriter that reaches the connection, and Options.Metrics is served
+// at /gateway/metrics (issue 6 plugs in there).
+func TestMetricsHooks(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	ts := newTester(t, testerOptions{sim: sim.Options{}, gateway: func(o *Options) {
+		o.Observe = func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				next.ServeHTTP(w, r)
+				if err := http.NewResponseController(w).Flush(); err != nil {
+					t.Errorf("the observed ResponseWriter cannot flush: %v", err)
+				}
+				mu.Lock()
+				seen[r.URL.Path]++
+				mu.Unlock()
+			})
+		}
+		o.Metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "mesosgate_up 1\n") })
+	}})
+	ts.get("/master/state")
+	resp, body := ts.get("/gateway/metrics")
+	if resp.StatusCode != 200 || body != "mesosgate_up 1\n" {
+		t.Errorf("/gateway/metrics: %d %q", resp.StatusCode, body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if seen["/master/state"] != 1 || seen["/gateway/metrics"] != 1 {
+		t.Errorf("observed %v", seen)
+	}
+}
