@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,16 +36,18 @@ import (
 // reaches the member over HTTPS, verifying it against the cluster's CA,
 // on keep-alive connections. Members speak libprocess's default cipher
 // list (sim.MemberCiphers), of which a modern client shares only the RSA
-// key exchange AES-CBC suites on TLS 1.2; the gateway negotiates
-// TLS_RSA_WITH_AES_128_CBC_SHA with them (the member's preference among
-// the suites both accept), and so does each peer:
+// key exchange AES-CBC suites on TLS 1.2. Each peer negotiates with the
+// member what the gateway does, TLS_RSA_WITH_AES_128_CBC_SHA on TLS 1.2
+// (the member's preference among the suites both accept; seen by a Go
+// server with the member's certificate and suites recording each
+// connection's state, and for Apache in its ssl:debug log):
 //
 //   - nginx and Apache are configured to offer exactly AES128-SHA on
 //     TLS 1.2 (proxy_ssl_ciphers, SSLProxyCipherSuite), so a session that
-//     works is TLS_RSA_WITH_AES_128_CBC_SHA;
+//     works is that suite;
 //   - Caddy 2.6 has no setting for its upstream suites; Debian's build
-//     (Go 1.19) still offers Go's RSA key exchange suites by default and
-//     the member picks TLS_RSA_WITH_AES_128_CBC_SHA.
+//     (Go 1.19) still offers Go's RSA key exchange suites by default, and
+//     the member picks AES128-SHA from them.
 //
 // Toward the benchmark's client every front negotiates TLS 1.3 with
 // TLS_AES_128_GCM_SHA256 (startPeer checks the version).
@@ -103,7 +106,11 @@ type peerSite struct {
 	Prefix            string // "/agent/ID" or "" for the whole member
 	URLMap            map[string]string
 	Root              bool // the benchmark runs as root
+	Workers           int  // processes for the cores: runtime.NumCPU
 }
+
+// ApacheThreads is Apache's MaxRequestWorkers: 25 threads a process.
+func (s peerSite) ApacheThreads() int { return 25 * s.Workers }
 
 // newPeerSite gives a peer a directory, a free loopback port and a front
 // certificate like the gateway's, in front of member (127.0.0.1:port).
@@ -124,6 +131,7 @@ func newPeerSite(tb testing.TB, member, prefix string) peerSite {
 		MemberHost: "localhost:" + member[strings.LastIndexByte(member, ':')+1:],
 		Prefix:     prefix,
 		Root:       os.Geteuid() == 0,
+		Workers:    runtime.NumCPU(),
 	}
 	if err := leaf.WriteFiles(s.CertFile, s.KeyFile); err != nil {
 		tb.Fatal(err)
@@ -197,11 +205,11 @@ func startNginx(tb testing.TB, member, prefix string) *peer {
 	s := newPeerSite(tb, member, prefix)
 	conf := writeTemplate(tb, s.Dir, "nginx.conf", nginxConf, s)
 	cmd := exec.Command(bin, "-p", s.Dir, "-c", conf, "-g", "daemon off;")
-	return startPeer(tb, "nginx", cmd, s, filepath.Join(s.Dir, "error.log"), syscall.SIGTERM)
+	return startPeer(tb, "nginx", cmd, s, filepath.Join(s.Dir, "error.log"))
 }
 
 // caddyConf is Caddy's native JSON: no admin endpoint, no automatic HTTPS,
-// the front certificate loaded from files, Prefix stripped and proxied to
+// no HTTP/3 listener, the front certificate loaded from files, Prefix stripped and proxied to
 // the member with its idle pool sized like nginx's.
 const caddyConf = `{
   "admin": {"disabled": true},
@@ -213,6 +221,7 @@ const caddyConf = `{
     ]}},
     "http": {"servers": {"bench": {
       "listen": ["{{.Listen}}"],
+      "protocols": ["h1", "h2"],
       "automatic_https": {"disable": true},
       "tls_connection_policies": [{
         "certificate_selection": {"any_tag": ["front"]},
@@ -254,7 +263,7 @@ func startCaddy(tb testing.TB, member, prefix string) *peer {
 		"XDG_DATA_HOME=" + filepath.Join(s.Dir, "data"),
 		"XDG_CONFIG_HOME=" + filepath.Join(s.Dir, "config"),
 	}
-	return startPeer(tb, "caddy", cmd, s, "", syscall.SIGTERM)
+	return startPeer(tb, "caddy", cmd, s, "")
 }
 
 // apacheConf proxies the whole member and rewrites its HTML with
@@ -278,10 +287,10 @@ LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so
 LoadModule proxy_http_module /usr/lib/apache2/modules/mod_proxy_http.so
 LoadModule xml2enc_module /usr/lib/apache2/modules/mod_xml2enc.so
 LoadModule proxy_html_module /usr/lib/apache2/modules/mod_proxy_html.so
-StartServers 2
-ServerLimit 2
+StartServers {{.Workers}}
+ServerLimit {{.Workers}}
 ThreadsPerChild 25
-MaxRequestWorkers 50
+MaxRequestWorkers {{.ApacheThreads}}
 MinSpareThreads 25
 MaxSpareThreads 50
 KeepAlive On
@@ -337,7 +346,7 @@ func startApache(tb testing.TB, member string, urlMap map[string]string) *peer {
 	// Debian's binary reads its run-time paths from the environment its
 	// apache2ctl sets; the configuration above names them all instead.
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "APACHE_RUN_DIR=" + s.Dir, "APACHE_LOG_DIR=" + s.Dir, "APACHE_LOCK_DIR=" + s.Dir}
-	return startPeer(tb, "apache", cmd, s, filepath.Join(s.Dir, "error.log"), syscall.SIGTERM)
+	return startPeer(tb, "apache", cmd, s, filepath.Join(s.Dir, "error.log"))
 }
 
 // writeTemplate writes the peer's configuration file into dir.
@@ -354,10 +363,10 @@ func writeTemplate(tb testing.TB, dir, name, text string, data any) string {
 	return file
 }
 
-// startPeer starts cmd, stops it with stop at the end of the benchmark,
+// startPeer starts cmd, stops it (SIGTERM) at the end of the benchmark,
 // and waits until the peer answers over HTTPS on s.Listen, polling, or
 // fails with its output and log if it exits or takes 30 s.
-func startPeer(tb testing.TB, name string, cmd *exec.Cmd, s peerSite, logFile string, stop os.Signal) *peer {
+func startPeer(tb testing.TB, name string, cmd *exec.Cmd, s peerSite, logFile string) *peer {
 	tb.Helper()
 	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = writerFunc(out.WriteString), writerFunc(out.WriteString)
@@ -371,7 +380,7 @@ func startPeer(tb testing.TB, name string, cmd *exec.Cmd, s peerSite, logFile st
 		return fmt.Sprintf("output:\n%s\nlog:\n%s", out, log)
 	}
 	tb.Cleanup(func() {
-		cmd.Process.Signal(stop)
+		cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
 		case <-time.After(10 * time.Second):
@@ -426,4 +435,11 @@ type writerFunc func(string)
 func (f writerFunc) Write(p []byte) (int, error) {
 	f(string(p))
 	return len(p), nil
+}
+
+func TestPeerProgramMissing(t *testing.T) {
+	path, skip := peerProgram{"mesosgate-no-such-peer", "mesosgate-peer-package"}.find()
+	if path != "" || !strings.Contains(skip, "install the Debian package mesosgate-peer-package") {
+		t.Errorf("find() = %q, %q; want no path and a message naming the package", path, skip)
+	}
 }
