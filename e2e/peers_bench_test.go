@@ -63,6 +63,7 @@ type peer struct {
 	name   string
 	url    string // https://localhost:port
 	client *http.Client
+	pid    int // the peer's first process (nginx's and Apache's parent)
 	skip   string
 }
 
@@ -395,6 +396,7 @@ func startPeer(tb testing.TB, name string, cmd *exec.Cmd, s peerSite, logFile st
 	roots.AddCert(pki.CA.Cert)
 	p := &peer{
 		name:   name,
+		pid:    cmd.Process.Pid,
 		url:    "https://localhost:" + s.Listen[strings.LastIndexByte(s.Listen, ':')+1:],
 		client: httpsClient(&tls.Config{RootCAs: roots, ServerName: "localhost"}),
 	}
