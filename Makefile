@@ -54,9 +54,10 @@ test: deps vet
 	$(GO) test $(TESTFLAGS) ./...
 
 # bench installs the test tools and the peers (deps with a longer list, so
-# apt-get update still runs once and only when something is missing).
+# apt-get update still runs once and only when something is missing), with
+# /usr/sbin on the PATH, where Debian puts nginx and apache2.
 bench:
-	@$(MAKE) --no-print-directory deps DEB_TOOLS="$(DEB_TOOLS) $(PEER_TOOLS)"
+	@PATH="$$PATH:/usr/sbin:/sbin" $(MAKE) --no-print-directory deps DEB_TOOLS="$(DEB_TOOLS) $(PEER_TOOLS)"
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(BENCHFLAGS) $(BENCHPKGS)
 
 clean:
