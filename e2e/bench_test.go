@@ -29,7 +29,12 @@ import (
 // Debian package to install. Run them with
 //
 //	make bench
+//	go test ./e2e -run '^$' -bench . -benchtime 3s
 //	go test ./e2e -run '^$' -bench 'JSONP|ListingPage' -benchtime 3s
+//
+// Each proxy's CPU time per operation ("cpu-us/op", all its processes)
+// is reported too: the rates move with whatever else the machine's cores
+// run, the CPU a request costs much less.
 //
 // Loopback and one machine for everything: the gateway competes with the
 // member and the client for the same cores, so the ratios are a floor for
