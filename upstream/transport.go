@@ -23,11 +23,15 @@ import (
 // as libprocess does.
 func (c *Cluster) newTransport() *http.Transport {
 	return &http.Transport{
-		Proxy:                  nil,
-		DialContext:            c.dialPlain,
-		DialTLSContext:         c.dialTLS,
+		Proxy:          nil,
+		DialContext:    c.dialPlain,
+		DialTLSContext: c.dialTLS,
+		// Many browsers behind one gateway poll the same member at once
+		// (the WebUI asks every agent on its page for state and metrics):
+		// a small per-member pool would close connections as fast as it
+		// opens them, a TLS handshake each. The total stays bounded.
 		MaxIdleConns:           1024,
-		MaxIdleConnsPerHost:    8,
+		MaxIdleConnsPerHost:    64,
 		IdleConnTimeout:        90 * time.Second,
 		ExpectContinueTimeout:  time.Second,
 		DisableCompression:     true,
