@@ -21,9 +21,9 @@ type clusterCollector struct {
 	front   func() []tlsx.CertInfo
 	now     func() time.Time
 
-	members, phase, leader, age                 *prometheus.Desc
-	retries, reprobes, sweeps, lastSweep        *prometheus.Desc
-	frontDays, memberDays                       *prometheus.Desc
+	members, phase, leader, age          *prometheus.Desc
+	retries, reprobes, sweeps, lastSweep *prometheus.Desc
+	frontDays, memberDays                *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*clusterCollector)(nil)
