@@ -287,8 +287,10 @@ func (g *Gateway) healthz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// readyz answers 200 once the first discovery has finished, 503 before:
-// readiness, for a load balancer in front of several gateways.
+// readyz answers 200 once a discovery has found the cluster (the first
+// that succeeded; the map then stays, ageing, whatever happens to the
+// masters), 503 before: readiness, for a load balancer in front of several
+// gateways or an orchestrator's readiness probe.
 func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	web.SetSecurityHeaders(h)
@@ -298,9 +300,15 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	// unready one from holding the probe.
 	ctx, cancel := context.WithTimeout(r.Context(), 100*time.Millisecond)
 	defer cancel()
-	if err := g.opts.Cluster.Wait(ctx); err != nil {
+	switch err := g.opts.Cluster.Wait(ctx); {
+	case err == nil:
+	case ctx.Err() != nil:
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("not ready: the first discovery has not finished\n"))
+		return
+	default:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not ready: no master has answered yet; the dashboard (/gateway/) and the log say what each answered\n"))
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
