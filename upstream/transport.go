@@ -119,13 +119,14 @@ func (c *Cluster) roundTrip(req *http.Request, m *member) (*http.Response, error
 	if !retryable(req) {
 		return nil, fmt.Errorf("%s %s (re-probed: %s): %w", req.Method, m.addr, p.Speaks, err)
 	}
+	out, oerr := c.outgoing(req, m, p)
+	if oerr != nil {
+		return nil, oerr
+	}
 	// The gateway's request id (X-Request-Id, which it sends every
 	// member) ties this line to its access log line.
 	c.log.Debug("retrying after a failed connection", "request_id", req.Header.Get("X-Request-Id"),
 		"member", m.addr, "speaks", p.Speaks, "err", err)
-	if out, err = c.outgoing(req, m, p); err != nil {
-		return nil, err
-	}
 	c.stats.retries.Add(1)
 	return c.transport.RoundTrip(out)
 }
