@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -116,7 +117,7 @@ type Metrics struct {
 	handler http.Handler
 
 	requests *prometheus.CounterVec
-	inFlight prometheus.Gauge
+	inFlight atomic.Int64 // exported by a GaugeFunc: one atomic add per change
 	aborted  *prometheus.CounterVec
 	upstream *prometheus.HistogramVec
 
@@ -124,8 +125,12 @@ type Metrics struct {
 	rewriteIn    prometheus.Counter
 	rewriteOut   prometheus.Counter
 
-	// codes are the status codes' label values, made once.
-	codes [600]string
+	// The request path finds its series here instead of hashing label
+	// values (WithLabelValues) every time: the counters of each route
+	// class and status code below 600, made on first use, and the
+	// latency histograms of each route class and scheme, made at once.
+	counters  [numClasses][600]atomic.Pointer[prometheus.Counter]
+	observers [numClasses][2]prometheus.Observer // http, https
 }
 
 var _ http.Handler = (*Metrics)(nil)
@@ -159,10 +164,6 @@ func NewMetrics(o MetricsOptions) (*Metrics, error) {
 			Name: "mesosgate_http_requests_total",
 			Help: "Requests the gateway answered, by route class and status code (499: the client left before an answer).",
 		}, []string{"route", "code"}),
-		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "mesosgate_http_requests_in_flight",
-			Help: "Requests being served, open event streams and WebSockets included.",
-		}),
 		aborted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mesosgate_http_responses_aborted_total",
 			Help: "Responses cut off after their status was sent (a member or the client went away mid-body), by route class.",
@@ -185,9 +186,15 @@ func NewMetrics(o MetricsOptions) (*Metrics, error) {
 			Help: "Bytes of HTML the link rewriter wrote (before the gateway's own compression).",
 		}),
 	}
-	for i := range m.codes {
-		m.codes[i] = strconv.Itoa(i)
+	for c := range numClasses {
+		for i, scheme := range []string{"http", "https"} {
+			m.observers[c][i] = m.upstream.WithLabelValues(c.String(), scheme)
+		}
 	}
+	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "mesosgate_http_requests_in_flight",
+		Help: "Requests being served, open event streams and WebSockets included.",
+	}, func() float64 { return float64(m.inFlight.Load()) })
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "mesosgate_build_info",
 		Help:        "Always 1; the labels say which mesosgate runs.",
@@ -195,7 +202,7 @@ func NewMetrics(o MetricsOptions) (*Metrics, error) {
 	})
 	build.Set(1)
 	for _, c := range []prometheus.Collector{
-		m.requests, m.inFlight, m.aborted, m.upstream, m.rewritePages, m.rewriteIn, m.rewriteOut, build,
+		m.requests, inFlight, m.aborted, m.upstream, m.rewritePages, m.rewriteIn, m.rewriteOut, build,
 		newClusterCollector(o),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -229,20 +236,14 @@ func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }
 
 // started counts a request the middleware began serving.
-func (m *Metrics) started() { m.inFlight.Inc() }
+func (m *Metrics) started() { m.inFlight.Add(1) }
 
 // finished counts a request the middleware has finished: its route class,
 // the status sent (0 when none was), whether it was cut off, and what the
 // rewriter read and wrote for it.
 func (m *Metrics) finished(q *request, status int, aborted bool) {
-	m.inFlight.Dec()
-	code := "0"
-	if status > 0 && status < len(m.codes) {
-		code = m.codes[status]
-	} else if status > 0 {
-		code = strconv.Itoa(status)
-	}
-	m.requests.WithLabelValues(q.class.String(), code).Inc()
+	m.inFlight.Add(-1)
+	m.counter(q.class, status).Inc()
 	if aborted {
 		m.aborted.WithLabelValues(q.class.String()).Inc()
 	}
@@ -253,13 +254,30 @@ func (m *Metrics) finished(q *request, status int, aborted bool) {
 	}
 }
 
+// counter returns the requests counter of a route class and status (0:
+// none was sent).
+func (m *Metrics) counter(class routeClass, status int) prometheus.Counter {
+	if status < 0 || status >= len(m.counters[class]) {
+		return m.requests.WithLabelValues(class.String(), strconv.Itoa(status))
+	}
+	slot := &m.counters[class][status]
+	if c := slot.Load(); c != nil {
+		return *c
+	}
+	// Two requests may both get here; both find the same series.
+	c := m.requests.WithLabelValues(class.String(), strconv.Itoa(status))
+	slot.Store(&c)
+	return c
+}
+
 // upstreamHeader records the time a member took to send its response
 // header.
 func (m *Metrics) upstreamHeader(class routeClass, scheme string, d time.Duration) {
-	if scheme != "https" {
-		scheme = "http"
+	i := 0
+	if scheme == "https" {
+		i = 1
 	}
-	m.upstream.WithLabelValues(class.String(), scheme).Observe(d.Seconds())
+	m.observers[class][i].Observe(d.Seconds())
 }
 
 // rewriteCounts returns where a page's rewriter counts its bytes for q, or
