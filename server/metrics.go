@@ -162,7 +162,7 @@ func NewMetrics(o MetricsOptions) (*Metrics, error) {
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mesosgate_http_requests_total",
-			Help: "Requests the gateway answered, by route class and status code (499: the client left before an answer).",
+			Help: "Requests the gateway answered, by route class and status code (499: the client left before an answer; 0: the connection was cut before any status).",
 		}, []string{"route", "code"}),
 		aborted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mesosgate_http_responses_aborted_total",
