@@ -127,10 +127,11 @@ type Metrics struct {
 
 	// The request path finds its series here instead of hashing label
 	// values (WithLabelValues) every time: the counters of each route
-	// class and status code below 600, made on first use, and the
-	// latency histograms of each route class and scheme, made at once.
+	// class and status code below 600, and the latency histograms of each
+	// route class and scheme (http, https). Each is made on first use, so
+	// only series that happened are exported.
 	counters  [numClasses][600]atomic.Pointer[prometheus.Counter]
-	observers [numClasses][2]prometheus.Observer // http, https
+	observers [numClasses][2]atomic.Pointer[prometheus.Observer]
 }
 
 var _ http.Handler = (*Metrics)(nil)
@@ -185,11 +186,6 @@ func NewMetrics(o MetricsOptions) (*Metrics, error) {
 			Name: "mesosgate_rewrite_output_bytes_total",
 			Help: "Bytes of HTML the link rewriter wrote (before the gateway's own compression).",
 		}),
-	}
-	for c := range numClasses {
-		for i, scheme := range []string{"http", "https"} {
-			m.observers[c][i] = m.upstream.WithLabelValues(c.String(), scheme)
-		}
 	}
 	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "mesosgate_http_requests_in_flight",
@@ -277,7 +273,14 @@ func (m *Metrics) upstreamHeader(class routeClass, scheme string, d time.Duratio
 	if scheme == "https" {
 		i = 1
 	}
-	m.observers[class][i].Observe(d.Seconds())
+	slot := &m.observers[class][i]
+	o := slot.Load()
+	if o == nil {
+		h := m.upstream.WithLabelValues(class.String(), []string{"http", "https"}[i])
+		o = &h
+		slot.Store(o)
+	}
+	(*o).Observe(d.Seconds())
 }
 
 // rewriteCounts returns where a page's rewriter counts its bytes for q, or
