@@ -72,11 +72,12 @@ type Options struct {
 	// front certificate, the version. Nil adds nothing.
 	Dashboard func(*web.Dashboard)
 	// Observe, if set, wraps every request's handling after the gateway's
-	// own middleware (ids, recording): the place for metrics (issue 6).
-	// The ResponseWriter it sees answers http.ResponseController.
+	// own middleware (ids, recording, metrics). The ResponseWriter it
+	// sees answers http.ResponseController.
 	Observe func(http.Handler) http.Handler
-	// Metrics, if set, is served at /gateway/metrics.
-	Metrics http.Handler
+	// Metrics, if set, counts every request (NewMetrics) and is served at
+	// /gateway/metrics. Nil counts nothing and serves no metrics.
+	Metrics *Metrics
 
 	// Logger receives the access log (debug), failures (warn, error) and
 	// the cluster's changes as the gateway sees them. Nil discards.
@@ -91,6 +92,7 @@ type Options struct {
 type Gateway struct {
 	opts    Options
 	log     *slog.Logger
+	metrics *Metrics // nil: none
 	pages   *web.Pages
 	router  http.Handler
 	reverse *httputil.ReverseProxy
@@ -116,6 +118,7 @@ func New(o Options) (*Gateway, error) {
 	g := &Gateway{
 		opts:          o,
 		log:           o.Logger,
+		metrics:       o.Metrics,
 		hsts:          o.HSTS,
 		stall:         orDefault(o.StallTimeout, DefaultStallTimeout),
 		headerTimeout: orDefault(o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout),
