@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/mesosgate/mesosgate/rewrite"
@@ -106,6 +107,7 @@ type Gateway struct {
 	probeTimeout  time.Duration
 	staleLimit    time.Duration
 	discoveryWait time.Duration
+	discovered    atomic.Bool // a discovery has succeeded: waitDiscovery's fast path
 }
 
 var _ http.Handler = (*Gateway)(nil)

@@ -170,12 +170,20 @@ func (g *Gateway) route(kind upstream.Kind, segments int) http.HandlerFunc {
 }
 
 // waitDiscovery makes a request that arrives before the first discovery
-// wait for it (SPEC section 5), up to DiscoveryWait.
+// wait for it (SPEC section 5), up to DiscoveryWait. Once a discovery has
+// succeeded the answer never changes, and requests skip the timer.
 func (g *Gateway) waitDiscovery(ctx context.Context) error {
+	if g.discovered.Load() {
+		return nil
+	}
 	wctx, cancel := context.WithTimeout(ctx, g.discoveryWait)
 	defer cancel()
 	err := g.opts.Cluster.Wait(wctx)
-	if err == nil || ctx.Err() != nil {
+	if err == nil {
+		g.discovered.Store(true)
+		return nil
+	}
+	if ctx.Err() != nil {
 		return err
 	}
 	return &discoveryError{err: err}
