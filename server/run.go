@@ -196,7 +196,7 @@ func certSource(g *config.Gateway, log *slog.Logger) (*tlsx.ManagedSource, error
 	}
 	switch g.CertSource {
 	case config.CertInternal:
-		names, ips, err := tlsx.InternalNames(g.Listen)
+		names, ips, err := tlsx.InternalNames(g.Listen, g.ServerNames...)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", g.Name("listen"), err)
 		}
