@@ -113,6 +113,9 @@ type member struct {
 	rt       *memberTransport
 
 	probe atomic.Pointer[Probe]
+	// downSince is when probes began to find the member unreachable
+	// (UnixNano); meaningless while it is reachable (transport.go).
+	downSince atomic.Int64
 	// session is the TLS session the next probe resumes; notTLS is
 	// whether the last probe's ClientHello got an answer that is not TLS
 	// (session.go).

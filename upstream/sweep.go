@@ -85,6 +85,11 @@ func (c *Cluster) probeAfter(ctx context.Context, m *member, after uint64) *Prob
 func (c *Cluster) runProbe(ctx context.Context, m *member, f *flight) {
 	p := c.probe(ctx, m)
 	p.seq = f.seq
+	if p.Speaks == Unreachable {
+		if old := m.probe.Load(); old == nil || old.Speaks != Unreachable {
+			m.downSince.Store(p.finished.UnixNano())
+		}
+	}
 	old := m.probe.Swap(p)
 	m.mu.Lock()
 	f.p = p

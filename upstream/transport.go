@@ -104,7 +104,7 @@ const reprobeUnreachable = time.Second
 // new probe found.
 func (c *Cluster) roundTrip(req *http.Request, m *member) (*http.Response, error) {
 	ctx := req.Context()
-	out, err := c.outgoing(req, m, c.usableProbe(ctx, m))
+	out, err := c.outgoing(req, m, c.awaitRestart(ctx, req, m, c.usableProbe(ctx, m)))
 	if err != nil {
 		closeBody(req)
 		return nil, err
@@ -123,6 +123,7 @@ func (c *Cluster) roundTrip(req *http.Request, m *member) (*http.Response, error
 	if !retryable(req) {
 		return nil, fmt.Errorf("%s %s (re-probed: %s): %w", req.Method, m.addr, p.Speaks, err)
 	}
+	p = c.awaitRestart(ctx, req, m, p)
 	out, oerr := c.outgoing(req, m, p)
 	if oerr != nil {
 		return nil, oerr
@@ -133,6 +134,37 @@ func (c *Cluster) roundTrip(req *http.Request, m *member) (*http.Response, error
 		"member", m.addr, "speaks", p.Speaks, "err", err)
 	c.stats.retries.Add(1)
 	return c.transport.RoundTrip(out)
+}
+
+// A member restarted in a rolling upgrade (SPEC section 6) is gone for a
+// moment: an idempotent request that finds it unreachable waits up to
+// restartGrace for it, re-probing at growing intervals, as long as the
+// member stopped answering less than restartWindow ago. A member down for
+// longer is taken for dead, and its requests fail at once.
+const (
+	restartGrace  = 2 * time.Second
+	restartWindow = 10 * time.Second
+)
+
+// awaitRestart re-probes a member that p found unreachable until it
+// answers, restartGrace passes or ctx ends, for a request that may be
+// retried; it returns the last probe.
+func (c *Cluster) awaitRestart(ctx context.Context, req *http.Request, m *member, p *Probe) *Probe {
+	if p.Speaks != Unreachable || !retryable(req) || time.Since(time.Unix(0, m.downSince.Load())) > restartWindow {
+		return p
+	}
+	deadline := time.Now().Add(restartGrace)
+	for wait := 25 * time.Millisecond; p.Speaks == Unreachable && time.Now().Add(wait).Before(deadline); wait *= 2 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return p
+		case <-t.C:
+		}
+		p = c.probeAfter(ctx, m, p.seq)
+	}
+	return p
 }
 
 // usableProbe returns the member's latest probe, probing first when there

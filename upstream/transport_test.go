@@ -98,6 +98,52 @@ func TestRestartBetweenRequests(t *testing.T) {
 	}
 }
 
+// TestRequestWaitsForRestart: a GET to an agent that is down for a moment
+// (stopped, then started again as a rolling upgrade does) waits for it and
+// is served, instead of failing in the gap.
+func TestRequestWaitsForRestart(t *testing.T) {
+	sc := startSim(t, sim.Options{Modes: []sim.Mode{sim.Plain}})
+	c := newCluster(t, sc, Config{})
+	discover(t, c)
+	a := sc.Agents()[0]
+	tg, err := c.Target(KindAgent, a.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := proxyTo(t, tg)
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		code         int
+		scheme, body string
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := http.Get(front + "/slave(1)/state")
+		if err != nil {
+			done <- result{body: err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		done <- result{resp.StatusCode, resp.Header.Get("X-Test-Scheme"), string(body)}
+	}()
+	// The request has found the agent gone once it re-probed it.
+	eventually(t, "the re-probe after the failed connection", func() bool { return c.Stats().Reprobes > 0 })
+	if err := a.Restart(sim.SSL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-done:
+		if r.code != http.StatusOK || r.scheme != "https" {
+			t.Fatalf("request across the restart: %d over %q: %.200s", r.code, r.scheme, r.body)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the request did not finish")
+	}
+}
+
 // TestRequestsNotRetried: a request with a body is not sent twice, but the
 // member is re-probed at once, so the next request finds it.
 func TestRequestsNotRetried(t *testing.T) {
