@@ -74,6 +74,39 @@ func TestLeaderChangeByPolling(t *testing.T) {
 	}
 }
 
+// TestLeaderChangeMastersByIP configures the masters by IP while they
+// advertise a hostname (leader_info, redirects): after a failover the new
+// leader is the configured master it is, with its id, not a second entry
+// beside it (found by mesosgate's rolling-upgrade acceptance test).
+func TestLeaderChangeMastersByIP(t *testing.T) {
+	sc := startSim(t, sim.Options{Masters: 3})
+	var masters []Master
+	for _, m := range sc.Masters() {
+		masters = append(masters, Master{Address: m.Addr()})
+	}
+	c := newCluster(t, sc, Config{Masters: masters, Refresh: 20 * time.Millisecond, NoSubscribe: true})
+	run(t, c)
+	waitReady(t, c)
+	for _, next := range []*sim.Master{sc.Masters()[1], sc.Masters()[2], sc.Masters()[0]} {
+		sc.SetLeader(next)
+		eventually(t, "the leader change", func() bool {
+			s := c.Snapshot()
+			return s.Leader != nil && s.Leader.Address == next.Addr()
+		})
+		s := c.Snapshot()
+		if !s.Leader.Configured || s.Leader.ID != next.ID() || !contains(s.Leader.Addresses, next.HostPort()) {
+			t.Errorf("leader %s: configured %v, id %q (want %q), names %q", next.Addr(), s.Leader.Configured, s.Leader.ID, next.ID(), s.Leader.Addresses)
+		}
+		if len(s.Standbys) != 2 {
+			var names []string
+			for _, m := range s.Standbys {
+				names = append(names, m.Address)
+			}
+			t.Errorf("leader %s: standbys %q, want the other two masters", next.Addr(), names)
+		}
+	}
+}
+
 // TestSubscribe follows the SUBSCRIBE stream with polling effectively off
 // (an hour): agents and frameworks added and removed are seen through
 // events, and a leader change through the stream's end.
