@@ -167,6 +167,35 @@ func TestSubscribe(t *testing.T) {
 	eventually(t, "an agent added under the new leader", func() bool { return findAgent(c.Snapshot(), b.ID()) != nil })
 }
 
+// TestStreamClearsDiscoveryError: a refresh that met the restarting
+// leader down failed; once the leader's SUBSCRIBE stream is back, its
+// records confirm the map, so that failure is no longer news and the
+// snapshot carries no error. (While the stream keeps the map current no
+// refresh runs to clear it: the dashboard showed "The last discovery
+// failed" until the next leader change.)
+func TestStreamClearsDiscoveryError(t *testing.T) {
+	sc := startSim(t, sim.Options{})
+	c := newCluster(t, sc, Config{NoSubscribe: true})
+	discover(t, c)
+	leader := sc.Leader()
+	if err := leader.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Refresh(context.Background()); err == nil || c.Snapshot().Error == "" {
+		t.Fatalf("discovery with the leader down: %v, snapshot error %q", err, c.Snapshot().Error)
+	}
+	if err := leader.Restart(sim.Plain); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.RLock()
+	ms := c.leader
+	c.mu.RUnlock()
+	c.apply(ms, &event{Type: "HEARTBEAT"})
+	if s := c.Snapshot(); s.Error != "" {
+		t.Errorf("after a record of the leader's stream the snapshot still says %q", s.Error)
+	}
+}
+
 // TestAgentsByPolling sees agents come and go with SUBSCRIBE off.
 func TestAgentsByPolling(t *testing.T) {
 	sc := startSim(t, sim.Options{Modes: []sim.Mode{sim.Plain}})
