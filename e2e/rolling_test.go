@@ -126,9 +126,10 @@ func rollingUpgrade(t *testing.T, frontDowngrade bool) {
 		t.Errorf("the phase went %v, want %v", got, want)
 	}
 
-	// The dashboard says so.
+	// The dashboard says so: eight members (each master once, the new
+	// leader too), all ssl-only, and no discovery error left over.
 	b.Navigate(front + "/gateway/")
-	b.WaitFor("the dashboard showing the migration complete", `document.getElementById('live') && document.getElementById('live').dataset.phase === 'complete' && document.querySelectorAll('table.members .c-speaks .badge-ssl-only').length === 8`, 30*time.Second)
+	b.WaitFor("the dashboard showing the migration complete", `document.getElementById('live') && document.getElementById('live').dataset.phase === 'complete' && document.querySelectorAll('table.members tr.member').length === 8 && document.querySelectorAll('table.members .c-speaks .badge-ssl-only').length === 8 && !document.querySelector('#live .banner')`, 30*time.Second)
 	if title := browser.Eval[string](b, `document.getElementById('phase-title').textContent`); title != "SSL migration complete" {
 		t.Errorf("the dashboard's phase title is %q", title)
 	}
