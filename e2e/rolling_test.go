@@ -312,7 +312,14 @@ func (j *rollingJourney) hash(hash, what, predicate string) {
 // and counts the step.
 func (j *rollingJourney) step(what, predicate string) {
 	j.t.Helper()
-	err := browser.WaitIn(j.b.Context(), `(`+predicate+`) || `+failedMarker, 30*time.Second)
+	// A poll whose page went away (a redirect, a reload under way) is
+	// tried again on the next page.
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		if err = browser.WaitIn(j.b.Context(), `(`+predicate+`) || `+failedMarker, time.Until(deadline)); err == nil {
+			break
+		}
+	}
 	if err == nil && browser.Eval[bool](j.b, `!!(`+predicate+`)`) {
 		j.steps.Add(1)
 		return
