@@ -112,6 +112,26 @@ func rollingUpgrade(t *testing.T, frontDowngrade bool) {
 	if direct := c.DirectRequests(); len(direct) > 0 {
 		t.Errorf("members saw %d requests straight from the browser, first %+v", len(direct), direct[0])
 	}
+	// The front spoke what the variant says: the browser on plain HTTP
+	// through the downgrade port, or HTTPS only.
+	scheme := map[bool]string{false: "https://", true: "http://"}[frontDowngrade]
+	for _, r := range b.Network().Requests() {
+		if !strings.HasPrefix(r.URL, scheme) && !strings.HasPrefix(r.URL, "ws") && !strings.HasPrefix(r.URL, "data:") {
+			t.Errorf("the browser requested %s, want %s... only", r.URL, scheme)
+			break
+		}
+	}
+	if !frontDowngrade {
+		plain := &http.Client{Timeout: 10 * time.Second}
+		// (Go's server answers a plain request on a TLS port 400, saying
+		// the client sent HTTP to an HTTPS server.)
+		if resp, err := plain.Get("http://" + strings.TrimPrefix(gw.url, "https://") + "/gateway/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode < 400 {
+				t.Errorf("a plain request to the front without downgrade got %s", resp.Status)
+			}
+		}
+	}
 	if n := len(b.Network().Requests()); n < 200 {
 		t.Errorf("the browser made only %d requests: the journey did not keep the gateway busy", n)
 	}
