@@ -8,6 +8,19 @@ GO        ?= go
 # internal CA in Chromium as the README tells users to).
 DEB_TOOLS ?= openssl:openssl curl:curl chromium:chromium certutil:libnss3-tools
 TESTFLAGS ?= -race -timeout 30m
+# The reverse proxies `make bench` measures mesosgate against (SPEC section
+# 12): nginx and Caddy for small JSONP over HTTPS, Apache httpd with
+# mod_proxy_html (shipped in Debian's apache2, with libxml2) for rewriting.
+# Only the benchmarks need them; the benchmarks run each as an unprivileged
+# process on a loopback port with its own configuration, never the system
+# service (on a host with systemd, Debian starts nginx and apache2 on port 80
+# when it installs them: `systemctl disable --now nginx apache2` if unwanted).
+PEER_TOOLS ?= nginx:nginx caddy:caddy apache2:apache2
+# BENCH and BENCHPKGS narrow `make bench`, e.g.
+# make bench BENCH='JSONP|ListingPage' BENCHPKGS=./e2e BENCHFLAGS='-benchtime 3s'.
+BENCH      ?= .
+BENCHPKGS  ?= ./...
+BENCHFLAGS ?=
 
 .PHONY: all build test deps vet bench clean
 
@@ -40,8 +53,12 @@ vet:
 test: deps vet
 	$(GO) test $(TESTFLAGS) ./...
 
-bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# bench installs the test tools and the peers (deps with a longer list, so
+# apt-get update still runs once and only when something is missing), with
+# /usr/sbin on the PATH, where Debian puts nginx and apache2.
+bench:
+	@PATH="$$PATH:/usr/sbin:/sbin" $(MAKE) --no-print-directory deps DEB_TOOLS="$(DEB_TOOLS) $(PEER_TOOLS)"
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(BENCHFLAGS) $(BENCHPKGS)
 
 clean:
 	rm -f mesosgate

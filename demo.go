@@ -71,7 +71,7 @@ func demoCommand(ctx context.Context, args, environ []string, stdout, stderr io.
 	// one file to trust covers the demo (the members too, for
 	// --links direct) and the ssl-clientcert agent accepts the gateway's
 	// own client certificate.
-	names, ips, err := tlsx.InternalNames(g.Listen)
+	names, ips, err := tlsx.InternalNames(g.Listen, g.ServerNames...)
 	if err != nil {
 		return failed("demo", fmt.Errorf("%s: %w", g.Name("listen"), err), stderr, 2)
 	}

@@ -156,6 +156,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("agent %s (%s): %d", a.ID(), a.Mode(), resp.StatusCode)
 		}
 	}
+	checkDemoMetrics(t, d)
 }
 
 // TestDemoBadFlags: a mistake is one line and exit status 2.

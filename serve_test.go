@@ -18,7 +18,8 @@ import (
 
 // TestServe runs `mesosgate serve` in front of a simulated cluster with the
 // default certificate source (the internal CA in --data-dir), reads the URL
-// it logs, uses it with the CA it created, and stops it as SIGTERM would.
+// it logs, uses it with the CA it created (also under a --server-name, as
+// a browser using a DNS alias would), and stops it as SIGTERM would.
 func TestServe(t *testing.T) {
 	c, err := sim.Start(sim.Options{Modes: []sim.Mode{sim.Plain, sim.SSL}})
 	if err != nil {
@@ -30,7 +31,7 @@ func TestServe(t *testing.T) {
 	var stdout, stderr syncBuffer
 	exit := make(chan int, 1)
 	go func() {
-		exit <- serveCommand(ctx, []string{"--master", c.Leader().Addr(), "--listen", "127.0.0.1:0", "--data-dir", dataDir},
+		exit <- serveCommand(ctx, []string{"--master", c.Leader().Addr(), "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--server-name", "Mesos.Example.Test"},
 			[]string{"HOME=" + t.TempDir()}, &stdout, &stderr)
 	}()
 	re := regexp.MustCompile(`msg=serving url=(\S+)`)
@@ -67,6 +68,12 @@ func TestServe(t *testing.T) {
 		if resp.StatusCode != 200 || resp.Header.Get("Strict-Transport-Security") == "" {
 			t.Errorf("GET %s: %d, HSTS %q", path, resp.StatusCode, resp.Header.Get("Strict-Transport-Security"))
 		}
+	}
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(url, "https://"), &tls.Config{RootCAs: roots, ServerName: "mesos.example.test"})
+	if err != nil {
+		t.Errorf("the front's certificate under --server-name: %v", err)
+	} else {
+		conn.Close()
 	}
 	cancel()
 	select {

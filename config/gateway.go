@@ -115,6 +115,10 @@ type Gateway struct {
 	// Listen is the front's address, host:port. "" means DefaultListen;
 	// port 0 picks a free port.
 	Listen string
+	// ServerNames are DNS names and IP addresses browsers reach the
+	// gateway by, besides those Listen implies: the internal CA's
+	// certificate covers them too.
+	ServerNames []string
 	// Masters are the configured masters, in the order given. serve
 	// needs at least one; demo fills them from the simulated cluster.
 	Masters []Master
@@ -250,6 +254,7 @@ func (g *Gateway) define(s *set) []string {
 // defaults, with the internal CA as certificate source.
 func (g *Gateway) defineDemo(s *set) []string {
 	g.defineListen(s, DefaultDemoListen)
+	g.defineServerNames(s)
 	g.defineDataDir(s)
 	g.defineWebUI(s)
 	g.defineLogs(s)
@@ -279,6 +284,12 @@ func (g *Gateway) defineWebUI(s *set) {
 		parse: pathParser(&g.WebUIDir), show: func() string { return orNone(g.WebUIDir) }})
 }
 
+func (g *Gateway) defineServerNames(s *set) {
+	s.add(&setting{flag: "server-name", placeholder: "NAME|IP", multi: true,
+		usage: "a DNS name or IP address browsers use to reach the gateway, added to the internal CA's certificate (repeat or separate with commas)",
+		parse: serverNameParser(&g.ServerNames), show: func() string { return joinOrNone(g.ServerNames) }})
+}
+
 func (g *Gateway) defineDataDir(s *set) {
 	def, _ := defaultDataDir(s.env)
 	s.add(&setting{flag: "data-dir", placeholder: "DIR", def: def,
@@ -292,6 +303,7 @@ func (g *Gateway) defineCerts(s *set) {
 		usage: "where the front's certificate comes from: auto = files when CERT_FILE and KEY_FILE are set, else acme when --acme-domain is given, else internal",
 		parse: enumParser(&g.CertSource, CertAuto, CertFiles, CertInternal, CertACME),
 		show:  func() string { return string(g.CertSource) }})
+	g.defineServerNames(s)
 	g.defineDataDir(s)
 	s.add(&setting{flag: "acme-ca", placeholder: "URL", def: DefaultACMECA,
 		usage: "ACME directory URL (a public CA, or a private one such as Pebble)",

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -212,6 +213,26 @@ func domainParser(p *[]string) func(string) error {
 			}
 		}
 		*p = append(*p, name)
+		return nil
+	}
+}
+
+// serverNameParser reads a name the front is reached by: a DNS name
+// (lowercased, trailing dot dropped) or an IP address, each kept once.
+func serverNameParser(p *[]string) func(string) error {
+	return func(v string) error {
+		name := strings.ToLower(strings.TrimSuffix(v, "."))
+		if ip, err := netip.ParseAddr(v); err == nil {
+			if ip.Zone() != "" {
+				return errors.New("an address with a zone; certificates cannot name one")
+			}
+			name = ip.Unmap().String()
+		} else if !validDNSName(v) {
+			return errors.New("neither a DNS name nor an IP address; write it like gateway.example.com or 10.0.0.5, without scheme or port")
+		}
+		if !slices.Contains(*p, name) {
+			*p = append(*p, name)
+		}
 		return nil
 	}
 }

@@ -80,6 +80,13 @@ func (g *Gateway) resolveCertSource(s *set) {
 			}
 		}
 	}
+	if g.CertSource != CertInternal && s.isSet("server-name") {
+		hint := "the certificate in CERT_FILE names what it names"
+		if g.CertSource == CertACME {
+			hint = "give the names to --acme-domain instead"
+		}
+		s.fail("%s is set but the front's certificate comes from %s, not the internal CA; %s", s.name("server-name"), g.CertSource, hint)
+	}
 	if (g.CertSource == CertInternal || g.CertSource == CertACME) && g.DataDir == "" {
 		s.fail("--data-dir has no default here (neither XDG_DATA_HOME nor HOME is an absolute path): give --data-dir for the %s certificate source", g.CertSource)
 	}

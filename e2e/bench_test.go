@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,13 +20,21 @@ import (
 )
 
 // The benchmarks of SPEC section 12, each measured side by side with its
-// baseline in the same run: a request straight to the member ("direct")
-// and the same request through the gateway, a separate mesosgate process
-// serving HTTPS on loopback. The gateway's results carry the ratio to
-// direct ("x-direct"). Run them with
+// baselines in the same run: a request straight to the member ("direct"),
+// the same request through the reverse proxies the targets name (nginx,
+// Caddy, Apache httpd: peers_bench_test.go) and through the gateway, a
+// separate mesosgate process serving HTTPS on loopback. The gateway's
+// results carry its ratio to each baseline ("x-direct", "x-caddy",
+// "x-nginx", "x-apache"); a peer that is not installed is skipped with the
+// Debian package to install. Run them with
 //
 //	make bench
 //	go test ./e2e -run '^$' -bench . -benchtime 3s
+//	go test ./e2e -run '^$' -bench 'JSONP|ListingPage' -benchtime 3s
+//
+// Each proxy's CPU time per operation ("cpu-us/op", all its processes)
+// is reported too: the rates move with whatever else the machine's cores
+// run, the CPU a request costs much less.
 //
 // Loopback and one machine for everything: the gateway competes with the
 // member and the client for the same cores, so the ratios are a floor for
@@ -32,12 +42,34 @@ import (
 
 var netipLoopback = netip.MustParseAddr("127.0.0.1")
 
-// side is one way to send the benchmark's request.
+// side is one way to send the benchmark's request. A side with a skip
+// message is a peer that cannot run here; pid is the proxy's process
+// (none for direct requests), whose CPU time the benchmark reports.
 type side struct {
 	name   string
 	url    string
 	client *http.Client
 	header http.Header
+	pid    int
+	skip   string
+}
+
+// peerSide sends the request for path to p.
+func peerSide(p *peer, path string) side {
+	if p.skip != "" {
+		return side{name: p.name, skip: p.skip}
+	}
+	return side{name: p.name, url: p.url + path, client: p.client, pid: p.pid}
+}
+
+// reportRatios reports rate's ratio to each baseline measured before it
+// in the run (a skipped one has no rate and no ratio).
+func reportRatios(b *testing.B, rate float64, rates map[string]float64, baselines ...string) {
+	for _, name := range baselines {
+		if r := rates[name]; r > 0 {
+			b.ReportMetric(rate/r, "x-"+name)
+		}
+	}
 }
 
 func (s side) get() (*http.Response, error) {
@@ -53,21 +85,34 @@ func (s side) get() (*http.Response, error) {
 
 // BenchmarkJSONP measures requests per second and the 99th percentile
 // latency of a small JSONP response (an agent's /metrics/snapshot, as the
-// WebUI polls it) over HTTPS keep-alive, 16 clients at once.
+// WebUI polls it) over HTTPS keep-alive, 16 clients at once: straight from
+// the member, through Caddy, through nginx (each a TLS reverse proxy
+// serving the agent under the gateway's /agent/ID prefix) and through the
+// gateway. Target (SPEC section 12): the gateway at least Caddy's rate
+// (x-caddy >= 1) and at least 0.8 of nginx's (x-nginx >= 0.8).
 func BenchmarkJSONP(b *testing.B) {
 	c := startCluster(b, sim.Options{MasterModes: []sim.Mode{sim.SSL}, Modes: []sim.Mode{sim.SSL}})
 	gw := startGateway(b, c)
 	agent := c.Agents()[0]
+	prefix := "/agent/" + agent.ID()
 	path := "/metrics/snapshot?jsonp=angular.callbacks._1"
-	var directRate float64
-	for _, s := range []side{
+	sides := []side{
 		{name: "direct", url: "https://" + agent.HostPort() + path, client: memberClient(b)},
-		{name: "gateway", url: gw.url + "/agent/" + agent.ID() + path, client: gw.client},
-	} {
+		peerSide(startCaddy(b, agent.Addr(), prefix), prefix+path),
+		peerSide(startNginx(b, agent.Addr(), prefix), prefix+path),
+		{name: "gateway", url: gw.url + prefix + path, client: gw.client, pid: gw.cmd.Process.Pid},
+	}
+	rates := map[string]float64{}
+	for _, s := range sides {
 		b.Run(s.name, func(b *testing.B) {
+			if s.skip != "" {
+				b.Skip(s.skip)
+			}
+			checkBody(b, s, func(body []byte) bool { return bytes.HasPrefix(body, []byte("angular.callbacks._1(")) }, "the JSONP callback")
 			var mu sync.Mutex
 			var lat []time.Duration
 			b.SetParallelism(8)
+			cpu := s.cpu()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				var mine []time.Duration
@@ -91,15 +136,36 @@ func BenchmarkJSONP(b *testing.B) {
 				mu.Unlock()
 			})
 			b.StopTimer()
+			cpu.report(b)
 			rate := float64(b.N) / b.Elapsed().Seconds()
 			b.ReportMetric(rate, "req/s")
 			b.ReportMetric(percentile(lat, 0.99).Seconds()*1000, "p99-ms")
-			if s.name == "direct" {
-				directRate = rate
-			} else if directRate > 0 {
-				b.ReportMetric(rate/directRate, "x-direct")
+			rates[s.name] = rate
+			switch s.name {
+			case "caddy", "nginx":
+				reportRatios(b, rate, rates, "direct")
+			case "gateway":
+				reportRatios(b, rate, rates, "direct", "caddy", "nginx")
 			}
 		})
+	}
+}
+
+// checkBody sends s's request once and fails unless the answer is 200
+// with a body that passes ok (described by what).
+func checkBody(b *testing.B, s side, ok func([]byte) bool, what string) {
+	b.Helper()
+	resp, err := s.get()
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		b.Fatalf("%s: status %d: %v\n%.500s", s.url, resp.StatusCode, err, body)
+	}
+	if !ok(body) {
+		b.Fatalf("%s: the body lacks %s:\n%.500s", s.url, what, body)
 	}
 }
 
@@ -178,23 +244,46 @@ func pageCluster(b *testing.B) (*sim.Cluster, map[string]int) {
 }
 
 // BenchmarkListingPage measures a rewritten 1 MB listing page end to end,
-// in MB/s of the member's page: straight from the member, through the
-// gateway to a client that takes no compression, and to one that takes
-// gzip as browsers do.
+// in MB/s of the member's page: straight from the member, through Apache
+// httpd's mod_proxy_html mapping the agent's //host:port links to
+// /agent/ID as the gateway does, through the gateway to a client that
+// takes no compression, and to one that takes gzip as browsers do. Target
+// (SPEC section 12): the gateway at least twice Apache's throughput
+// (x-apache >= 2).
 func BenchmarkListingPage(b *testing.B) {
 	c, sizes := pageCluster(b)
 	gw := startGateway(b, c)
-	leader := c.Leader()
+	leader, agent := c.Leader(), c.Agents()[0]
+	apache := startApache(b, leader.Addr(), map[string]string{"//" + agent.HostPort(): "/agent/" + agent.ID()})
 	path := "/app/listing-1MB.html"
-	var directRate float64
+	direct := side{name: "direct", url: "https://" + leader.HostPort() + path, client: memberClient(b)}
+	// A rewritten page is all there, every download link mapped.
+	var rows int
+	checkBody(b, direct, func(page []byte) bool {
+		rows = bytes.Count(page, []byte("/files/download?"))
+		return rows > 1000
+	}, "download links")
+	mapped := []byte(`href="/agent/` + agent.ID() + `/files/download?`)
+	rewritten := func(body []byte) bool {
+		return bytes.Count(body, mapped) == rows && !bytes.Contains(body, []byte("//"+agent.HostPort()))
+	}
+	rates := map[string]float64{}
 	for _, s := range []side{
-		{name: "direct", url: "https://" + leader.HostPort() + path, client: memberClient(b)},
-		{name: "gateway", url: gw.url + path, client: gw.client},
-		{name: "gateway-gzip", url: gw.url + path, client: gw.client, header: http.Header{"Accept-Encoding": {"gzip"}}},
+		direct,
+		peerSide(apache, path),
+		{name: "gateway", url: gw.url + path, client: gw.client, pid: gw.cmd.Process.Pid},
+		{name: "gateway-gzip", url: gw.url + path, client: gw.client, header: http.Header{"Accept-Encoding": {"gzip"}}, pid: gw.cmd.Process.Pid},
 	} {
 		b.Run(s.name, func(b *testing.B) {
+			if s.skip != "" {
+				b.Skip(s.skip)
+			}
+			if s.name == "apache" || s.name == "gateway" {
+				checkBody(b, s, rewritten, fmt.Sprintf("%d download links rewritten to /agent/%s", rows, agent.ID()))
+			}
 			b.SetBytes(int64(sizes["1MB"]))
 			var body bytes.Buffer
+			cpu := s.cpu()
 			for b.Loop() {
 				resp, err := s.get()
 				if err != nil {
@@ -207,14 +296,14 @@ func BenchmarkListingPage(b *testing.B) {
 					b.Fatalf("status %d: %v", resp.StatusCode, err)
 				}
 			}
+			cpu.report(b)
 			rate := float64(sizes["1MB"]) * float64(b.N) / b.Elapsed().Seconds() / 1e6
-			if s.name == "direct" {
-				directRate = rate
-			} else {
-				if s.name == "gateway" && !bytes.Contains(body.Bytes(), []byte(`href="/agent/`)) {
-					b.Fatalf("the page came back unrewritten")
-				}
-				b.ReportMetric(rate/directRate, "x-direct")
+			rates[s.name] = rate
+			switch s.name {
+			case "apache", "gateway-gzip":
+				reportRatios(b, rate, rates, "direct")
+			case "gateway":
+				reportRatios(b, rate, rates, "direct", "apache")
 			}
 		})
 	}
@@ -277,6 +366,61 @@ func listingPage(hostport string, n int) []byte {
 	}
 	b.WriteString("</tbody>\n</table>\n</body>\n</html>\n")
 	return b.Bytes()
+}
+
+// cpuMeter measures the CPU time a side's proxy spends: less sensitive
+// than its rate to the other programs sharing the machine's cores.
+type cpuMeter struct {
+	pid   int
+	start time.Duration
+}
+
+// cpu starts measuring the proxy's CPU time (nothing for direct requests).
+func (s side) cpu() cpuMeter { return cpuMeter{pid: s.pid, start: treeCPU(s.pid)} }
+
+// report reports the proxy's CPU time per operation since cpu, in
+// microseconds, all its processes counted ("cpu-us/op").
+func (m cpuMeter) report(b *testing.B) {
+	if m.pid == 0 {
+		return
+	}
+	b.ReportMetric(float64((treeCPU(m.pid)-m.start).Microseconds())/float64(b.N), "cpu-us/op")
+}
+
+// treeCPU is the CPU time (user and system) that process pid and its
+// descendants have used so far, from Linux's /proc/PID/stat (in ticks
+// of 1/100 s, USER_HZ on every Linux architecture Go runs on); 0 where
+// there is no /proc.
+func treeCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	var ticks int64
+	var walk func(pid string)
+	walk = func(pid string) {
+		stat, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			return
+		}
+		// The fields after the command name (in parentheses, which may
+		// hold anything) start at field 3, the state: utime and stime are
+		// fields 14 and 15.
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(f) > 12 {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			s, _ := strconv.ParseInt(f[12], 10, 64)
+			ticks += u + s
+		}
+		tasks, _ := os.ReadDir("/proc/" + pid + "/task")
+		for _, t := range tasks {
+			children, _ := os.ReadFile("/proc/" + pid + "/task/" + t.Name() + "/children")
+			for _, c := range strings.Fields(string(children)) {
+				walk(c)
+			}
+		}
+	}
+	walk(strconv.Itoa(pid))
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
 // percentile returns the p-th quantile of ds.

@@ -22,6 +22,9 @@ type Page struct {
 	// points away from the gateway, where a mapped path must name the
 	// gateway in full; empty leaves such paths root-relative.
 	Gateway string
+	// Counts, if set, is told the sizes of the page's body when
+	// RewriteResponse rewrites it (see Counts); nil counts nothing.
+	Counts *Counts
 }
 
 // Map returns u mapped for a page: a URL naming a known member or framework

@@ -66,8 +66,31 @@ func (m *Mapper) RewriteResponse(resp *http.Response, p Page) error {
 	if enc != "" {
 		src = &decoder{body: body, enc: enc}
 	}
-	resp.Body = &htmlBody{htmlReader: newHTMLReader(c, src), body: body}
+	if p.Counts != nil {
+		src = &countingReader{r: src, n: &p.Counts.In}
+	}
+	resp.Body = &htmlBody{htmlReader: newHTMLReader(c, src), body: body, out: p.Counts}
 	return nil
+}
+
+// Counts are the sizes of a rewritten page's body, for metrics: In is the
+// HTML read from the member (after decoding gzip or deflate), Out the
+// bytes the rewritten body returned. The body adds to them as it is read,
+// from the goroutine reading it; read them once the body is closed.
+type Counts struct {
+	In, Out int64
+}
+
+// countingReader counts the bytes read through it into n.
+type countingReader struct {
+	r io.Reader
+	n *int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	*c.n += int64(n)
+	return n, err
 }
 
 // rewritable reports whether the response's body is an HTML page the
@@ -117,9 +140,19 @@ func asciiCompatible(charset string) bool {
 type htmlBody struct {
 	*htmlReader
 	body io.Closer
+	out  *Counts // nil counts nothing
 }
 
 var _ io.ReadCloser = (*htmlBody)(nil)
+
+// Read implements io.Reader.
+func (b *htmlBody) Read(p []byte) (int, error) {
+	n, err := b.htmlReader.Read(p)
+	if b.out != nil {
+		b.out.Out += int64(n)
+	}
+	return n, err
+}
 
 // Close implements io.Closer.
 func (b *htmlBody) Close() error { return b.body.Close() }

@@ -263,10 +263,23 @@ func TestRewriteResponseBodies(t *testing.T) {
 			}
 			resp.Header.Set("Content-Length", itoa(len(tc.body)))
 			before := resp.Header.Clone()
-			if err := m.RewriteResponse(resp, Page{}); err != nil {
+			var counts Counts
+			if err := m.RewriteResponse(resp, Page{Counts: &counts}); err != nil {
 				t.Fatal(err)
 			}
 			got, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if tc.wantErr == "" {
+				// Counts: the decoded page in, the rewritten page out;
+				// nothing for a body passed untouched.
+				want := Counts{In: int64(len(page)), Out: int64(len(got))}
+				if tc.same || len(tc.body) == 0 {
+					want = Counts{}
+				}
+				if counts != want {
+					t.Errorf("counts %+v, want %+v", counts, want)
+				}
+			}
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("read error = %v, want one saying %q", err, tc.wantErr)

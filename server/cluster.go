@@ -32,6 +32,9 @@ type Cluster interface {
 	Snapshot() *upstream.Snapshot
 	// Report is the map as `mesosgate probe --json` prints it.
 	Report() *upstream.Report
+	// Stats are upstream's counts (retries, probe sweeps) for the
+	// metrics.
+	Stats() upstream.Stats
 }
 
 var _ Cluster = (*upstream.Cluster)(nil)

@@ -7,7 +7,8 @@
 // listener, config says how.
 //
 // A request passes, in order: the middleware (request id, recording, gzip
-// toward the browser, access log, panics; middleware.go), the gate that
+// toward the browser, metrics, access log, panics; middleware.go,
+// metrics.go), the gate that
 // refuses what the gateway never serves (absolute-form targets, CONNECT,
 // dot segments; guard.go), the router (routes.go), and for members the
 // proxy (proxy.go): httputil.ReverseProxy with Rewrite, upstream's

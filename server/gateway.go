@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/mesosgate/mesosgate/rewrite"
@@ -72,11 +73,12 @@ type Options struct {
 	// front certificate, the version. Nil adds nothing.
 	Dashboard func(*web.Dashboard)
 	// Observe, if set, wraps every request's handling after the gateway's
-	// own middleware (ids, recording): the place for metrics (issue 6).
-	// The ResponseWriter it sees answers http.ResponseController.
+	// own middleware (ids, recording, metrics). The ResponseWriter it
+	// sees answers http.ResponseController.
 	Observe func(http.Handler) http.Handler
-	// Metrics, if set, is served at /gateway/metrics.
-	Metrics http.Handler
+	// Metrics, if set, counts every request (NewMetrics) and is served at
+	// /gateway/metrics. Nil counts nothing and serves no metrics.
+	Metrics *Metrics
 
 	// Logger receives the access log (debug), failures (warn, error) and
 	// the cluster's changes as the gateway sees them. Nil discards.
@@ -91,6 +93,7 @@ type Options struct {
 type Gateway struct {
 	opts    Options
 	log     *slog.Logger
+	metrics *Metrics // nil: none
 	pages   *web.Pages
 	router  http.Handler
 	reverse *httputil.ReverseProxy
@@ -104,6 +107,7 @@ type Gateway struct {
 	probeTimeout  time.Duration
 	staleLimit    time.Duration
 	discoveryWait time.Duration
+	discovered    atomic.Bool // a discovery has succeeded: waitDiscovery's fast path
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -116,6 +120,7 @@ func New(o Options) (*Gateway, error) {
 	g := &Gateway{
 		opts:          o,
 		log:           o.Logger,
+		metrics:       o.Metrics,
 		hsts:          o.HSTS,
 		stall:         orDefault(o.StallTimeout, DefaultStallTimeout),
 		headerTimeout: orDefault(o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout),

@@ -83,6 +83,8 @@ type tester struct {
 	addr    string // 127.0.0.1:port
 	client  *http.Client
 	logs    *logBuffer
+	tls     *tlsx.Context
+	metrics *Metrics // with testerOptions.metrics
 	// stop shuts the gateway down (as SIGTERM does) and waits for Serve
 	// to return; the test's cleanup calls it too.
 	stop func()
@@ -98,6 +100,10 @@ type testerOptions struct {
 	credentials *upstream.Credentials
 	// upstream changes the cluster's configuration.
 	upstream func(*upstream.Config)
+	// metrics gives the gateway its metrics (NewMetrics, as Run does).
+	metrics bool
+	// jsonLog logs in JSON (--log-format json) instead of text.
+	jsonLog bool
 }
 
 // newTester starts a cluster and the gateway; both stop when the test ends.
@@ -114,6 +120,9 @@ func newTester(t testing.TB, o testerOptions) *tester {
 
 	ts := &tester{t: t, sim: c, logs: &logBuffer{}}
 	log := slog.New(slog.NewTextHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if o.jsonLog {
+		log = slog.New(slog.NewJSONHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	settings := tlsx.Settings{Enabled: tlsx.On, EnableTLSv13: tlsx.On, CertFile: frontCert, KeyFile: frontKey}
 	if o.settings != nil {
 		o.settings(&settings)
@@ -123,6 +132,7 @@ func newTester(t testing.TB, o testerOptions) *tester {
 		t.Fatalf("tls context: %v", err)
 	}
 	t.Cleanup(func() { tc.Close() })
+	ts.tls = tc
 	var ms []upstream.Master
 	for _, m := range c.Masters() {
 		ms = append(ms, upstream.Master{Address: m.Addr()})
@@ -145,6 +155,13 @@ func newTester(t testing.TB, o testerOptions) *tester {
 		t.Fatal(err)
 	}
 	opts := Options{Cluster: ts.cluster, Logger: log, HSTS: hsts}
+	if o.metrics {
+		ts.metrics, err = NewMetrics(MetricsOptions{Cluster: ts.cluster, FrontCertificates: tc.FrontCertificates, Version: "test", Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Metrics = ts.metrics
+	}
 	if o.gateway != nil {
 		o.gateway(&opts)
 	}

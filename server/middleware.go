@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"github.com/mesosgate/mesosgate/rewrite"
 )
 
 // This file is what wraps every request, proxied or not: its id, the
@@ -37,9 +39,22 @@ type request struct {
 	// own pages.
 	target string // what was asked for: "agent S1", "leader", ...
 	ref    string // the member that was reached
+	// class is the route's kind, the metrics' route label; set by the
+	// route before anything can fail.
+	class routeClass
 	// gone records that the client went away before an answer (logged
 	// as 499, nginx's "client closed request").
 	gone bool
+	// switched records a 101 (a WebSocket): the proxy writes its status
+	// line on the hijacked connection, past the recorder.
+	switched bool
+	// rewritten says the rewriter rewrote the page, and rewrite holds
+	// its byte counts (metrics only).
+	rewritten bool
+	rewrite   rewrite.Counts
+	// bodyErr is the error that cut the member's body short, for the
+	// access log line of an aborted response.
+	bodyErr error
 }
 
 type requestKey struct{}
@@ -65,6 +80,11 @@ type recorder struct {
 	status int
 	bytes  int64
 	armed  bool
+	// aborted: the response was cut off (http.ErrAbortHandler, or a
+	// panic after the header was sent); writeErr the first failed write
+	// to the client.
+	aborted  bool
+	writeErr error
 }
 
 func (w *recorder) WriteHeader(status int) {
@@ -81,6 +101,9 @@ func (w *recorder) Write(p []byte) (int, error) {
 	w.arm()
 	n, err := w.ResponseWriter.Write(p)
 	w.bytes += int64(n)
+	if err != nil && w.writeErr == nil {
+		w.writeErr = err
+	}
 	return n, err
 }
 
@@ -143,7 +166,10 @@ func (g *Gateway) middleware(next http.Handler) http.Handler {
 			cw = &compressWriter{ResponseWriter: rec}
 			out = cw
 		}
-		defer g.logRequest(r, q, rec)
+		if g.metrics != nil {
+			g.metrics.started()
+		}
+		defer g.finish(r, q, rec)
 		defer g.recoverPanic(out, r, q, rec)
 		next.ServeHTTP(out, r)
 		if cw != nil {
@@ -186,7 +212,7 @@ func (g *Gateway) recoverPanic(w http.ResponseWriter, r *http.Request, q *reques
 		return
 	}
 	if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
-		rec.status = statusAborted
+		rec.aborted = true
 		panic(v)
 	}
 	g.log.Error("panic serving request", "request_id", q.id, "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
@@ -194,7 +220,7 @@ func (g *Gateway) recoverPanic(w http.ResponseWriter, r *http.Request, q *reques
 		g.pages.WriteProblem(w, r, internalProblem())
 		return
 	}
-	rec.status = statusAborted
+	rec.aborted = true
 	panic(http.ErrAbortHandler)
 }
 
@@ -206,13 +232,32 @@ const statusAborted = -1
 // the gateway answered. It is never sent, only logged.
 const statusClientGone = 499
 
-// logRequest writes the access log line at debug level (a WebUI polls
-// several endpoints a second) and failures at warn.
-func (g *Gateway) logRequest(r *http.Request, q *request, rec *recorder) {
+// finish counts a request that has been served into the metrics and logs
+// it.
+func (g *Gateway) finish(r *http.Request, q *request, rec *recorder) {
 	status := rec.status
-	if q.gone && status == 0 {
+	switch {
+	case status != 0:
+	case q.gone:
 		status = statusClientGone
+	case q.switched:
+		status = http.StatusSwitchingProtocols
+	case !rec.aborted:
+		status = http.StatusOK // net/http's, for a handler that wrote nothing
 	}
+	if g.metrics != nil {
+		g.metrics.finished(q, status, rec.aborted)
+	}
+	if rec.aborted {
+		status = statusAborted
+	}
+	g.logRequest(r, q, rec, status)
+}
+
+// logRequest writes the access log line at debug level (a WebUI polls
+// several endpoints a second) and failures at warn. Every line carries the
+// request id, which the client got in X-Request-Id and the member too.
+func (g *Gateway) logRequest(r *http.Request, q *request, rec *recorder, status int) {
 	level := slog.LevelDebug
 	if status >= 500 || status == statusAborted {
 		level = slog.LevelWarn
@@ -236,6 +281,14 @@ func (g *Gateway) logRequest(r *http.Request, q *request, rec *recorder) {
 	}
 	if q.ref != "" {
 		attrs = append(attrs, slog.String("member", q.ref))
+	}
+	if rec.aborted {
+		// Why: the member's body broke, or the client stopped taking it.
+		if q.bodyErr != nil {
+			attrs = append(attrs, slog.String("err", "read from the member: "+q.bodyErr.Error()))
+		} else if rec.writeErr != nil {
+			attrs = append(attrs, slog.String("err", "write to the client: "+rec.writeErr.Error()))
+		}
 	}
 	g.log.LogAttrs(context.WithoutCancel(ctx), level, "request", attrs...)
 }

@@ -3,7 +3,7 @@ package server
 import (
 	"context"
 	"io"
-	"log/slog"
+	"log"
 	"mime"
 	"net/http"
 	"net/http/httputil"
@@ -90,7 +90,7 @@ func (b *buffers) Put(p []byte) {
 func (g *Gateway) newProxy() *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite:        g.rewriteRequest,
-		Transport:      dispatcher{headerTimeout: g.headerTimeout},
+		Transport:      dispatcher{headerTimeout: g.headerTimeout, metrics: g.metrics},
 		ModifyResponse: g.modifyResponse,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			ex := exchangeOf(r.Context())
@@ -104,9 +104,10 @@ func (g *Gateway) newProxy() *httputil.ReverseProxy {
 		// fills, without a flush (a syscall) per write.
 		FlushInterval: 0,
 		BufferPool:    &g.buffers,
-		// What ReverseProxy logs itself (a member gone mid-body) is in
-		// the access log already, as an aborted response.
-		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		// What ReverseProxy logs itself (a member gone mid-body) has no
+		// request id; the access log line of the aborted response says
+		// it instead (releasingBody keeps the error).
+		ErrorLog: log.New(io.Discard, "", 0),
 	}
 }
 
@@ -154,9 +155,15 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	if isStream(resp) {
 		g.streams.add(ex, ex.end)
 	}
-	if err := ex.links.forPage(ex.document, &g.links).RewriteResponse(resp, rewrite.Page{Prefix: ex.prefix, Gateway: ex.origin}); err != nil {
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		ex.q.switched = true
+	}
+	body := resp.Body
+	page := rewrite.Page{Prefix: ex.prefix, Gateway: ex.origin, Counts: g.metrics.rewriteCounts(ex.q)}
+	if err := ex.links.forPage(ex.document, &g.links).RewriteResponse(resp, page); err != nil {
 		return err
 	}
+	ex.q.rewritten = resp.Body != body
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/html" {
 		// The runtime goes into documents only.
 		resp.Header.Add("Vary", "Sec-Fetch-Dest")
@@ -172,16 +179,37 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 }
 
 // dispatcher is the proxy's Transport: it hands each request to its
-// member's RoundTripper and bounds the wait for the response's header.
+// member's RoundTripper, bounds the wait for the response's header, and
+// times it for the metrics.
 type dispatcher struct {
 	headerTimeout time.Duration
+	metrics       *Metrics // nil: none
 }
 
 func (d dispatcher) RoundTrip(req *http.Request) (*http.Response, error) {
 	ex := exchangeOf(req.Context())
+	start := time.Now()
+	resp, err := d.roundTrip(ex, req)
+	if err == nil && d.metrics != nil {
+		scheme := req.URL.Scheme
+		if resp.Request != nil {
+			scheme = resp.Request.URL.Scheme // as the member's transport decided
+		}
+		d.metrics.upstreamHeader(ex.q.class, scheme, time.Since(start))
+	}
+	return resp, err
+}
+
+// roundTrip sends the request, waiting at most headerTimeout for the
+// response header.
+func (d dispatcher) roundTrip(ex *exchange, req *http.Request) (*http.Response, error) {
 	rt := ex.backend.transport
 	if d.headerTimeout <= 0 {
-		return rt.RoundTrip(req)
+		resp, err := rt.RoundTrip(req)
+		if err == nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			resp.Body = &releasingBody{ReadCloser: resp.Body, release: func() {}, q: ex.q}
+		}
+		return resp, err
 	}
 	ctx, cancel := context.WithCancel(req.Context())
 	timer := time.AfterFunc(d.headerTimeout, cancel)
@@ -203,15 +231,24 @@ func (d dispatcher) RoundTrip(req *http.Request) (*http.Response, error) {
 		// proxy needs as it is); the request's own context ends it.
 		return resp, nil
 	}
-	resp.Body = &releasingBody{ReadCloser: resp.Body, release: cancel}
+	resp.Body = &releasingBody{ReadCloser: resp.Body, release: cancel, q: ex.q}
 	return resp, nil
 }
 
 // releasingBody releases the request's context when the proxy is done with
-// the body.
+// the body, and keeps the error that cut it short for the access log.
 type releasingBody struct {
 	io.ReadCloser
 	release context.CancelFunc
+	q       *request
+}
+
+func (b *releasingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.q.bodyErr == nil {
+		b.q.bodyErr = err
+	}
+	return n, err
 }
 
 func (b *releasingBody) Close() error {

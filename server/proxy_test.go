@@ -158,7 +158,7 @@ func TestEventStreamFirstEvent(t *testing.T) {
 
 // TestWebSocket talks to a framework UI's WebSocket through the gateway.
 func TestWebSocket(t *testing.T) {
-	ts := newTester(t, testerOptions{sim: sim.Options{}})
+	ts := newTester(t, testerOptions{sim: sim.Options{}, metrics: true})
 	fw := ts.sim.Frameworks()[0]
 	cfg, err := websocket.NewConfig("wss://"+ts.addr+"/service/"+fw.Name()+"/ws", ts.url)
 	if err != nil {
@@ -179,13 +179,22 @@ func TestWebSocket(t *testing.T) {
 	if err := websocket.Message.Receive(ws, &msg); err != nil || msg != "echo: hello" {
 		t.Fatalf("echo %q, %v", msg, err)
 	}
+	// Counted as the 101 it was once it ends, though the status line went
+	// out on the hijacked connection.
+	ws.Close()
+	waitFor(t, "the WebSocket counted", 10*time.Second, func() bool {
+		v, _ := ts.scrape().value("mesosgate_http_requests_total", "route", "service", "code", "101")
+		return v == 1
+	})
 }
 
 // TestMemberDiesMidDownload stops an agent while a large file streams
 // through the gateway: the client's read fails promptly, it does not hang
-// and does not see a complete file.
+// and does not see a complete file. The access log says why under the
+// request's id, and the metrics count the aborted response.
 func TestMemberDiesMidDownload(t *testing.T) {
-	ts := newTester(t, testerOptions{sim: sim.Options{Modes: []sim.Mode{sim.SSL, sim.Plain}, LargeFileSize: 256 << 20}})
+	ts := newTester(t, testerOptions{sim: sim.Options{Modes: []sim.Mode{sim.SSL, sim.Plain}, LargeFileSize: 256 << 20}, metrics: true})
+	aborted := 0
 	for _, agent := range ts.sim.Agents() {
 		for _, h2 := range []bool{false, true} {
 			t.Run(agent.Mode().String()+map[bool]string{false: "/http1", true: "/h2"}[h2], func(t *testing.T) {
@@ -227,6 +236,20 @@ func TestMemberDiesMidDownload(t *testing.T) {
 				case <-time.After(20 * time.Second):
 					t.Fatalf("the download hangs after the agent died")
 				}
+				aborted++
+				line := "request_id=" + resp.Header.Get("X-Request-Id") + " method=GET"
+				waitFor(t, "the aborted response logged", 10*time.Second, func() bool {
+					for l := range strings.Lines(ts.logs.String()) {
+						if strings.Contains(l, line) && strings.Contains(l, "status=-1") && strings.Contains(l, `err="read from the member: `) {
+							return true
+						}
+					}
+					return false
+				})
+				waitFor(t, "the aborted response counted", 10*time.Second, func() bool {
+					v, _ := ts.scrape().value("mesosgate_http_responses_aborted_total", "route", "agent")
+					return v == float64(aborted)
+				})
 			})
 		}
 	}

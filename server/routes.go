@@ -57,25 +57,25 @@ func (g *Gateway) routes() http.Handler {
 	get(r, apiClusterPath, g.apiCluster)
 	get(r, "/gateway/healthz", g.healthz)
 	get(r, "/gateway/readyz", g.readyz)
-	if g.opts.Metrics != nil {
-		r.Handle("/gateway/metrics", g.opts.Metrics)
+	if g.metrics != nil {
+		get(r, "/gateway/metrics", g.metrics.ServeHTTP)
 	}
-	r.Handle("/gateway/masters/{key}", addSlash)
+	r.Handle("/gateway/masters/{key}", classed(classMaster, addSlash))
 	r.Handle("/gateway/masters/{key}/*", g.route(upstream.KindMaster, 3))
 	r.Handle("/gateway/*", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.pages.WriteProblem(w, r, web.NotFound())
 	}))
 
 	// Members and framework UIs.
-	r.Handle("/mesos", addSlash)
+	r.Handle("/mesos", classed(classLeader, addSlash))
 	r.Handle("/mesos/*", g.route(upstream.KindLeader, 1))
 	for _, p := range []string{"/agent", "/slave"} {
-		r.Handle(p+"/{key}", addSlash)
+		r.Handle(p+"/{key}", classed(classAgent, addSlash))
 		r.Handle(p+"/{key}/*", g.route(upstream.KindAgent, 2))
 	}
-	r.Handle("/service/{key}", addSlash)
+	r.Handle("/service/{key}", classed(classService, addSlash))
 	r.Handle("/service/{key}/*", g.route(upstream.KindFrameworkName, 2))
-	r.Handle("/framework/{key}", addSlash)
+	r.Handle("/framework/{key}", classed(classFramework, addSlash))
 	r.Handle("/framework/{key}/*", g.route(upstream.KindFrameworkID, 2))
 	if g.opts.WebUIDir != "" {
 		g.mountWebUI(r)
@@ -94,6 +94,7 @@ func get(r chi.Router, pattern string, h http.HandlerFunc) {
 func (g *Gateway) gate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p, refused := refusal(r); refused {
+			requestOf(r).class = classRefused
 			g.log.Info("request refused", "request_id", requestOf(r).id, "method", r.Method,
 				"target", r.RequestURI, "client", clientIP(r, requestOf(r).trusted), "problem", p.Title)
 			if r.Method == http.MethodConnect || r.ProtoMajor == 1 && !strings.HasPrefix(r.RequestURI, "/") {
@@ -126,6 +127,15 @@ var addSlash = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 })
 
+// classed sets the route class of the requests h serves (the routes'
+// own handlers set theirs; this is for shared ones, like addSlash).
+func classed(c routeClass, h http.Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		requestOf(r).class = c
+		h.ServeHTTP(w, r)
+	}
+}
+
 // route returns the handler of a proxied route whose prefix is the first
 // segments of the escaped path (0 for the leader at the root); for every
 // kind but the leader the last of them is the key.
@@ -138,6 +148,7 @@ func (g *Gateway) route(kind upstream.Kind, segments int) http.HandlerFunc {
 			key = lastSegment(prefix)
 		}
 		q := requestOf(r)
+		q.class = classOf(kind)
 		q.target = describeTarget(kind, key)
 		ref := refFor(kind, key)
 		if err := g.waitDiscovery(r.Context()); err != nil {
@@ -159,12 +170,20 @@ func (g *Gateway) route(kind upstream.Kind, segments int) http.HandlerFunc {
 }
 
 // waitDiscovery makes a request that arrives before the first discovery
-// wait for it (SPEC section 5), up to DiscoveryWait.
+// wait for it (SPEC section 5), up to DiscoveryWait. Once a discovery has
+// succeeded the answer never changes, and requests skip the timer.
 func (g *Gateway) waitDiscovery(ctx context.Context) error {
+	if g.discovered.Load() {
+		return nil
+	}
 	wctx, cancel := context.WithTimeout(ctx, g.discoveryWait)
 	defer cancel()
 	err := g.opts.Cluster.Wait(wctx)
-	if err == nil || ctx.Err() != nil {
+	if err == nil {
+		g.discovered.Store(true)
+		return nil
+	}
+	if ctx.Err() != nil {
 		return err
 	}
 	return &discoveryError{err: err}
@@ -276,8 +295,10 @@ func (g *Gateway) healthz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// readyz answers 200 once the first discovery has finished, 503 before:
-// readiness, for a load balancer in front of several gateways.
+// readyz answers 200 once a discovery has found the cluster (the first
+// that succeeded; the map then stays, ageing, whatever happens to the
+// masters), 503 before: readiness, for a load balancer in front of several
+// gateways or an orchestrator's readiness probe.
 func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	web.SetSecurityHeaders(h)
@@ -287,9 +308,15 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	// unready one from holding the probe.
 	ctx, cancel := context.WithTimeout(r.Context(), 100*time.Millisecond)
 	defer cancel()
-	if err := g.opts.Cluster.Wait(ctx); err != nil {
+	switch err := g.opts.Cluster.Wait(ctx); {
+	case err == nil:
+	case ctx.Err() != nil:
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("not ready: the first discovery has not finished\n"))
+		return
+	default:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not ready: no master has answered yet; the dashboard (/gateway/) and the log say what each answered\n"))
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))

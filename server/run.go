@@ -95,8 +95,18 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 			return fmt.Errorf("obtain the front's certificate (%s): %w", g.Name("cert-source"), err)
 		}
 	}
+	var front func() []tlsx.CertInfo
+	if tlsOn {
+		front = tc.FrontCertificates
+	}
+	metrics, err := NewMetrics(MetricsOptions{Cluster: cluster, FrontCertificates: front, Version: o.Version, Logger: log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	gw, err := New(Options{
 		Cluster:        cluster,
+		Metrics:        metrics,
 		Links:          linkMode(g.Links),
 		TrustedProxies: g.TrustedProxies,
 		WebUIDir:       g.WebUIDir,
@@ -186,7 +196,7 @@ func certSource(g *config.Gateway, log *slog.Logger) (*tlsx.ManagedSource, error
 	}
 	switch g.CertSource {
 	case config.CertInternal:
-		names, ips, err := tlsx.InternalNames(g.Listen)
+		names, ips, err := tlsx.InternalNames(g.Listen, g.ServerNames...)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", g.Name("listen"), err)
 		}

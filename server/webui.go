@@ -30,7 +30,8 @@ func (g *Gateway) mountWebUI(r chi.Router) {
 	serve := func(segments int) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			prefix, tail := splitSegments(r.URL.EscapedPath(), segments)
-			requestOf(r).target = "webui"
+			q := requestOf(r)
+			q.target, q.class = "webui", classWebUI
 			g.proxy(w, r, &exchange{backend: files, prefix: prefix, path: tail, links: g.links.mappers(g.opts.Cluster)})
 		}
 	}

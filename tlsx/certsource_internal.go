@@ -272,9 +272,30 @@ func (c *clientCert) get() (*tls.Certificate, error) {
 // address gives "localhost" and that address; another address gives the
 // machine's hostname and that address; a DNS name gives that name; an
 // empty or unspecified host (":8443", "0.0.0.0:8443") gives "localhost",
-// the hostname and every address of the machine's interfaces.
-func InternalNames(listen string) ([]string, []netip.Addr, error) {
-	return internalNames(listen, os.Hostname, net.InterfaceAddrs)
+// the hostname and every address of the machine's interfaces. Extra are
+// the names and addresses browsers use besides (--server-name: a DNS alias,
+// a load balancer's name, a public address), added after those.
+func InternalNames(listen string, extra ...string) ([]string, []netip.Addr, error) {
+	names, ips, err := internalNames(listen, os.Hostname, net.InterfaceAddrs)
+	if err != nil {
+		return nil, nil, err
+	}
+	names, ips = withExtraNames(names, ips, extra)
+	return names, ips, nil
+}
+
+// withExtraNames adds the names and addresses of extra not yet present.
+func withExtraNames(names []string, ips []netip.Addr, extra []string) ([]string, []netip.Addr) {
+	for _, e := range extra {
+		if ip, err := netip.ParseAddr(e); err == nil {
+			if ip = ip.Unmap().WithZone(""); !slices.Contains(ips, ip) {
+				ips = append(ips, ip)
+			}
+		} else if n := canonicalName(e); !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names, ips
 }
 
 func internalNames(listen string, hostname func() (string, error), interfaceAddrs func() ([]net.Addr, error)) ([]string, []netip.Addr, error) {

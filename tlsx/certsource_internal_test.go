@@ -489,3 +489,15 @@ func TestInternalNames(t *testing.T) {
 		})
 	}
 }
+
+func TestInternalNamesWithServerNames(t *testing.T) {
+	names, ips := withExtraNames([]string{"localhost"}, []netip.Addr{netip.MustParseAddr("127.0.0.1")},
+		[]string{"Mesos.Example.Test.", "localhost", "10.0.0.5", "::ffff:127.0.0.1", "2001:db8::1"})
+	var got []string
+	for _, ip := range ips {
+		got = append(got, ip.String())
+	}
+	if strings.Join(names, ",") != "localhost,mesos.example.test" || strings.Join(got, ",") != "127.0.0.1,10.0.0.5,2001:db8::1" {
+		t.Errorf("names %v, ips %v", names, got)
+	}
+}

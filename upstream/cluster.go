@@ -44,6 +44,8 @@ type Cluster struct {
 	// verifications counts those actually made.
 	verified      verifyCache
 	verifications atomic.Uint64
+	// stats count retries and sweeps for Stats (stats.go).
+	stats stats
 
 	probeSeq atomic.Uint64 // numbers probes in the order they start
 	seq      atomic.Uint64 // bumped by every change: the snapshot is rebuilt

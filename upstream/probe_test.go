@@ -39,6 +39,9 @@ func TestMixedCluster(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCluster(t, sc, Config{TLS: newTLS(t, tt.settings)})
 			discover(t, c)
+			if st := c.Stats(); st.Sweeps != 1 || st.LastSweep <= 0 || st.SweepTime != st.LastSweep {
+				t.Errorf("stats after one sweep: %+v", st)
+			}
 			s := c.Snapshot()
 			if s.Leader == nil || s.Leader.Speaks() != SSLDowngrade || s.Leader.ID != sc.Leader().ID() {
 				t.Fatalf("leader %+v", s.Leader)

@@ -16,6 +16,8 @@ import (
 // ProbeAll probes every known member once, ProbeConcurrency at a time, and
 // returns when all are done (or ctx ends).
 func (c *Cluster) ProbeAll(ctx context.Context) {
+	start := time.Now()
+	defer func() { c.stats.sweepDone(time.Since(start)) }()
 	c.mu.RLock()
 	all := make([]*member, 0, len(c.members))
 	for _, m := range c.members {

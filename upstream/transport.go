@@ -23,11 +23,15 @@ import (
 // as libprocess does.
 func (c *Cluster) newTransport() *http.Transport {
 	return &http.Transport{
-		Proxy:                  nil,
-		DialContext:            c.dialPlain,
-		DialTLSContext:         c.dialTLS,
+		Proxy:          nil,
+		DialContext:    c.dialPlain,
+		DialTLSContext: c.dialTLS,
+		// Many browsers behind one gateway poll the same member at once
+		// (the WebUI asks every agent on its page for state and metrics):
+		// a small per-member pool would close connections as fast as it
+		// opens them, a TLS handshake each. The total stays bounded.
 		MaxIdleConns:           1024,
-		MaxIdleConnsPerHost:    8,
+		MaxIdleConnsPerHost:    64,
 		IdleConnTimeout:        90 * time.Second,
 		ExpectContinueTimeout:  time.Second,
 		DisableCompression:     true,
@@ -111,6 +115,7 @@ func (c *Cluster) roundTrip(req *http.Request, m *member) (*http.Response, error
 	}
 	// Only a probe that starts after the failure says how the member can
 	// be reached now; one under way may predate a restart.
+	c.stats.reprobes.Add(1)
 	p := c.probeAfter(ctx, m, c.probeSeq.Load())
 	if p.Speaks == Unreachable && c.roleOf(m) == RoleLeader {
 		signal(c.refreshNow) // the leader may be gone: look for the next one now
@@ -118,10 +123,15 @@ func (c *Cluster) roundTrip(req *http.Request, m *member) (*http.Response, error
 	if !retryable(req) {
 		return nil, fmt.Errorf("%s %s (re-probed: %s): %w", req.Method, m.addr, p.Speaks, err)
 	}
-	c.log.Debug("retrying after a failed connection", "member", m.addr, "speaks", p.Speaks, "err", err)
-	if out, err = c.outgoing(req, m, p); err != nil {
-		return nil, err
+	out, oerr := c.outgoing(req, m, p)
+	if oerr != nil {
+		return nil, oerr
 	}
+	// The gateway's request id (X-Request-Id, which it sends every
+	// member) ties this line to its access log line.
+	c.log.Debug("retrying after a failed connection", "request_id", req.Header.Get("X-Request-Id"),
+		"member", m.addr, "speaks", p.Speaks, "err", err)
+	c.stats.retries.Add(1)
 	return c.transport.RoundTrip(out)
 }
 

@@ -49,18 +49,20 @@ func browse(t *testing.T, client *http.Client, u string) (int, string, string) {
 
 // TestRestartBetweenRequests restarts an agent with other SSL settings
 // between two requests of a browser through a reverse proxy: the second
-// request is served, on the new scheme, without an error.
+// request is served, on the new scheme, without an error. Stats count the
+// retry after the re-probe where the old scheme stopped working.
 func TestRestartBetweenRequests(t *testing.T) {
 	tests := []struct {
 		from, to     sim.Mode
 		scheme, then string
+		retries      uint64
 	}{
-		{sim.Plain, sim.SSL, "http", "https"},
+		{sim.Plain, sim.SSL, "http", "https", 1},
 		// Plain still works: the next sweep moves it to TLS.
-		{sim.Plain, sim.Downgrade, "http", "http"},
-		{sim.Downgrade, sim.SSL, "https", "https"},
-		{sim.SSL, sim.Plain, "https", "http"},
-		{sim.SSL, sim.SSLClientCert, "https", "https"},
+		{sim.Plain, sim.Downgrade, "http", "http", 0},
+		{sim.Downgrade, sim.SSL, "https", "https", 0},
+		{sim.SSL, sim.Plain, "https", "http", 1},
+		{sim.SSL, sim.SSLClientCert, "https", "https", 0},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.from)+" to "+string(tt.to), func(t *testing.T) {
@@ -88,6 +90,9 @@ func TestRestartBetweenRequests(t *testing.T) {
 				if err := json.Unmarshal([]byte(body), &state); err != nil || state.ID != a.ID() {
 					t.Fatalf("request %d: body %.100s", i+1, body)
 				}
+			}
+			if s := c.Stats(); s.Retries != tt.retries || s.Reprobes != tt.retries {
+				t.Errorf("stats: %d retries after %d re-probes, want %d", s.Retries, s.Reprobes, tt.retries)
 			}
 		})
 	}
@@ -124,6 +129,9 @@ func TestRequestsNotRetried(t *testing.T) {
 	}
 	if got := agentMember(t, c.Snapshot(), a.ID()).Speaks(); got != SSLOnly {
 		t.Errorf("after the failed POST the agent is known to speak %s", got)
+	}
+	if s := c.Stats(); s.Retries != 0 || s.Reprobes != 1 {
+		t.Errorf("stats after the failed POST: %d retries after %d re-probes, want 0 after 1", s.Retries, s.Reprobes)
 	}
 	resp, err = send(http.MethodGet, nil)
 	if err != nil || resp.StatusCode != http.StatusOK || resp.Request.URL.Scheme != "https" {

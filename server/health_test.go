@@ -1,0 +1,125 @@
+package server
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mesosgate/mesosgate/e2e/sim"
+	"github.com/mesosgate/mesosgate/upstream"
+)
+
+// TestHealth: /gateway/healthz answers from the start; /gateway/readyz
+// answers 503 while the first discovery is under way and while no master
+// has answered, and 200 once one has, the same moment proxied requests
+// stop waiting.
+func TestHealth(t *testing.T) {
+	c, err := sim.Start(sim.Options{PKI: testPKI, Modes: []sim.Mode{sim.Plain}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	refused, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := refused.Addr().String()
+	refused.Close() // a port nothing listens on
+
+	tests := []struct {
+		name    string
+		masters []string
+		// hold keeps the first discovery's connections waiting until
+		// the test lets them go.
+		hold     bool
+		notReady string
+		ready    bool
+	}{
+		{"discovering", []string{c.Leader().Addr()}, true, "the first discovery has not finished", true},
+		{"no master answers", []string{deadAddr}, false, "no master has answered yet", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			release := make(chan struct{})
+			var once sync.Once
+			let := func() { once.Do(func() { close(release) }) }
+			t.Cleanup(let)
+			var ms []upstream.Master
+			for _, m := range tt.masters {
+				ms = append(ms, upstream.Master{Address: m})
+			}
+			dialer := &net.Dialer{Timeout: 2 * time.Second}
+			cluster, err := upstream.New(upstream.Config{Masters: ms, ProbeTimeout: 2 * time.Second, Refresh: time.Hour,
+				Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+					if tt.hold {
+						select {
+						case <-release:
+						case <-ctx.Done():
+							return nil, ctx.Err()
+						}
+					}
+					return dialer.DialContext(ctx, network, addr)
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			gw, err := New(Options{Cluster: cluster, DiscoveryWait: 50 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			front := httptest.NewServer(gw)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); cluster.Run(ctx) }()
+			t.Cleanup(func() {
+				let()
+				cancel()
+				<-done
+				front.Close()
+				cluster.Close()
+			})
+			get := func(path string) (int, string) {
+				t.Helper()
+				resp, err := front.Client().Get(front.URL + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, string(b)
+			}
+			if !tt.hold {
+				// Let the first discovery fail before asking.
+				if err := cluster.Wait(context.Background()); err == nil {
+					t.Fatal("discovery with no master answering succeeded")
+				}
+			}
+			if code, body := get("/gateway/healthz"); code != 200 || body != "ok\n" {
+				t.Errorf("healthz: %d %q", code, body)
+			}
+			code, body := get("/gateway/readyz")
+			if code != 503 || !strings.Contains(body, tt.notReady) {
+				t.Errorf("readyz before: %d %q, want 503 saying %q", code, body, tt.notReady)
+			}
+			if code, _ := get("/master/state"); code != 503 {
+				t.Errorf("a proxied request before: %d, want 503", code)
+			}
+			if !tt.ready {
+				return
+			}
+			let()
+			waitFor(t, "readyz 200", 10*time.Second, func() bool {
+				code, body := get("/gateway/readyz")
+				return code == 200 && body == "ready\n"
+			})
+			if code, _ := get("/master/state"); code != 200 {
+				t.Errorf("a proxied request once ready: %d", code)
+			}
+		})
+	}
+}
