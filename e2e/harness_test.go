@@ -63,12 +63,28 @@ type gateway struct {
 	url    string // https://localhost:port
 	client *http.Client
 	stderr *lockedBuffer
+	// cert is the front's certificate: what a browser is told to trust.
+	cert *x509.Certificate
+}
+
+// gatewayOptions add to what startGateway runs the gateway with.
+type gatewayOptions struct {
+	// Env are extra NAME=value environment entries (LIBPROCESS_SSL_*).
+	Env []string
+	// Args are extra command-line arguments after --master and --listen.
+	Args []string
 }
 
 // startGateway runs `mesosgate serve` in front of c's masters with a front
 // certificate from the cluster's CA (also its client certificate for
 // ssl-clientcert members), until the test or benchmark ends.
 func startGateway(tb testing.TB, c *sim.Cluster, args ...string) *gateway {
+	tb.Helper()
+	return startGatewayWith(tb, c, gatewayOptions{Args: args})
+}
+
+// startGatewayWith is startGateway with extra environment and arguments.
+func startGatewayWith(tb testing.TB, c *sim.Cluster, o gatewayOptions) *gateway {
 	tb.Helper()
 	dir := tb.TempDir()
 	leaf, err := pki.CA.Issue(tlsx.LeafRequest{DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
@@ -83,14 +99,14 @@ func startGateway(tb testing.TB, c *sim.Cluster, args ...string) *gateway {
 	for _, m := range c.Masters() {
 		masters = append(masters, m.Addr())
 	}
-	cmd := exec.Command(binary, append([]string{"serve", "--master", strings.Join(masters, ","), "--listen", "127.0.0.1:0"}, args...)...)
-	cmd.Env = []string{
+	cmd := exec.Command(binary, append([]string{"serve", "--master", strings.Join(masters, ","), "--listen", "127.0.0.1:0"}, o.Args...)...)
+	cmd.Env = append([]string{
 		"HOME=" + dir,
 		"PATH=" + os.Getenv("PATH"),
 		"LIBPROCESS_SSL_CERT_FILE=" + certFile,
 		"LIBPROCESS_SSL_KEY_FILE=" + keyFile,
-	}
-	g := &gateway{cmd: cmd, stderr: &lockedBuffer{}}
+	}, o.Env...)
+	g := &gateway{cmd: cmd, stderr: &lockedBuffer{}, cert: leaf.Cert}
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {

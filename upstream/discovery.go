@@ -118,7 +118,9 @@ func (c *Cluster) askState(ctx context.Context, ms *masterState, path string) (*
 			if next == ms {
 				return nil, nil, made, fmt.Errorf("master %s redirects to itself", ms.m.addr)
 			}
-			ms = next
+			// Another master leads now: only the full state names it (id,
+			// pid), which state-summary leaves out.
+			ms, path = next, "/master/state"
 		default:
 			err := c.statusError(ms, path, resp)
 			drain(resp)
@@ -196,11 +198,12 @@ func drain(resp *http.Response) {
 // applyState makes the leader's state the cluster map.
 func (c *Cluster) applyState(leader *masterState, st *state, made []*masterState) {
 	c.mu.Lock()
-	newLeader := c.setLeaderLocked(leader)
 	if li := st.leader; li != nil && (st.id == "" || li.ID == st.id) {
 		leader.learn(li.ID, li.Hostname, li.Port, li.PID)
 	}
 	leader.learn(st.id, st.hostname, 0, st.pid)
+	leader = c.configuredTwinLocked(leader)
+	newLeader := c.setLeaderLocked(leader)
 	agents := c.setAgentsLocked(st.agents)
 	frameworks := c.setFrameworksLocked(st.frameworks)
 	for _, ms := range made {
@@ -214,6 +217,31 @@ func (c *Cluster) applyState(leader *masterState, st *state, made []*masterState
 	if newLeader {
 		c.log.Info("leading master", "master", leader.m.addr, "id", leader.id, "agents", len(st.agents), "frameworks", len(st.frameworks))
 	}
+}
+
+// configuredTwinLocked returns the configured master that ms, a leader
+// reached through a redirect, is under another name, or ms when there is
+// none. Masters configured by IP advertise their hostname in leader_info
+// and redirects (or the other way round); the pid's ip:port ties the two,
+// so that a failover does not list the new leader twice, once as leader
+// and once as a configured standby. The twin learns ms's id and names.
+func (c *Cluster) configuredTwinLocked(ms *masterState) *masterState {
+	if ms.configured {
+		return ms
+	}
+	for _, cm := range c.masters {
+		for _, a := range ms.aliases {
+			if !cm.named(a) {
+				continue
+			}
+			cm.learn(ms.id, ms.hostname, 0, "")
+			for _, a := range ms.aliases {
+				cm.addAlias(a)
+			}
+			return cm
+		}
+	}
+	return ms
 }
 
 // dropMasters forgets masters a failed discovery learned of.

@@ -74,6 +74,39 @@ func TestLeaderChangeByPolling(t *testing.T) {
 	}
 }
 
+// TestLeaderChangeMastersByIP configures the masters by IP while they
+// advertise a hostname (leader_info, redirects): after a failover the new
+// leader is the configured master it is, with its id, not a second entry
+// beside it (found by mesosgate's rolling-upgrade acceptance test).
+func TestLeaderChangeMastersByIP(t *testing.T) {
+	sc := startSim(t, sim.Options{Masters: 3})
+	var masters []Master
+	for _, m := range sc.Masters() {
+		masters = append(masters, Master{Address: m.Addr()})
+	}
+	c := newCluster(t, sc, Config{Masters: masters, Refresh: 20 * time.Millisecond, NoSubscribe: true})
+	run(t, c)
+	waitReady(t, c)
+	for _, next := range []*sim.Master{sc.Masters()[1], sc.Masters()[2], sc.Masters()[0]} {
+		sc.SetLeader(next)
+		eventually(t, "the leader change", func() bool {
+			s := c.Snapshot()
+			return s.Leader != nil && s.Leader.Address == next.Addr()
+		})
+		s := c.Snapshot()
+		if !s.Leader.Configured || s.Leader.ID != next.ID() || !contains(s.Leader.Addresses, next.HostPort()) {
+			t.Errorf("leader %s: configured %v, id %q (want %q), names %q", next.Addr(), s.Leader.Configured, s.Leader.ID, next.ID(), s.Leader.Addresses)
+		}
+		if len(s.Standbys) != 2 {
+			var names []string
+			for _, m := range s.Standbys {
+				names = append(names, m.Address)
+			}
+			t.Errorf("leader %s: standbys %q, want the other two masters", next.Addr(), names)
+		}
+	}
+}
+
 // TestSubscribe follows the SUBSCRIBE stream with polling effectively off
 // (an hour): agents and frameworks added and removed are seen through
 // events, and a leader change through the stream's end.
@@ -132,6 +165,35 @@ func TestSubscribe(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "an agent added under the new leader", func() bool { return findAgent(c.Snapshot(), b.ID()) != nil })
+}
+
+// TestStreamClearsDiscoveryError: a refresh that met the restarting
+// leader down failed; once the leader's SUBSCRIBE stream is back, its
+// records confirm the map, so that failure is no longer news and the
+// snapshot carries no error. (While the stream keeps the map current no
+// refresh runs to clear it: the dashboard showed "The last discovery
+// failed" until the next leader change.)
+func TestStreamClearsDiscoveryError(t *testing.T) {
+	sc := startSim(t, sim.Options{})
+	c := newCluster(t, sc, Config{NoSubscribe: true})
+	discover(t, c)
+	leader := sc.Leader()
+	if err := leader.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Refresh(context.Background()); err == nil || c.Snapshot().Error == "" {
+		t.Fatalf("discovery with the leader down: %v, snapshot error %q", err, c.Snapshot().Error)
+	}
+	if err := leader.Restart(sim.Plain); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.RLock()
+	ms := c.leader
+	c.mu.RUnlock()
+	c.apply(ms, &event{Type: "HEARTBEAT"})
+	if s := c.Snapshot(); s.Error != "" {
+		t.Errorf("after a record of the leader's stream the snapshot still says %q", s.Error)
+	}
 }
 
 // TestAgentsByPolling sees agents come and go with SUBSCRIBE off.

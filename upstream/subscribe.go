@@ -330,7 +330,10 @@ func (c *Cluster) apply(leader *masterState, ev *event) time.Duration {
 	case "FRAMEWORK_REMOVED":
 		mapped = c.removeFrameworkLocked(ev.FrameworkRemoved.FrameworkInfo.ID.Value)
 	}
-	c.updated = c.cfg.Now()
+	// The record confirms the map: a discovery that failed before the
+	// stream came back (it met the restarting leader down) is no longer
+	// news, and no refresh runs to say so while the stream keeps the map.
+	c.updated, c.lastErr = c.cfg.Now(), nil
 	c.mu.Unlock()
 	c.changed(mapped)
 	return interval

@@ -356,6 +356,25 @@ func TestBrowserDashboardPhases(t *testing.T) {
 			assertLayout(t, tb, s)
 			tb.assertClean("stale-direct")
 			tb.Screenshot("dashboard-stale-direct-" + s.name)
+
+			// Steps as one sentence each, naming members and settings
+			// inline (what upstream's next steps are): the settings and
+			// the command read as code, and nothing overflows a phone.
+			d = fixture(PhaseOne)
+			d.NextSteps = []Step{
+				{Text: "phase 1: restart standby 10.0.0.2:5050, agent 5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a-S3 (10.0.1.4:5051) and 2 more with LIBPROCESS_SSL_ENABLED=true LIBPROCESS_SSL_SUPPORT_DOWNGRADE=true LIBPROCESS_SSL_CERT_FILE=... LIBPROCESS_SSL_KEY_FILE=...; `mesosgate certs` makes one certificate covering every member"},
+				{Text: "then phase 2: restart every member with LIBPROCESS_SSL_SUPPORT_DOWNGRADE=false (keeping LIBPROCESS_SSL_ENABLED=true and the certificate)"},
+			}
+			f.set(d)
+			tb.Navigate(f.URL + "/gateway/")
+			codes := browser.Eval[[]string](tb.Browser, `Array.from(document.querySelectorAll(".step-text code")).map(function (c) { return c.textContent; })`)
+			want := []string{"LIBPROCESS_SSL_ENABLED=true", "LIBPROCESS_SSL_SUPPORT_DOWNGRADE=true", "LIBPROCESS_SSL_CERT_FILE=...", "LIBPROCESS_SSL_KEY_FILE=...", "mesosgate certs", "LIBPROCESS_SSL_SUPPORT_DOWNGRADE=false", "LIBPROCESS_SSL_ENABLED=true"}
+			if strings.Join(codes, " ") != strings.Join(want, " ") {
+				t.Errorf("text steps: code %q, want %q", codes, want)
+			}
+			assertLayout(t, tb, s)
+			tb.assertClean("text-steps")
+			tb.Screenshot("dashboard-text-steps-" + s.name)
 		})
 	}
 }

@@ -26,6 +26,7 @@ func parseTemplates(assets *assetSet) (*template.Template, error) {
 		"severityKey": severityKey,
 		"roleKey":     roleKey,
 		"splitAfter":  strings.SplitAfter,
+		"codeParts":   codeParts,
 	}
 	t, err := template.New("web").Funcs(funcs).ParseFS(embedded, "templates/*.html")
 	if err != nil {
@@ -177,4 +178,91 @@ func roleKey(r Role) string {
 		return string(r)
 	}
 	return "unknown"
+}
+
+// textPart is a piece of a sentence: plain text, or code the page sets
+// in monospace.
+type textPart struct {
+	Text string
+	Code bool
+}
+
+// codeParts splits a sentence from server (a next step, a problem) into
+// plain text and code: environment assignments such as
+// LIBPROCESS_SSL_SUPPORT_DOWNGRADE=false and `quoted commands` (shown
+// without their backquotes), so that a reader finds at a glance what to
+// set and what to run. Joining the parts' texts gives the sentence back,
+// less the backquotes of quoted commands.
+func codeParts(s string) []textPart {
+	var out []textPart
+	add := func(text string, code bool) {
+		if text == "" {
+			return
+		}
+		if n := len(out); n > 0 && !code && !out[n-1].Code {
+			out[n-1].Text += text
+			return
+		}
+		out = append(out, textPart{Text: text, Code: code})
+	}
+	for s != "" {
+		// A quoted command runs to the next backquote; a lone backquote
+		// is text.
+		if strings.HasPrefix(s, "`") {
+			if end := strings.IndexByte(s[1:], '`'); end > 0 {
+				add(s[1:end+1], true)
+				s = s[end+2:]
+				continue
+			}
+		}
+		word := s
+		if i := strings.IndexAny(s, " \t\n`"); i == 0 {
+			word = s[:1]
+		} else if i > 0 {
+			word = s[:i]
+		}
+		s = s[len(word):]
+		lead, core, trail := splitAssignment(word)
+		add(lead, false)
+		add(core, core != "")
+		add(trail, false)
+	}
+	return out
+}
+
+// splitAssignment finds an environment assignment (NAME=value, NAME in
+// capitals, digits and underscores) in a word, apart from the punctuation
+// around it: "(LIBPROCESS_SSL_ENABLED=true," gives "(", the assignment and
+// ",". A word that is no assignment comes back whole as lead.
+func splitAssignment(word string) (lead, core, trail string) {
+	core = strings.TrimLeft(word, "(")
+	lead = word[:len(word)-len(core)]
+	core = strings.TrimRight(core, ",;:)")
+	trail = word[len(lead)+len(core):]
+	// A sentence's full stop is not part of the value, unless the value
+	// is an ellipsis (a placeholder such as CERT_FILE=...).
+	if strings.HasSuffix(core, ".") && !strings.HasSuffix(core, "...") {
+		core, trail = core[:len(core)-1], "."+trail
+	}
+	name, _, ok := strings.Cut(core, "=")
+	if !ok || !isEnvName(name) {
+		return word, "", ""
+	}
+	return lead, core, trail
+}
+
+// isEnvName reports whether name looks like an environment variable a
+// step would set: a capital letter, then capitals, digits and
+// underscores, with at least one underscore (LIBPROCESS_SSL_ENABLED, not
+// "A").
+func isEnvName(name string) bool {
+	if name == "" || name[0] < 'A' || name[0] > 'Z' || !strings.Contains(name, "_") {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

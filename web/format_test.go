@@ -1,6 +1,7 @@
 package web
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -81,4 +82,64 @@ func TestAnchor(t *testing.T) {
 			t.Errorf("anchor holds %q", r)
 		}
 	}
+}
+
+func TestCodeParts(t *testing.T) {
+	type p = textPart
+	tests := []struct {
+		name string
+		in   string
+		want []textPart
+	}{
+		{"plain", "make the leader reachable again", []p{{"make the leader reachable again", false}}},
+		{"empty", "", nil},
+		{"assignments", "restart agent a (127.0.0.1:5051) with LIBPROCESS_SSL_ENABLED=true LIBPROCESS_SSL_SUPPORT_DOWNGRADE=true",
+			[]p{{"restart agent a (127.0.0.1:5051) with ", false}, {"LIBPROCESS_SSL_ENABLED=true", true}, {" ", false}, {"LIBPROCESS_SSL_SUPPORT_DOWNGRADE=true", true}}},
+		{"placeholder_then_semicolon", "LIBPROCESS_SSL_KEY_FILE=...; `mesosgate certs` makes one",
+			[]p{{"LIBPROCESS_SSL_KEY_FILE=...", true}, {"; ", false}, {"mesosgate certs", true}, {" makes one", false}}},
+		{"parenthesised", "(keeping LIBPROCESS_SSL_ENABLED=true and the certificate)",
+			[]p{{"(keeping ", false}, {"LIBPROCESS_SSL_ENABLED=true", true}, {" and the certificate)", false}}},
+		{"full_stop", "verify with LIBPROCESS_SSL_VERIFY_SERVER_CERT=true.",
+			[]p{{"verify with ", false}, {"LIBPROCESS_SSL_VERIFY_SERVER_CERT=true", true}, {".", false}}},
+		{"not_env_names", "a=b Ab_C=1 X=1 lower_case=1 A_B-C=1", []p{{"a=b Ab_C=1 X=1 lower_case=1 A_B-C=1", false}}},
+		{"lone_backquote", "one ` two", []p{{"one ` two", false}}},
+		{"empty_quotes", "``x", []p{{"``x", false}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := codeParts(tt.in)
+			if len(got) != len(tt.want) {
+				t.Fatalf("codeParts(%q) = %+v, want %+v", tt.in, got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Fatalf("codeParts(%q) = %+v, want %+v", tt.in, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// FuzzCodeParts: the parts give the sentence back (less backquotes),
+// none is empty, and no two plain parts follow each other.
+func FuzzCodeParts(f *testing.F) {
+	for _, s := range []string{"restart x with LIBPROCESS_SSL_ENABLED=true", "`a` b `c", "(A_B=1,", "X_Y=..."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var joined strings.Builder
+		parts := codeParts(s)
+		for i, p := range parts {
+			if p.Text == "" {
+				t.Fatalf("empty part in %+v", parts)
+			}
+			if i > 0 && !p.Code && !parts[i-1].Code {
+				t.Fatalf("adjacent plain parts in %+v", parts)
+			}
+			joined.WriteString(p.Text)
+		}
+		if strings.ReplaceAll(joined.String(), "`", "") != strings.ReplaceAll(s, "`", "") {
+			t.Fatalf("codeParts(%q) = %+v: the text changed", s, parts)
+		}
+	})
 }
