@@ -108,6 +108,11 @@ func TestDashboardPhases(t *testing.T) {
 					t.Errorf("%s: badge %q: want class badge-<speaks> and a tooltip", ph.phase, s)
 				}
 			}
+			// Every member answers as it should: no row is marked as a
+			// failure (a plain-only member refusing TLS is no error).
+			if errRows := browser.Eval[[]string](b, `Array.from(document.querySelectorAll('tr.member.has-error')).map(tr => tr.textContent.replace(/\s+/g, ' ').trim())`); len(errRows) > 0 {
+				t.Errorf("%s: rows marked as errors:\n%s", ph.phase, strings.Join(errRows, "\n"))
+			}
 			counts := browser.Eval[string](b, `document.querySelector('.counts').textContent.replace(/\s+/g, ' ').trim()`)
 			if !strings.HasPrefix(counts, strconv.Itoa(len(members))+" members:") {
 				t.Errorf("%s: the counts line says %q", ph.phase, counts)

@@ -94,7 +94,7 @@ func (g *Gateway) memberView(m *upstream.Member) web.Member {
 		v.Cert = &web.Cert{Subject: c.Subject, Issuer: c.Issuer, Names: c.SANs, NotAfter: c.NotAfter, Verified: c.Verified, VerifyError: c.VerifyError}
 	}
 	var errs []string
-	if p.TLSError != "" && !p.Speaks.TLS() {
+	if p.TLSError != "" && !p.Speaks.TLS() && !(p.Speaks == upstream.PlainOnly && p.NoSSL()) {
 		errs = append(errs, "tls: "+p.TLSError)
 	}
 	if p.PlainError != "" && !p.Speaks.Plain() && p.Speaks != upstream.SSLOnly {

@@ -140,6 +140,25 @@ func (p *Probe) Scheme() string {
 	return ""
 }
 
+// Reasons of a TLS attempt that met a member without SSL.
+const (
+	reasonPlainAnswer = "not TLS: the member answered in plain HTTP"
+	reasonNotTLS      = "not TLS: the member's first bytes are not a TLS record"
+	reasonClosed      = "the member closed the connection"
+)
+
+// NoSSL reports whether the TLS half of the probe failed the way it fails
+// against a member with SSL off (a plain answer, bytes that are not TLS,
+// or the connection closed at the ClientHello, as libprocess does), as
+// opposed to a TLS handshake that went wrong, which deserves attention.
+func (p *Probe) NoSSL() bool {
+	switch p.TLSError {
+	case reasonPlainAnswer, reasonNotTLS, reasonClosed:
+		return true
+	}
+	return false
+}
+
 // probeRequest is the plain probe's request, with the Host header to fill
 // in (SPEC section 6: GET /version with Connection: close).
 const probeRequest = "GET /version HTTP/1.1\r\nHost: %s\r\nUser-Agent: mesosgate-probe\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
@@ -413,9 +432,9 @@ func (c *Cluster) reason(err error, ctx context.Context) string {
 		return fmt.Sprintf("cannot resolve %s: %s", dnsErr.Name, dnsErr.Err)
 	case errors.As(err, &recErr):
 		if bytes.HasPrefix(recErr.RecordHeader[:], []byte("HTTP/")) {
-			return "not TLS: the member answered in plain HTTP"
+			return reasonPlainAnswer
 		}
-		return "not TLS: the member's first bytes are not a TLS record"
+		return reasonNotTLS
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
 		return "no route to host"
 	}
@@ -437,7 +456,7 @@ func (c *Cluster) handshakeReason(err error, ctx context.Context, requested, sen
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		// What a plain libprocess member does with a ClientHello: its
 		// HTTP decoder fails and it closes the socket (process.cpp).
-		r = "the member closed the connection"
+		r = reasonClosed
 	}
 	switch {
 	case requested && !sent:
