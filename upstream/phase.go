@@ -83,7 +83,7 @@ func assess(members []*Member) (Phase, []string, []string) {
 		if unverified := unverifiedMembers(ssl); len(unverified) > 0 {
 			steps = append(steps, fmt.Sprintf("before members verify each other (LIBPROCESS_SSL_VERIFY_SERVER_CERT=true), fix the certificates of %s (see the warnings)", nameMembers(unverified)))
 		} else {
-			steps = append(steps, "none: every member speaks TLS only; members may now verify each other with LIBPROCESS_SSL_VERIFY_SERVER_CERT=true")
+			steps = append(steps, "the migration is done: every member speaks TLS only; members may now verify each other with LIBPROCESS_SSL_VERIFY_SERVER_CERT=true")
 		}
 	}
 	return phase, steps, problems

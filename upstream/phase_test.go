@@ -81,7 +81,7 @@ func TestPhases(t *testing.T) {
 	})
 	t.Run("complete", func(t *testing.T) {
 		restart(t, sim.SSL, members...)
-		check(t, PhaseComplete, []string{"none: every member speaks TLS only"}, nil)
+		check(t, PhaseComplete, []string{"the migration is done: every member speaks TLS only"}, nil)
 	})
 	t.Run("an unreachable member is named with its reason", func(t *testing.T) {
 		if err := members[4].Stop(); err != nil {
