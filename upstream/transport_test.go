@@ -35,6 +35,21 @@ func proxyTo(t *testing.T, tg *Target) string {
 	return front.URL
 }
 
+// agentTarget starts a simulated cluster of one agent in mode, discovers
+// it, and resolves the agent's Target.
+func agentTarget(t *testing.T, mode sim.Mode) (*Cluster, *sim.Agent, *Target) {
+	t.Helper()
+	sc := startSim(t, sim.Options{Modes: []sim.Mode{mode}})
+	c := newCluster(t, sc, Config{})
+	discover(t, c)
+	a := sc.Agents()[0]
+	tg, err := c.Target(KindAgent, a.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, a, tg
+}
+
 // browse GETs a URL through the proxy and returns the status and scheme.
 func browse(t *testing.T, client *http.Client, u string) (int, string, string) {
 	t.Helper()
@@ -66,14 +81,7 @@ func TestRestartBetweenRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.from)+" to "+string(tt.to), func(t *testing.T) {
-			sc := startSim(t, sim.Options{Modes: []sim.Mode{tt.from}})
-			c := newCluster(t, sc, Config{})
-			discover(t, c)
-			a := sc.Agents()[0]
-			tg, err := c.Target(KindAgent, a.ID())
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, a, tg := agentTarget(t, tt.from)
 			front := proxyTo(t, tg)
 			client := &http.Client{Timeout: 20 * time.Second}
 			for i, want := range []string{tt.scheme, tt.then} {
@@ -102,14 +110,7 @@ func TestRestartBetweenRequests(t *testing.T) {
 // (stopped, then started again as a rolling upgrade does) waits for it and
 // is served, instead of failing in the gap.
 func TestRequestWaitsForRestart(t *testing.T) {
-	sc := startSim(t, sim.Options{Modes: []sim.Mode{sim.Plain}})
-	c := newCluster(t, sc, Config{})
-	discover(t, c)
-	a := sc.Agents()[0]
-	tg, err := c.Target(KindAgent, a.ID())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, a, tg := agentTarget(t, sim.Plain)
 	front := proxyTo(t, tg)
 	if err := a.Stop(); err != nil {
 		t.Fatal(err)
@@ -147,14 +148,7 @@ func TestRequestWaitsForRestart(t *testing.T) {
 // TestRequestsNotRetried: a request with a body is not sent twice, but the
 // member is re-probed at once, so the next request finds it.
 func TestRequestsNotRetried(t *testing.T) {
-	sc := startSim(t, sim.Options{Modes: []sim.Mode{sim.Plain}})
-	c := newCluster(t, sc, Config{})
-	discover(t, c)
-	a := sc.Agents()[0]
-	tg, err := c.Target(KindAgent, a.ID())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, a, tg := agentTarget(t, sim.Plain)
 	send := func(method string, body io.Reader) (*http.Response, error) {
 		req, err := http.NewRequest(method, "http://ignored/slave(1)/state", body)
 		if err != nil {
