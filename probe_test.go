@@ -83,7 +83,7 @@ func TestProbeCommand(t *testing.T) {
 	})
 	t.Run("no master answers: exit 2 with the reason", func(t *testing.T) {
 		code, out, errOut := runMain(t, env, "probe", "--master", "127.0.0.1:1", "--probe-timeout", "2s")
-		if code != 2 || !strings.Contains(errOut, "mesosgate probe: discovery found no leader: master 127.0.0.1:1: standby 127.0.0.1:1 is unreachable: connection refused; check --master") {
+		if code != 2 || !strings.Contains(errOut, "mesosgate probe: discovery found no leader: master 127.0.0.1:1 is unreachable: connection refused; check --master") {
 			t.Errorf("exit %d, stderr %q", code, errOut)
 		}
 		if !strings.Contains(out, "127.0.0.1:1  127.0.0.1  unreachable") {

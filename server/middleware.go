@@ -255,13 +255,15 @@ func (g *Gateway) finish(r *http.Request, q *request, rec *recorder) {
 }
 
 // logRequest writes the access log line at debug level (a WebUI polls
-// several endpoints a second) and failures at warn: 5xx, and responses
-// cut off while the client was still there (a browser leaving a page ends
-// its event streams and downloads; that is no failure). Every line carries
-// the request id, which the client got in X-Request-Id and the member too.
+// several endpoints a second) and failures at warn: 5xx of the routes to
+// members (the gateway's own 503, readyz before discovery, is an answer
+// load balancers poll for), and responses cut off while the client was
+// still there (a browser leaving a page ends its event streams and
+// downloads; that is no failure). Every line carries the request id, which
+// the client got in X-Request-Id and the member too.
 func (g *Gateway) logRequest(r *http.Request, q *request, rec *recorder, status int) {
 	level := slog.LevelDebug
-	if status >= 500 || status == statusAborted && r.Context().Err() == nil {
+	if status >= 500 && q.class != classGateway || status == statusAborted && r.Context().Err() == nil {
 		level = slog.LevelWarn
 	}
 	ctx := r.Context()

@@ -83,6 +83,25 @@ func (c *Cluster) candidatesLocked() []*masterState {
 	return out
 }
 
+// masterError is a configured master that did not answer. It reads
+// "master ADDR is unreachable: REASON" rather than naming the role the
+// master had (a master that cannot be asked is neither leader nor standby
+// as far as anyone knows), and unwraps to the cause.
+type masterError struct {
+	addr string
+	err  error
+}
+
+func (e *masterError) Error() string {
+	var ue *UnreachableError
+	if errors.As(e.err, &ue) {
+		return fmt.Sprintf("master %s is unreachable: %s", e.addr, ue.Reason)
+	}
+	return fmt.Sprintf("master %s: %v", e.addr, e.err)
+}
+
+func (e *masterError) Unwrap() error { return e.err }
+
 // askState asks ms for its state, following redirects to the leader. It
 // returns the master that answered (the leader), its state, and the
 // masters it learned of on the way (the caller keeps or drops them).
@@ -91,7 +110,7 @@ func (c *Cluster) askState(ctx context.Context, ms *masterState, path string) (*
 	for range maxRedirects + 1 {
 		resp, err := c.get(ctx, ms.m, path, true)
 		if err != nil {
-			return nil, nil, made, fmt.Errorf("master %s: %w", ms.m.addr, err)
+			return nil, nil, made, &masterError{addr: ms.m.addr, err: err}
 		}
 		switch {
 		case resp.StatusCode == http.StatusOK:
