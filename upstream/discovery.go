@@ -186,7 +186,7 @@ func (c *Cluster) get(ctx context.Context, m *member, path string, withAuth bool
 	if withAuth && c.cfg.Credentials != nil {
 		req.SetBasicAuth(c.cfg.Credentials.Principal, c.cfg.Credentials.Secret)
 	}
-	return c.roundTrip(req, m)
+	return c.roundTrip(req, m, noWait)
 }
 
 func isRedirect(code int) bool {

@@ -159,7 +159,7 @@ func (c *Cluster) subscribe(ctx context.Context, leader *masterState) (*http.Res
 	if c.cfg.Credentials != nil {
 		req.SetBasicAuth(c.cfg.Credentials.Principal, c.cfg.Credentials.Secret)
 	}
-	resp, err := c.roundTrip(req, leader.m)
+	resp, err := c.roundTrip(req, leader.m, noWait)
 	if err != nil {
 		return nil, fmt.Errorf("SUBSCRIBE to %s: %w", leader.m.addr, err)
 	}

@@ -73,7 +73,9 @@ func (c *Cluster) Target(kind Kind, key string) (*Target, error) {
 		if c.leader == nil {
 			return nil, fmt.Errorf("no master leads now (%d configured): %w", len(c.masters), ErrNoLeader)
 		}
-		return c.memberTarget(kind, c.masterViewLocked(c.leader), c.leader.m), nil
+		t := c.memberTarget(kind, c.masterViewLocked(c.leader), c.leader.m)
+		t.Transport = &leaderTransport{c: c, m: c.leader.m}
+		return t, nil
 	case KindMaster:
 		if ms := c.masterNamedLocked(key); ms != nil {
 			return c.memberTarget(kind, c.masterViewLocked(ms), ms.m), nil

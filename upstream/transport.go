@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -91,7 +92,43 @@ type memberTransport struct {
 // adds nothing to the request's headers: the browser's Authorization
 // reaches this member, and only it.
 func (t *memberTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return t.c.roundTrip(req, t.m)
+	return t.c.roundTrip(req, t.m, waitMember)
+}
+
+// leaderTransport is the leader route's RoundTripper: the route names no
+// master, only whoever leads. It sends to the member that led when the
+// route was resolved; when that member is unreachable and discovery has
+// meanwhile found another leader, an idempotent request goes to the new
+// one instead of failing.
+type leaderTransport struct {
+	c *Cluster
+	m *member
+}
+
+// RoundTrip: see leaderTransport.
+func (t *leaderTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.c.roundTrip(req, t.m, waitLeader)
+	var ue *UnreachableError
+	if err == nil || !retryable(req) || req.Context().Err() != nil || !errors.As(err, &ue) {
+		return resp, err
+	}
+	next := t.c.leaderMember()
+	if next == nil || next == t.m {
+		return resp, err
+	}
+	t.c.log.Debug("the leader changed while a request waited for it; sending the request to the new leader",
+		"request_id", req.Header.Get("X-Request-Id"), "was", t.m.addr, "leader", next.addr)
+	return t.c.roundTrip(req, next, waitLeader)
+}
+
+// leaderMember is the member leading now, nil when none does.
+func (c *Cluster) leaderMember() *member {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.leader == nil {
+		return nil
+	}
+	return c.leader.m
 }
 
 // reprobeUnreachable is how old a probe that found a member unreachable
@@ -101,10 +138,11 @@ const reprobeUnreachable = time.Second
 // roundTrip sends req to m. When the connection fails (the member was
 // restarted with other settings, or died) m is probed again at once, and
 // an idempotent request without a body is retried once on the scheme the
-// new probe found.
-func (c *Cluster) roundTrip(req *http.Request, m *member) (*http.Response, error) {
+// new probe found. wait says whether a request that finds m unreachable
+// waits for it to come back (awaitRestart).
+func (c *Cluster) roundTrip(req *http.Request, m *member, wait waitMode) (*http.Response, error) {
 	ctx := req.Context()
-	out, err := c.outgoing(req, m, c.awaitRestart(ctx, req, m, c.usableProbe(ctx, m)))
+	out, err := c.outgoing(req, m, c.awaitRestart(ctx, req, m, c.usableProbe(ctx, m), wait))
 	if err != nil {
 		closeBody(req)
 		return nil, err
@@ -123,7 +161,7 @@ func (c *Cluster) roundTrip(req *http.Request, m *member) (*http.Response, error
 	if !retryable(req) {
 		return nil, fmt.Errorf("%s %s (re-probed: %s): %w", req.Method, m.addr, p.Speaks, err)
 	}
-	p = c.awaitRestart(ctx, req, m, p)
+	p = c.awaitRestart(ctx, req, m, p, wait)
 	out, oerr := c.outgoing(req, m, p)
 	if oerr != nil {
 		return nil, oerr
@@ -146,21 +184,37 @@ const (
 	restartWindow = 10 * time.Second
 )
 
+// waitMode is whether a request waits for a member that is down.
+type waitMode int
+
+const (
+	// noWait fails at once: discovery, which has other masters to ask.
+	noWait waitMode = iota
+	// waitMember waits for the member (a browser's request to it).
+	waitMember
+	// waitLeader waits for the member while it leads (a browser's
+	// request to whoever leads).
+	waitLeader
+)
+
 // awaitRestart re-probes a member that p found unreachable until it
-// answers, restartGrace passes or ctx ends, for a request that may be
-// retried; it returns the last probe.
-func (c *Cluster) awaitRestart(ctx context.Context, req *http.Request, m *member, p *Probe) *Probe {
-	if p.Speaks != Unreachable || !retryable(req) || time.Since(time.Unix(0, m.downSince.Load())) > restartWindow {
+// answers, restartGrace passes, ctx ends or (waitLeader) another master
+// leads, for a request that may be retried; it returns the last probe.
+func (c *Cluster) awaitRestart(ctx context.Context, req *http.Request, m *member, p *Probe, wait waitMode) *Probe {
+	if wait == noWait || p.Speaks != Unreachable || !retryable(req) || time.Since(time.Unix(0, m.downSince.Load())) > restartWindow {
 		return p
 	}
 	deadline := time.Now().Add(restartGrace)
-	for wait := 25 * time.Millisecond; p.Speaks == Unreachable && time.Now().Add(wait).Before(deadline); wait *= 2 {
-		t := time.NewTimer(wait)
+	for pause := 25 * time.Millisecond; p.Speaks == Unreachable && time.Now().Add(pause).Before(deadline); pause *= 2 {
+		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return p
 		case <-t.C:
+		}
+		if wait == waitLeader && c.roleOf(m) != RoleLeader {
+			return p
 		}
 		p = c.probeAfter(ctx, m, p.seq)
 	}
