@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -132,42 +131,15 @@ func demoCommand(ctx context.Context, args, environ []string, stdout, stderr io.
 	return 0
 }
 
-// demoPKI issues the simulated members' certificates from the internal CA
-// whose certificate is caFile (its key lies next to it, as
-// tlsx.InternalOptions documents): the shared member certificate (RSA,
-// since members negotiate RSA key exchange only, as stock Mesos does) and
-// a client certificate.
+// demoPKI issues the simulated members' certificates (sim.PKI) from the
+// internal CA whose certificate is caFile (its key lies next to it, as
+// tlsx.InternalOptions documents).
 func demoPKI(caFile, dir string) (*sim.PKI, error) {
 	ca, err := tlsx.LoadCAFiles(caFile, filepath.Join(filepath.Dir(caFile), "mesosgate-ca-key.pem"))
 	if err != nil {
 		return nil, fmt.Errorf("load the internal CA: %w", err)
 	}
-	loopback := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
-	p := &sim.PKI{
-		CA:             ca,
-		Dir:            dir,
-		CAFile:         filepath.Join(dir, "ca.pem"),
-		CertFile:       filepath.Join(dir, "member.pem"),
-		KeyFile:        filepath.Join(dir, "member-key.pem"),
-		ClientCertFile: filepath.Join(dir, "client.pem"),
-		ClientKeyFile:  filepath.Join(dir, "client-key.pem"),
-	}
-	if p.Member, err = ca.Issue(tlsx.LeafRequest{DNSNames: []string{"localhost"}, IPAddresses: loopback, RSABits: 2048}); err != nil {
-		return nil, fmt.Errorf("issue the members' certificate: %w", err)
-	}
-	if p.Client, err = ca.Issue(tlsx.LeafRequest{DNSNames: []string{"localhost"}, IPAddresses: loopback, Usage: tlsx.ClientOnly}); err != nil {
-		return nil, fmt.Errorf("issue the client certificate: %w", err)
-	}
-	if err := tlsx.WriteFileAtomic(p.CAFile, ca.CertPEM(), 0o644); err != nil {
-		return nil, err
-	}
-	if err := p.Member.WriteFiles(p.CertFile, p.KeyFile); err != nil {
-		return nil, err
-	}
-	if err := p.Client.WriteFiles(p.ClientCertFile, p.ClientKeyFile); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return sim.NewPKIWithCA(ca, dir)
 }
 
 // printDemo says what to open and what to trust, then what runs behind.

@@ -41,13 +41,20 @@ type PKI struct {
 // and writes them under dir (created if missing). The member certificate
 // names localhost, 127.0.0.1 and ::1 plus hostnames (DNS names or IPs).
 func NewPKI(dir string, hostnames ...string) (*PKI, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create certificate directory: %w", err)
-	}
 	ca, err := tlsx.NewCA("mesosgate simulated cluster CA", 0)
 	if err != nil {
 		return nil, err
 	}
+	return NewPKIWithCA(ca, dir, hostnames...)
+}
+
+// NewPKIWithCA is NewPKI with a CA of the caller's (demo's internal CA,
+// which the gateway's front certificate comes from too).
+func NewPKIWithCA(ca *tlsx.CA, dir string, hostnames ...string) (*PKI, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create certificate directory: %w", err)
+	}
+	var err error
 	p := &PKI{
 		CA:             ca,
 		Dir:            dir,
