@@ -5,6 +5,7 @@ import (
 	neturl "net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -86,7 +87,7 @@ func webUIJourney(t *testing.T, b *browser.Browser, url string, c *sim.Cluster, 
 	b.Screenshot(j.shots + "-agents")
 
 	for _, a := range c.Agents() {
-		if !hasMode(modes, a.Mode()) {
+		if !slices.Contains(modes, a.Mode()) {
 			continue
 		}
 		t.Run("agent "+a.Mode().String(), func(t *testing.T) {
@@ -98,7 +99,7 @@ func webUIJourney(t *testing.T, b *browser.Browser, url string, c *sim.Cluster, 
 
 	agent := c.Agents()[0]
 	for _, a := range c.Agents() {
-		if hasMode(modes, a.Mode()) {
+		if slices.Contains(modes, a.Mode()) {
 			agent = a
 		}
 	}
@@ -205,15 +206,6 @@ func waitAcrossNavigation(t *testing.T, b *browser.Browser, what, predicate stri
 			return
 		}
 	}
-}
-
-func hasMode(modes []sim.Mode, m sim.Mode) bool {
-	for _, x := range modes {
-		if x == m {
-			return true
-		}
-	}
-	return false
 }
 
 // TestDemoRealMesosWebUI runs `mesosgate demo --webui-dir` with the stock

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -147,7 +148,7 @@ func TestJSONLogRequestIDs(t *testing.T) {
 			continue
 		}
 		for _, msg := range r.msgs {
-			if !contains(byID[r.id], msg) {
+			if !slices.Contains(byID[r.id], msg) {
 				t.Errorf("%s: no %q line with request_id %s; its lines: %q", r.name, msg, r.id, byID[r.id])
 			}
 		}
@@ -172,13 +173,4 @@ func parseJSONLog(t *testing.T, log string) []map[string]any {
 		out = append(out, l)
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

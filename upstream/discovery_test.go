@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,7 +32,7 @@ func TestDiscoveryFollowsRedirects(t *testing.T) {
 	if s.Leader == nil || s.Leader.Address != leader.HostPort() || s.Leader.Configured || s.Leader.ID != leader.ID() || s.Leader.Speaks() != SSLOnly {
 		t.Fatalf("leader %+v", s.Leader)
 	}
-	if !contains(s.Leader.Addresses, leader.Addr()) {
+	if !slices.Contains(s.Leader.Addresses, leader.Addr()) {
 		t.Errorf("the leader's pid address is not among its names: %q", s.Leader.Addresses)
 	}
 	if len(s.Standbys) != 1 || s.Standbys[0].Address != standby.HostPort() || !s.Standbys[0].Configured || s.Standbys[0].Speaks() != PlainOnly {
@@ -94,7 +95,7 @@ func TestLeaderChangeMastersByIP(t *testing.T) {
 			return s.Leader != nil && s.Leader.Address == next.Addr()
 		})
 		s := c.Snapshot()
-		if !s.Leader.Configured || s.Leader.ID != next.ID() || !contains(s.Leader.Addresses, next.HostPort()) {
+		if !s.Leader.Configured || s.Leader.ID != next.ID() || !slices.Contains(s.Leader.Addresses, next.HostPort()) {
 			t.Errorf("leader %s: configured %v, id %q (want %q), names %q", next.Addr(), s.Leader.Configured, s.Leader.ID, next.ID(), s.Leader.Addresses)
 		}
 		if len(s.Standbys) != 2 {

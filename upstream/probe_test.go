@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -66,7 +67,7 @@ func TestMixedCluster(t *testing.T) {
 				t.Errorf("ssl-only agent's plain half: %q, %q", ssl.Plain, ssl.PlainError)
 			}
 			cert := ssl.Cert
-			if cert == nil || cert.Key != "RSA 2048" || !strings.Contains(cert.Issuer, "CN=") || !contains(cert.SANs, "localhost") || !contains(cert.SANs, "127.0.0.1") || cert.DaysLeft < 300 {
+			if cert == nil || cert.Key != "RSA 2048" || !strings.Contains(cert.Issuer, "CN=") || !slices.Contains(cert.SANs, "localhost") || !slices.Contains(cert.SANs, "127.0.0.1") || cert.DaysLeft < 300 {
 				t.Fatalf("certificate facts %+v", cert)
 			}
 			if cert.Verified != tt.verified || !strings.Contains(cert.VerifyError, tt.verifyError) {
@@ -88,15 +89,6 @@ func TestMixedCluster(t *testing.T) {
 			}
 		})
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func containsPrefix(list []string, prefix string) bool {

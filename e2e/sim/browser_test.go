@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -65,13 +66,13 @@ func TestWebUIInChromium(t *testing.T) {
 				jsonpKinds = append(jsonpKinds, path)
 			}
 		}
-		if contains(jsonpKinds, "/files/read") || time.Now().After(deadline) {
+		if slices.Contains(jsonpKinds, "/files/read") || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	for _, want := range []string{"/slave(1)/state", "/slave(1)/monitor/statistics", "/metrics/snapshot", "/files/browse", "/files/read"} {
-		if !contains(jsonpKinds, want) {
+		if !slices.Contains(jsonpKinds, want) {
 			t.Errorf("no JSONP script request for %s to %s; saw %v", want, agentHost, jsonpKinds)
 		}
 	}
@@ -89,15 +90,6 @@ func TestWebUIInChromium(t *testing.T) {
 	if !containsPrefix(direct, "/files/read?path=") || !containsPrefix(direct, "/slave(1)/state?jsonp=") {
 		t.Errorf("the agent's direct-request log lacks the browser's requests: %v", direct)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func containsPrefix(list []string, prefix string) bool {
