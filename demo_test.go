@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mesosgate/mesosgate/internal/testsupport"
+
 	"github.com/mesosgate/mesosgate/e2e/sim"
 )
 
@@ -26,8 +28,8 @@ type demo struct {
 	// member is the members' shared certificate (for --links direct).
 	member *x509.Certificate
 	client *http.Client
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *testsupport.Buffer
+	stderr *testsupport.Buffer
 }
 
 // startDemo runs `mesosgate demo --listen 127.0.0.1:0 --data-dir <temp>`
@@ -35,7 +37,7 @@ type demo struct {
 func startDemo(t *testing.T, hooks demoHooks, args ...string) *demo {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &demo{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	d := &demo{stdout: &testsupport.Buffer{}, stderr: &testsupport.Buffer{}}
 	ready := make(chan struct{})
 	hooks.ready = func(c *sim.Cluster, u, caFile string) {
 		d.cluster, d.url, d.caFile = c, u, caFile
@@ -171,7 +173,7 @@ func TestDemoBadFlags(t *testing.T) {
 		{"missing webui", []string{"--webui-dir", "/nonexistent"}, "--webui-dir"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var stdout, stderr syncBuffer
+			var stdout, stderr testsupport.Buffer
 			code := demoCommand(context.Background(), c.args, []string{"HOME=" + t.TempDir()}, &stdout, &stderr, demoHooks{})
 			if code != 2 || !strings.HasPrefix(stderr.String(), "mesosgate demo: ") || !strings.Contains(stderr.String(), c.want) {
 				t.Errorf("exit %d, stderr %q", code, stderr.String())
@@ -181,7 +183,7 @@ func TestDemoBadFlags(t *testing.T) {
 	// The address taken: one line naming --listen.
 	d := startDemo(t, demoHooks{})
 	u, _ := url.Parse(d.url)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testsupport.Buffer
 	code := demoCommand(context.Background(), []string{"--listen", strings.Replace(u.Host, "localhost", "127.0.0.1", 1), "--data-dir", t.TempDir()}, []string{"HOME=" + t.TempDir()}, &stdout, &stderr, demoHooks{})
 	if code != 2 || strings.Count(stderr.String(), "mesosgate demo: ") != 1 || !strings.Contains(stderr.String(), "--listen") {
 		t.Errorf("address in use: exit %d, stderr %q", code, stderr.String())

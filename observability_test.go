@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mesosgate/mesosgate/internal/testsupport"
+
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -115,13 +117,7 @@ func checkDemoMetrics(t *testing.T, d *demo) {
 // the key's passphrase appears anywhere. Its metrics show the front
 // certificate's days left.
 func TestServeLogsNoSecret(t *testing.T) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("openssl is not installed and CI=true")
-		}
-		t.Skip("openssl is not installed: it makes the encrypted key")
-	}
+	openssl := testsupport.Command(t, "openssl", "openssl") // it makes the encrypted key
 	secret, passphrase := "master-secret-"+randomHex(t), "key-passphrase-"+randomHex(t)
 	c, err := sim.Start(sim.Options{Modes: []sim.Mode{sim.Plain, sim.SSL}, Auth: &sim.Credentials{Principal: "gateway", Secret: secret}})
 	if err != nil {
@@ -145,7 +141,7 @@ func TestServeLogsNoSecret(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testsupport.Buffer
 	exit := make(chan int, 1)
 	go func() {
 		exit <- serveCommand(ctx, []string{"--master", c.Leader().Addr(), "--listen", "127.0.0.1:0", "--log-format", "json",
@@ -242,7 +238,7 @@ func TestServeLogsNoSecret(t *testing.T) {
 }
 
 // servingURL waits for serve's JSON "serving" line and returns its URL.
-func servingURL(t *testing.T, stderr *syncBuffer, exit chan int) string {
+func servingURL(t *testing.T, stderr *testsupport.Buffer, exit chan int) string {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		for _, line := range strings.Split(stderr.String(), "\n") {

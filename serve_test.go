@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mesosgate/mesosgate/internal/testsupport"
+
 	"github.com/mesosgate/mesosgate/e2e/sim"
 )
 
@@ -28,7 +30,7 @@ func TestServe(t *testing.T) {
 	defer c.Close()
 	dataDir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testsupport.Buffer
 	exit := make(chan int, 1)
 	go func() {
 		exit <- serveCommand(ctx, []string{"--master", c.Leader().Addr(), "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--server-name", "Mesos.Example.Test"},
@@ -104,7 +106,7 @@ func TestServeBadSettings(t *testing.T) {
 		{"bad address", []string{"--master", "127.0.0.1:1", "--listen", "256.0.0.1:80", "--ssl-enabled=false"}, nil, "--listen"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var stdout, stderr syncBuffer
+			var stdout, stderr testsupport.Buffer
 			env := append([]string{"HOME=" + t.TempDir()}, c.env...)
 			code := serveCommand(context.Background(), c.args, env, &stdout, &stderr)
 			msg := stderr.String()

@@ -7,9 +7,10 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 )
 
 // TestSimBadFlags: every mistake ends with one line and exit status 2.
@@ -48,30 +49,12 @@ func TestSimBadFlags(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to read while the command writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestSimRuns starts `mesosgate sim`, reads what it prints, uses the
 // cluster it describes, and stops it as SIGINT would.
 func TestSimRuns(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testsupport.Buffer
 	done := make(chan int)
 	go func() {
 		done <- simCommand(ctx, []string{"--masters", "2", "--master-modes", "plain,ssl", "--agents", "3", "--modes", "plain,downgrade"}, nil, &stdout, &stderr)

@@ -6,7 +6,6 @@ package e2e
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -18,9 +17,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 
 	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/tlsx"
@@ -62,7 +62,7 @@ type gateway struct {
 	cmd    *exec.Cmd
 	url    string // https://localhost:port
 	client *http.Client
-	stderr *lockedBuffer
+	stderr *testsupport.Buffer
 	// cert is the front's certificate: what a browser is told to trust.
 	cert *x509.Certificate
 }
@@ -106,7 +106,7 @@ func startGatewayWith(tb testing.TB, c *sim.Cluster, o gatewayOptions) *gateway 
 		"LIBPROCESS_SSL_CERT_FILE=" + certFile,
 		"LIBPROCESS_SSL_KEY_FILE=" + keyFile,
 	}, o.Env...)
-	g := &gateway{cmd: cmd, stderr: &lockedBuffer{}, cert: leaf.Cert}
+	g := &gateway{cmd: cmd, stderr: &testsupport.Buffer{}, cert: leaf.Cert}
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
@@ -148,7 +148,7 @@ func startGatewayWith(tb testing.TB, c *sim.Cluster, o gatewayOptions) *gateway 
 	roots.AddCert(pki.CA.Cert)
 	g.client = httpsClient(&tls.Config{RootCAs: roots, ServerName: "localhost"})
 	// Wait for discovery and every member's first probe.
-	waitFor(tb, "the gateway's readiness", 30*time.Second, func() bool {
+	testsupport.Eventually(tb, "the gateway's readiness", 30*time.Second, func() bool {
 		resp, err := g.client.Get(g.url + "/gateway/readyz")
 		if err != nil {
 			return false
@@ -225,36 +225,4 @@ func startCluster(tb testing.TB, o sim.Options) *sim.Cluster {
 	}
 	tb.Cleanup(func() { c.Close() })
 	return c
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(tb testing.TB, what string, timeout time.Duration, cond func() bool) {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			tb.Fatalf("timed out after %s waiting for %s", timeout, what)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// lockedBuffer is a strings.Builder safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) WriteString(s string) {
-	l.mu.Lock()
-	l.b.WriteString(s)
-	l.mu.Unlock()
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

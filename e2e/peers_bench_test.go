@@ -19,6 +19,8 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/mesosgate/mesosgate/internal/testsupport"
+
 	"github.com/mesosgate/mesosgate/tlsx"
 )
 
@@ -369,8 +371,8 @@ func writeTemplate(tb testing.TB, dir, name, text string, data any) string {
 // fails with its output and log if it exits or takes 30 s.
 func startPeer(tb testing.TB, name string, cmd *exec.Cmd, s peerSite, logFile string) *peer {
 	tb.Helper()
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = writerFunc(out.WriteString), writerFunc(out.WriteString)
+	out := &testsupport.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("start %s: %v", name, err)
 	}
@@ -429,14 +431,6 @@ func startPeer(tb testing.TB, name string, cmd *exec.Cmd, s peerSite, logFile st
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-}
-
-// writerFunc makes an io.Writer of a function that takes strings.
-type writerFunc func(string)
-
-func (f writerFunc) Write(p []byte) (int, error) {
-	f(string(p))
-	return len(p), nil
 }
 
 func TestPeerProgramMissing(t *testing.T) {

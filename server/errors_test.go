@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mesosgate/mesosgate/internal/testsupport"
+
 	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/upstream"
 	"github.com/mesosgate/mesosgate/web"
@@ -45,7 +47,7 @@ func TestUnreachableMember(t *testing.T) {
 	if err := agent.Restart(sim.SSL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the agent served again", 10*time.Second, func() bool {
+	testsupport.Eventually(t, "the agent served again", 10*time.Second, func() bool {
 		resp, _ := ts.get(path)
 		return resp.StatusCode == 200
 	})
@@ -57,7 +59,7 @@ func TestNoLeader(t *testing.T) {
 	ts := newTester(t, testerOptions{sim: sim.Options{Masters: 2, Modes: []sim.Mode{sim.Plain}}})
 	agent := ts.sim.Agents()[0]
 	ts.sim.SetLeader(nil)
-	waitFor(t, "the gateway to see no leader", 15*time.Second, func() bool {
+	testsupport.Eventually(t, "the gateway to see no leader", 15*time.Second, func() bool {
 		return ts.cluster.Snapshot().Leader == nil
 	})
 	resp, body := ts.get("/master/state", "Accept", "application/json")
@@ -68,7 +70,7 @@ func TestNoLeader(t *testing.T) {
 		t.Errorf("agent route without a leader: %d", resp.StatusCode)
 	}
 	ts.sim.SetLeader(ts.sim.Masters()[1])
-	waitFor(t, "the new leader served", 15*time.Second, func() bool {
+	testsupport.Eventually(t, "the new leader served", 15*time.Second, func() bool {
 		resp, _ := ts.get("/master/state")
 		return resp.StatusCode == 200
 	})
@@ -86,7 +88,7 @@ func TestStaleMap(t *testing.T) {
 	for _, m := range ts.sim.Masters() {
 		m.Stop()
 	}
-	waitFor(t, "the map to expire", 20*time.Second, func() bool { return ts.cluster.Snapshot().Expired })
+	testsupport.Eventually(t, "the map to expire", 20*time.Second, func() bool { return ts.cluster.Snapshot().Expired })
 	resp, body := ts.get("/agent/"+agent.ID()+"/slave(1)/state", "Accept", "application/json")
 	p := problemOf(t, resp, body)
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.HasSuffix(p.Type, ":stale-cluster-map") || !strings.Contains(p.Detail, "2 s") && !strings.Contains(p.Detail, "2s") {

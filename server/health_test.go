@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mesosgate/mesosgate/internal/testsupport"
+
 	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/upstream"
 )
@@ -113,7 +115,7 @@ func TestHealth(t *testing.T) {
 				return
 			}
 			let()
-			waitFor(t, "readyz 200", 10*time.Second, func() bool {
+			testsupport.Eventually(t, "readyz 200", 10*time.Second, func() bool {
 				code, body := get("/gateway/readyz")
 				return code == 200 && body == "ready\n"
 			})

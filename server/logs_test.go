@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mesosgate/mesosgate/internal/testsupport"
+
 	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/upstream"
 )
@@ -121,7 +123,7 @@ func TestJSONLogRequestIDs(t *testing.T) {
 	// The access line is written once the handler returns, which may be
 	// just after the client has read the response.
 	var lines []map[string]any
-	waitFor(t, "every request logged", 10*time.Second, func() bool {
+	testsupport.Eventually(t, "every request logged", 10*time.Second, func() bool {
 		lines = parseJSONLog(t, ts.logs.String())
 		n := 0
 		for _, l := range lines {

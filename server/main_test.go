@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -16,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 
 	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/tlsx"
@@ -35,40 +34,29 @@ var (
 	testDir             string
 )
 
-func TestMain(m *testing.M) {
-	code := func() int {
-		var err error
-		if testDir, err = os.MkdirTemp("", "server-test-"); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer os.RemoveAll(testDir)
-		if testPKI, err = sim.NewPKI(filepath.Join(testDir, "pki")); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		frontLeaf, err = testPKI.CA.Issue(tlsx.LeafRequest{DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		frontCert, frontKey = filepath.Join(testDir, "front.pem"), filepath.Join(testDir, "front-key.pem")
-		if err := frontLeaf.WriteFiles(frontCert, frontKey); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		testRoots = x509.NewCertPool()
-		testRoots.AddCert(testPKI.CA.Cert)
-		code := m.Run()
-		if code == 0 {
-			if err := goleak.Find(); err != nil {
-				fmt.Fprintln(os.Stderr, "goroutines leaked:", err)
-				return 1
-			}
-		}
-		return code
-	}()
-	os.Exit(code)
+func TestMain(m *testing.M) { testsupport.Main(m, setup) }
+
+// setup makes the package's shared certificates.
+func setup() (func(), error) {
+	var err error
+	if testDir, err = os.MkdirTemp("", "server-test-"); err != nil {
+		return nil, err
+	}
+	teardown := func() { os.RemoveAll(testDir) }
+	if testPKI, err = sim.NewPKI(filepath.Join(testDir, "pki")); err != nil {
+		return teardown, err
+	}
+	frontLeaf, err = testPKI.CA.Issue(tlsx.LeafRequest{DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	if err != nil {
+		return teardown, err
+	}
+	frontCert, frontKey = filepath.Join(testDir, "front.pem"), filepath.Join(testDir, "front-key.pem")
+	if err := frontLeaf.WriteFiles(frontCert, frontKey); err != nil {
+		return teardown, err
+	}
+	testRoots = x509.NewCertPool()
+	testRoots.AddCert(testPKI.CA.Cert)
+	return teardown, nil
 }
 
 // tester is a simulated cluster with the gateway in front of it, served
@@ -82,7 +70,7 @@ type tester struct {
 	url     string // https://127.0.0.1:port
 	addr    string // 127.0.0.1:port
 	client  *http.Client
-	logs    *logBuffer
+	logs    *testsupport.Buffer
 	tls     *tlsx.Context
 	metrics *Metrics // with testerOptions.metrics
 	// stop shuts the gateway down (as SIGTERM does) and waits for Serve
@@ -118,7 +106,7 @@ func newTester(t testing.TB, o testerOptions) *tester {
 	}
 	t.Cleanup(func() { c.Close() })
 
-	ts := &tester{t: t, sim: c, logs: &logBuffer{}}
+	ts := &tester{t: t, sim: c, logs: &testsupport.Buffer{}}
 	log := slog.New(slog.NewTextHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if o.jsonLog {
 		log = slog.New(slog.NewJSONHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -200,7 +188,7 @@ func newTester(t testing.TB, o testerOptions) *tester {
 // so pages carry the same link table from the first request on.
 func (ts *tester) waitProbed() {
 	ts.t.Helper()
-	waitFor(ts.t, "every member probed", 30*time.Second, func() bool {
+	testsupport.Eventually(ts.t, "every member probed", 30*time.Second, func() bool {
 		s := ts.cluster.Snapshot()
 		for _, m := range s.Members() {
 			if m.Probe == nil {
@@ -286,34 +274,4 @@ func (ts *tester) raw(request string) string {
 			return out.String()
 		}
 	}
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// logBuffer collects the gateway's log for a failing test.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mesosgate/mesosgate/internal/testsupport"
+
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -139,7 +141,7 @@ func TestMetrics(t *testing.T) {
 		{[]string{"route", "service", "code", "200"}, 2},
 	}
 	var mf families
-	waitFor(t, "the requests counted", 10*time.Second, func() bool {
+	testsupport.Eventually(t, "the requests counted", 10*time.Second, func() bool {
 		mf = ts.scrape()
 		scrapes++
 		for _, w := range want {
@@ -225,7 +227,7 @@ func TestMetrics(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ts.cluster.ProbeAll(ctx)
-	waitFor(t, "the request after the restart counted", 10*time.Second, func() bool {
+	testsupport.Eventually(t, "the request after the restart counted", 10*time.Second, func() bool {
 		mf = ts.scrape()
 		v, _ := mf.value("mesosgate_http_requests_total", "route", "agent", "code", "200")
 		return v == 3

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mesosgate/mesosgate/internal/testsupport"
+
 	"golang.org/x/net/websocket"
 
 	"github.com/mesosgate/mesosgate/e2e/sim"
@@ -182,7 +184,7 @@ func TestWebSocket(t *testing.T) {
 	// Counted as the 101 it was once it ends, though the status line went
 	// out on the hijacked connection.
 	ws.Close()
-	waitFor(t, "the WebSocket counted", 10*time.Second, func() bool {
+	testsupport.Eventually(t, "the WebSocket counted", 10*time.Second, func() bool {
 		v, _ := ts.scrape().value("mesosgate_http_requests_total", "route", "service", "code", "101")
 		return v == 1
 	})
@@ -238,7 +240,7 @@ func TestMemberDiesMidDownload(t *testing.T) {
 				}
 				aborted++
 				line := "request_id=" + resp.Header.Get("X-Request-Id") + " method=GET"
-				waitFor(t, "the aborted response logged", 10*time.Second, func() bool {
+				testsupport.Eventually(t, "the aborted response logged", 10*time.Second, func() bool {
 					for l := range strings.Lines(ts.logs.String()) {
 						if strings.Contains(l, line) && strings.Contains(l, "status=-1") && strings.Contains(l, `err="read from the member: `) {
 							return true
@@ -246,7 +248,7 @@ func TestMemberDiesMidDownload(t *testing.T) {
 					}
 					return false
 				})
-				waitFor(t, "the aborted response counted", 10*time.Second, func() bool {
+				testsupport.Eventually(t, "the aborted response counted", 10*time.Second, func() bool {
 					v, _ := ts.scrape().value("mesosgate_http_responses_aborted_total", "route", "agent")
 					return v == float64(aborted)
 				})

@@ -1,7 +1,6 @@
 package tlsx
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -19,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 
 	"github.com/letsencrypt/challtestsrv"
 )
@@ -38,7 +39,7 @@ type pebble struct {
 	// issues, fetched from its management endpoint.
 	issuingRoots *x509.CertPool
 	// log is Pebble's output, shown when a test fails.
-	log *syncBuffer
+	log *testsupport.Buffer
 }
 
 // pebbleOptions adjust a Pebble run.
@@ -56,7 +57,7 @@ type pebbleOptions struct {
 // process outlives the test.
 func startPebble(t testing.TB, o pebbleOptions) *pebble {
 	t.Helper()
-	requireBinary(t, "go")
+	testsupport.Command(t, "go", "go")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "pebble")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/letsencrypt/pebble/v2/cmd/pebble").CombinedOutput(); err != nil {
@@ -100,7 +101,7 @@ func startPebble(t testing.TB, o pebbleOptions) *pebble {
 	if !o.validate {
 		cmd.Env = append(cmd.Env, "PEBBLE_VA_ALWAYS_VALID=1")
 	}
-	p := &pebble{directory: "https://" + acmeAddr + "/dir", httpsRoot: filepath.Join(certs, "pebble.minica.pem"), log: &syncBuffer{}}
+	p := &pebble{directory: "https://" + acmeAddr + "/dir", httpsRoot: filepath.Join(certs, "pebble.minica.pem"), log: &testsupport.Buffer{}}
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start pebble: %v", err)
@@ -114,7 +115,7 @@ func startPebble(t testing.TB, o pebbleOptions) *pebble {
 	})
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool(t, p.httpsRoot)}}}
 	t.Cleanup(client.CloseIdleConnections)
-	waitFor(t, "pebble's directory", func() bool {
+	testsupport.Eventually(t, "pebble's directory", 10*time.Second, func() bool {
 		resp, err := client.Get(p.directory)
 		if err != nil {
 			return false
@@ -144,24 +145,6 @@ func freeAddr(t testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-// syncBuffer is a bytes.Buffer safe for a child process's two streams.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // acmeFront opens a front listener, then an ACME source answering its
@@ -239,7 +222,7 @@ func TestACMESource(t *testing.T) {
 		Domains:   []string{"gateway.example.test"},
 	})
 	var leaf *x509.Certificate
-	waitFor(t, "the ACME certificate to be served", func() bool {
+	testsupport.Eventually(t, "the ACME certificate to be served", 10*time.Second, func() bool {
 		var err error
 		leaf, err = served(addr, "gateway.example.test", p.issuingRoots)
 		return err == nil
@@ -277,7 +260,7 @@ func TestACMESource(t *testing.T) {
 	t.Run("a restart loads the stored certificate", func(t *testing.T) {
 		src.Close()
 		again, log2, addr2 := acmeFront(t, ACMEOptions{DataDir: dataDir, Directory: p.directory, Email: "ops@example.test", CARoot: p.httpsRoot, Domains: []string{"gateway.example.test"}})
-		waitFor(t, "the stored certificate to be served", func() bool {
+		testsupport.Eventually(t, "the stored certificate to be served", 10*time.Second, func() bool {
 			l, err := served(addr2, "gateway.example.test", p.issuingRoots)
 			return err == nil && l.Equal(leaf)
 		})
@@ -311,7 +294,7 @@ func TestACMEChallenge(t *testing.T) {
 
 	p := startPebble(t, pebbleOptions{validate: true, dnsServer: dnsAddr, tlsPort: tlsPort})
 	_, log, addr := acmeFrontOn(t, inner, ACMEOptions{Directory: p.directory, CARoot: p.httpsRoot, Domains: []string{"gateway.example.test"}})
-	waitFor(t, "the validated certificate to be served", func() bool {
+	testsupport.Eventually(t, "the validated certificate to be served", 10*time.Second, func() bool {
 		_, err := served(addr, "gateway.example.test", p.issuingRoots)
 		return err == nil
 	})

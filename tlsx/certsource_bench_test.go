@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 )
 
 // The benchmarks of this file measure how long a gateway waits for its
@@ -91,7 +93,7 @@ func BenchmarkACMEIssuance(b *testing.B) {
 		if err := src.Start(context.Background()); err != nil {
 			b.Fatal(err)
 		}
-		waitFor(b, "the certificate", func() bool { return len(src.Certificates()) == 1 })
+		testsupport.Eventually(b, "the certificate", 10*time.Second, func() bool { return len(src.Certificates()) == 1 })
 		src.Close()
 		inner.Close()
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mesosgate/mesosgate/internal/testsupport"
+
 	"github.com/chromedp/chromedp"
 	"github.com/mesosgate/mesosgate/e2e/browser"
 )
@@ -23,7 +25,7 @@ import (
 // the same page.
 func TestInternalCAInChromium(t *testing.T) {
 	browser.Require(t)
-	certutil := requireBinary(t, "certutil")
+	certutil := testsupport.Command(t, "certutil", "certutil")
 	src, _ := newInternal(t, InternalOptions{Names: []string{"localhost"}, IPs: []netip.Addr{loopback}})
 	c := mustContext(t, Settings{Enabled: On, EnableTLSv13: On}, Options{Certificates: src})
 	inner, err := net.Listen("tcp", "127.0.0.1:0")

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 )
 
 // The tests of this file run the internal CA source the way the gateway
@@ -276,7 +278,7 @@ func TestInternalRenewal(t *testing.T) {
 		t.Fatal(err)
 	}
 	var next *x509.Certificate
-	waitFor(t, "the renewed certificate to be served", func() bool {
+	testsupport.Eventually(t, "the renewed certificate to be served", 10*time.Second, func() bool {
 		next, err = served(addr, "localhost", roots)
 		return err == nil && !next.Equal(first)
 	})
@@ -286,7 +288,7 @@ func TestInternalRenewal(t *testing.T) {
 	if !next.NotAfter.After(first.NotAfter) {
 		t.Errorf("the renewed certificate expires at %v, not after the first's %v", next.NotAfter, first.NotAfter)
 	}
-	waitFor(t, "the renewal to be logged", func() bool { return log.has("INFO", "front certificate renewed") })
+	testsupport.Eventually(t, "the renewal to be logged", 10*time.Second, func() bool { return log.has("INFO", "front certificate renewed") })
 }
 
 // TestInternalWithoutSNI: a client connecting by an address that is not
@@ -408,14 +410,14 @@ func TestFilesFrontCertificates(t *testing.T) {
 		t.Fatal(err)
 	}
 	roots := caPool(t, p.caFile)
-	waitFor(t, "the new certificate to be served", func() bool {
+	testsupport.Eventually(t, "the new certificate to be served", 10*time.Second, func() bool {
 		leaf, err := served(addr, "localhost", roots)
 		return err == nil && leaf.Equal(next.Cert)
 	})
 	if infos := c.FrontCertificates(); len(infos) != 1 || !infos[0].NotAfter.Equal(next.Cert.NotAfter) {
 		t.Errorf("FrontCertificates after the reload = %+v", infos)
 	}
-	waitFor(t, "the reload to be logged with the new expiry", func() bool {
+	testsupport.Eventually(t, "the reload to be logged with the new expiry", 10*time.Second, func() bool {
 		return log.has("INFO", "tls files reloaded") && log.has("INFO", next.Cert.NotAfter.UTC().Format(time.RFC3339))
 	})
 }

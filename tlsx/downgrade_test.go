@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mesosgate/mesosgate/internal/testsupport"
+
 	"go.uber.org/goleak"
 )
 
@@ -201,7 +203,7 @@ func TestDowngradeListenerClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer silent.Close()
-	waitFor(t, "the silent connection to be classifying", func() bool {
+	testsupport.Eventually(t, "the silent connection to be classifying", 10*time.Second, func() bool {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		return len(l.pending) == 1

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 )
 
 // reloadEvery is the watcher's poll interval in these tests.
@@ -46,13 +48,13 @@ func TestReloadCertificate(t *testing.T) {
 	}
 	waitServed := func(t *testing.T, want *Leaf) {
 		t.Helper()
-		waitFor(t, "the new certificate to be served", func() bool { return served(t).Cmp(want.Cert.SerialNumber) == 0 })
+		testsupport.Eventually(t, "the new certificate to be served", 10*time.Second, func() bool { return served(t).Cmp(want.Cert.SerialNumber) == 0 })
 	}
 	// keepsServing checks, after the watcher has logged the broken files,
 	// that the previous certificate is still the one served.
 	keepsServing := func(t *testing.T, old *Leaf, errorsBefore int) {
 		t.Helper()
-		waitFor(t, "an error about the broken files", func() bool { return log.count("ERROR", "do not load") > errorsBefore })
+		testsupport.Eventually(t, "an error about the broken files", 10*time.Second, func() bool { return log.count("ERROR", "do not load") > errorsBefore })
 		for range 3 {
 			if got := served(t); got.Cmp(old.Cert.SerialNumber) != 0 {
 				t.Fatalf("serving serial %v, want the previous certificate %v", got, old.Cert.SerialNumber)
@@ -136,7 +138,7 @@ func TestReloadTrust(t *testing.T) {
 		if err := WriteFileAtomic(caFile, b.ca.CertPEM(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "B's certificate to verify", func() bool { return verifies(fromB) })
+		testsupport.Eventually(t, "B's certificate to verify", 10*time.Second, func() bool { return verifies(fromB) })
 		if verifies(fromA.Cert) {
 			t.Error("A's certificate still verifies after A left CA_FILE")
 		}
@@ -147,7 +149,7 @@ func TestReloadTrust(t *testing.T) {
 	t.Run("broken CA_FILE keeps the previous anchors", func(t *testing.T) {
 		errs := log.count("ERROR", "do not load")
 		writeInPlace(t, caFile, []byte("not a certificate\n"))
-		waitFor(t, "an error about CA_FILE", func() bool { return log.count("ERROR", "do not load") > errs })
+		testsupport.Eventually(t, "an error about CA_FILE", 10*time.Second, func() bool { return log.count("ERROR", "do not load") > errs })
 		if !verifies(fromB) || !bServed() {
 			t.Error("B stopped verifying while CA_FILE is broken")
 		}
@@ -169,7 +171,7 @@ func TestReloadTrust(t *testing.T) {
 		if err := WriteFileAtomic(filepath.Join(dir, "bbbbbbbb.0"), b.ca.CertPEM(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "B to verify through CA_DIR", verifiesB)
+		testsupport.Eventually(t, "B to verify through CA_DIR", 10*time.Second, verifiesB)
 	})
 }
 

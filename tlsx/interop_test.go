@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 )
 
 // The tests of this file put tlsx against real OpenSSL and curl on
@@ -26,7 +28,7 @@ const legacyCompat = "DEFAULT@SECLEVEL=0"
 
 // TestOpenSSLProtocols: each ENABLE_* switch, seen by openssl s_client.
 func TestOpenSSLProtocols(t *testing.T) {
-	requireBinary(t, "openssl")
+	testsupport.Command(t, "openssl", "openssl")
 	p := newTestPKI(t)
 	certFile, keyFile := p.leaf(t, p.ca, "member", LeafRequest{DNSNames: []string{"localhost"}})
 	tests := []struct {
@@ -72,7 +74,7 @@ func TestOpenSSLProtocols(t *testing.T) {
 // system's MinProtocol and security level are lifted on both peers so only
 // the switches decide.
 func TestProtocolsMatchOpenSSLServer(t *testing.T) {
-	requireBinary(t, "openssl")
+	testsupport.Command(t, "openssl", "openssl")
 	p := newTestPKI(t)
 	certFile, keyFile := p.leaf(t, p.ca, "member", LeafRequest{DNSNames: []string{"localhost"}})
 	clients := []string{"-tls1", "-tls1_1", "-tls1_2", "-tls1_3"}
@@ -115,7 +117,7 @@ const stockCiphers = "AES128-SHA:AES256-SHA:RC4-SHA:DHE-RSA-AES128-SHA:DHE-DSS-A
 // TestOpenSSLServerCiphers: CIPHERS restricts what the accepting side
 // negotiates with openssl s_client, the stock list included.
 func TestOpenSSLServerCiphers(t *testing.T) {
-	requireBinary(t, "openssl")
+	testsupport.Command(t, "openssl", "openssl")
 	p := newTestPKI(t)
 	rsaCert, rsaKey := p.leaf(t, p.ca, "rsa", LeafRequest{DNSNames: []string{"localhost"}, RSABits: 2048})
 	ecCert, ecKey := p.leaf(t, p.ca, "ec", LeafRequest{DNSNames: []string{"localhost"}})
@@ -160,7 +162,7 @@ func TestOpenSSLServerCiphers(t *testing.T) {
 // configured as a stock Mesos member (libprocess's cipher list, TLS 1.2
 // only) and against one restricted to a modern suite.
 func TestOpenSSLMemberCiphers(t *testing.T) {
-	requireBinary(t, "openssl")
+	testsupport.Command(t, "openssl", "openssl")
 	p := newTestPKI(t)
 	certFile, keyFile := p.leaf(t, p.ca, "member", LeafRequest{DNSNames: []string{"localhost"}, RSABits: 2048})
 	stock := sServer(t, "-cert", certFile, "-key", keyFile, "-no_tls1_3", "-cipher", stockCiphers)
@@ -202,7 +204,7 @@ func TestOpenSSLMemberCiphers(t *testing.T) {
 // s_client and curl, over TLS 1.2 and TLS 1.3 (where the refusal comes
 // after the client thinks the handshake is done).
 func TestOpenSSLRequireClientCert(t *testing.T) {
-	requireBinary(t, "openssl")
+	testsupport.Command(t, "openssl", "openssl")
 	p := newTestPKI(t)
 	memberCert, memberKey := p.leaf(t, p.ca, "member", LeafRequest{DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
 	clientCert, clientKey := p.leaf(t, p.ca, "client", LeafRequest{DNSNames: []string{"localhost"}, Usage: ClientOnly})
@@ -258,7 +260,7 @@ func TestOpenSSLRequireClientCert(t *testing.T) {
 // TestOpenSSLMemberRequiresClientCert: the connecting side presents
 // CERT_FILE to an openssl s_server that demands a client certificate.
 func TestOpenSSLMemberRequiresClientCert(t *testing.T) {
-	requireBinary(t, "openssl")
+	testsupport.Command(t, "openssl", "openssl")
 	p := newTestPKI(t)
 	memberCert, memberKey := p.leaf(t, p.ca, "member", LeafRequest{DNSNames: []string{"localhost"}})
 	clientCert, clientKey := p.leaf(t, p.ca, "client", LeafRequest{DNSNames: []string{"gateway"}})
@@ -285,7 +287,7 @@ func TestOpenSSLMemberRequiresClientCert(t *testing.T) {
 // two intermediates is rejected at VERIFY_DEPTH 1 and accepted at 2, and
 // openssl verify agrees on the same files.
 func TestOpenSSLVerifyDepth(t *testing.T) {
-	requireBinary(t, "openssl")
+	testsupport.Command(t, "openssl", "openssl")
 	p := newTestPKI(t)
 	inter1, err := p.ca.NewIntermediate("inter 1", 0)
 	if err != nil {
@@ -348,7 +350,7 @@ func TestOpenSSLVerifyDepth(t *testing.T) {
 // TestOpenSSLHostnames: VERIFY_IPADD and hostname mismatches under both
 // hostname validation schemes, against openssl s_server members.
 func TestOpenSSLHostnames(t *testing.T) {
-	requireBinary(t, "openssl")
+	testsupport.Command(t, "openssl", "openssl")
 	p := newTestPKI(t)
 	ipCert, ipKey := p.leaf(t, p.ca, "ip", LeafRequest{CommonName: "member", IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
 	nameCert, nameKey := p.leaf(t, p.ca, "name", LeafRequest{DNSNames: []string{"agent1.example"}})
@@ -388,7 +390,7 @@ func TestOpenSSLHostnames(t *testing.T) {
 // TestOpenSSLCheckHost: matchHostname agrees with openssl x509 -checkhost
 // on every case of hostnameCases.
 func TestOpenSSLCheckHost(t *testing.T) {
-	requireBinary(t, "openssl")
+	testsupport.Command(t, "openssl", "openssl")
 	p := newTestPKI(t)
 	for i, tt := range hostnameCases {
 		t.Run(tt.name, func(t *testing.T) {
@@ -405,7 +407,7 @@ func TestOpenSSLCheckHost(t *testing.T) {
 // TestOpenSSLCADir: CA_DIR as a hashed directory made by openssl rehash,
 // holding nothing but the hash-named file, used by both sides.
 func TestOpenSSLCADir(t *testing.T) {
-	requireBinary(t, "openssl")
+	testsupport.Command(t, "openssl", "openssl")
 	p := newTestPKI(t)
 	dir := t.TempDir()
 	caPath := filepath.Join(dir, "cluster-ca.pem")
@@ -458,7 +460,7 @@ func TestOpenSSLCADir(t *testing.T) {
 // and genpkey -aes-256-cbc load with their passphrase file and serve
 // openssl s_client; a wrong or missing passphrase is a clear error.
 func TestOpenSSLEncryptedKeys(t *testing.T) {
-	requireBinary(t, "openssl")
+	testsupport.Command(t, "openssl", "openssl")
 	dir := t.TempDir()
 	pass := filepath.Join(dir, "pass")
 	wrong := filepath.Join(dir, "wrong")
@@ -513,7 +515,7 @@ func TestOpenSSLEncryptedKeys(t *testing.T) {
 // (HTTP/1.1, and HTTP/2 through ALPN) are served by net/http on one port;
 // without it, a plain request gets nothing from the application.
 func TestCurlDowngrade(t *testing.T) {
-	requireBinary(t, "curl")
+	testsupport.Command(t, "curl", "curl")
 	on := downgradeServer(t, Settings{SupportDowngrade: true}, time.Second)
 	off := downgradeServer(t, Settings{}, time.Second)
 	tests := []struct {
@@ -548,7 +550,7 @@ func TestCurlDowngrade(t *testing.T) {
 // parsing, a stalled handshake or request by the http.Server's
 // ReadHeaderTimeout) while curl is served on the same port.
 func TestDowngradeGarbage(t *testing.T) {
-	requireBinary(t, "curl")
+	testsupport.Command(t, "curl", "curl")
 	srv := downgradeServerWith(t, Settings{SupportDowngrade: true}, 300*time.Millisecond, time.Second)
 	random := func(prefix ...byte) []byte {
 		b := make([]byte, 4096)
@@ -624,7 +626,7 @@ func TestCADirNeedsHashLinks(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "openssl rehash") {
 		t.Fatalf("unhashed CA_DIR: error %v, want one saying to run openssl rehash", err)
 	}
-	requireBinary(t, "openssl")
+	testsupport.Command(t, "openssl", "openssl")
 	mustRun(t, "openssl", "rehash", dir)
 	c := mustContext(t, Settings{VerifyServerCert: true, CADir: dir, HostnameValidationScheme: HostnameOpenSSL}, Options{})
 	leaf, err := p.ca.Issue(LeafRequest{DNSNames: []string{"localhost"}})

@@ -9,13 +9,14 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 )
 
 // This file drives the real peers of the interoperability tests: the
@@ -23,27 +24,13 @@ import (
 // message, except under CI=true, where it fails: CI must never pass by not
 // looking (as e2e/browser does for Chromium).
 
-// requireBinary returns the path of a binary a test drives.
-func requireBinary(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed and CI=true: interoperability tests must run in CI (make test installs the Debian package %s)", name, name)
-	}
-	t.Skipf("%s is not installed: skipping interoperability test (run make test, or apt-get install %s)", name, name)
-	return ""
-}
-
 // run executes a peer binary with a deadline and returns its combined
 // output and exit error.
 func run(t testing.TB, stdin []byte, name string, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, requireBinary(t, name), args...)
+	cmd := exec.CommandContext(ctx, testsupport.Command(t, name, name), args...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
@@ -101,7 +88,7 @@ func sClient(t testing.TB, addr string, args ...string) sClientResult {
 // given arguments until the test ends, and returns its address.
 func sServer(t testing.TB, args ...string) string {
 	t.Helper()
-	bin := requireBinary(t, "openssl")
+	bin := testsupport.Command(t, "openssl", "openssl")
 	args = append([]string{"s_server", "-accept", "127.0.0.1:0", "-www"}, args...)
 	cmd := exec.Command(bin, args...)
 	out := &acceptWatcher{ready: make(chan string, 1)}

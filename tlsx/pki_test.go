@@ -135,16 +135,3 @@ func lookupAs(name string) func(context.Context, string) ([]string, error) {
 func lookupFails(context.Context, string) ([]string, error) {
 	return nil, errors.New("no PTR record")
 }
-
-// waitFor polls cond until it holds, failing the test after ten seconds.
-// Tests wait on conditions, never on sleeps.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

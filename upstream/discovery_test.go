@@ -12,10 +12,11 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 
 	"github.com/mesosgate/mesosgate/e2e/sim"
 )
@@ -61,7 +62,7 @@ func TestLeaderChangeByPolling(t *testing.T) {
 	waitReady(t, c)
 	for _, next := range []*sim.Master{sc.Masters()[2], sc.Masters()[1], nil, sc.Masters()[0]} {
 		sc.SetLeader(next)
-		eventually(t, "the leader change", func() bool {
+		testsupport.Eventually(t, "the leader change", 0, func() bool {
 			s := c.Snapshot()
 			if next == nil {
 				return s.Leader == nil && strings.Contains(s.Error, "no leader elected")
@@ -90,7 +91,7 @@ func TestLeaderChangeMastersByIP(t *testing.T) {
 	waitReady(t, c)
 	for _, next := range []*sim.Master{sc.Masters()[1], sc.Masters()[2], sc.Masters()[0]} {
 		sc.SetLeader(next)
-		eventually(t, "the leader change", func() bool {
+		testsupport.Eventually(t, "the leader change", 0, func() bool {
 			s := c.Snapshot()
 			return s.Leader != nil && s.Leader.Address == next.Addr()
 		})
@@ -116,14 +117,14 @@ func TestSubscribe(t *testing.T) {
 	c := newCluster(t, sc, Config{Refresh: time.Hour})
 	run(t, c)
 	waitReady(t, c)
-	eventually(t, "the SUBSCRIBE stream", func() bool { return c.Snapshot().Subscribed })
+	testsupport.Eventually(t, "the SUBSCRIBE stream", 0, func() bool { return c.Snapshot().Subscribed })
 
 	gen := c.Snapshot().Generation
 	a, err := sc.AddAgent(sim.SSL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the added agent, probed", func() bool {
+	testsupport.Eventually(t, "the added agent, probed", 0, func() bool {
 		m := findAgent(c.Snapshot(), a.ID())
 		return m != nil && m.Speaks() == SSLOnly && m.Address == a.Addr()
 	})
@@ -133,7 +134,7 @@ func TestSubscribe(t *testing.T) {
 	if err := sc.RemoveAgent(a.ID()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the agent's removal", func() bool { return findAgent(c.Snapshot(), a.ID()) == nil })
+	testsupport.Eventually(t, "the agent's removal", 0, func() bool { return findAgent(c.Snapshot(), a.ID()) == nil })
 	if _, err := c.Target(KindAgent, a.ID()); !errors.Is(err, ErrUnknown) {
 		t.Errorf("Target(removed agent): %v", err)
 	}
@@ -142,21 +143,21 @@ func TestSubscribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the added framework", func() bool {
+	testsupport.Eventually(t, "the added framework", 0, func() bool {
 		tg, err := c.Target(KindFrameworkName, "spark")
 		return err == nil && tg.URL.String() == f.WebUIURL()
 	})
 	if err := sc.RemoveFramework(f.ID()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the framework's removal", func() bool {
+	testsupport.Eventually(t, "the framework's removal", 0, func() bool {
 		_, err := c.Target(KindFrameworkID, f.ID())
 		return errors.Is(err, ErrUnknown)
 	})
 
 	next := sc.Masters()[1]
 	sc.SetLeader(next)
-	eventually(t, "the new leader, through the stream's end", func() bool {
+	testsupport.Eventually(t, "the new leader, through the stream's end", 0, func() bool {
 		s := c.Snapshot()
 		return s.Leader != nil && s.Leader.Address == next.HostPort() && s.Subscribed
 	})
@@ -165,7 +166,7 @@ func TestSubscribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "an agent added under the new leader", func() bool { return findAgent(c.Snapshot(), b.ID()) != nil })
+	testsupport.Eventually(t, "an agent added under the new leader", 0, func() bool { return findAgent(c.Snapshot(), b.ID()) != nil })
 }
 
 // TestStreamClearsDiscoveryError: a refresh that met the restarting
@@ -207,7 +208,7 @@ func TestAgentsByPolling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the added agent, probed", func() bool {
+	testsupport.Eventually(t, "the added agent, probed", 0, func() bool {
 		m := findAgent(c.Snapshot(), a.ID())
 		return m != nil && m.Speaks() == SSLDowngrade
 	})
@@ -217,7 +218,7 @@ func TestAgentsByPolling(t *testing.T) {
 	if err := sc.RemoveAgent(a.ID()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the agent's removal", func() bool { return findAgent(c.Snapshot(), a.ID()) == nil })
+	testsupport.Eventually(t, "the agent's removal", 0, func() bool { return findAgent(c.Snapshot(), a.ID()) == nil })
 }
 
 // TestMissedHeartbeats freezes the leader's connections (a partition that
@@ -229,10 +230,10 @@ func TestMissedHeartbeats(t *testing.T) {
 	c := newCluster(t, sc, Config{Refresh: time.Hour, Dial: frozen.dial})
 	run(t, c)
 	waitReady(t, c)
-	eventually(t, "the SUBSCRIBE stream", func() bool { return c.streams() == 1 })
+	testsupport.Eventually(t, "the SUBSCRIBE stream", 0, func() bool { return c.streams() == 1 })
 	frozen.freeze()
 	c.transport.CloseIdleConnections() // only the stream stays frozen
-	eventually(t, "a second SUBSCRIBE stream after missed heartbeats", func() bool { return c.streams() == 2 && c.Snapshot().Subscribed })
+	testsupport.Eventually(t, "a second SUBSCRIBE stream after missed heartbeats", 0, func() bool { return c.streams() == 2 && c.Snapshot().Subscribed })
 }
 
 // TestCredentials runs discovery against masters that require HTTP
@@ -267,7 +268,7 @@ func TestCredentials(t *testing.T) {
 		c := newCluster(t, sc, Config{Credentials: &Credentials{creds.Principal, creds.Secret}})
 		run(t, c)
 		waitReady(t, c)
-		eventually(t, "the SUBSCRIBE stream", func() bool { return c.Snapshot().Subscribed })
+		testsupport.Eventually(t, "the SUBSCRIBE stream", 0, func() bool { return c.Snapshot().Subscribed })
 
 		tg, err := c.Target(KindLeader, "")
 		if err != nil {
@@ -316,7 +317,7 @@ func TestMalformedState(t *testing.T) {
 	front := httptest.NewServer(proxy)
 	t.Cleanup(front.Close)
 
-	var log syncBuffer
+	var log testsupport.Buffer
 	c := newCluster(t, sc, Config{Masters: []Master{{Address: front.Listener.Addr().String()}}, NoSubscribe: true,
 		Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	discover(t, c)
@@ -426,24 +427,6 @@ func findAgent(s *Snapshot, id string) *Member {
 		}
 	}
 	return nil
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // TestLeaderDiesMidBrowsing: a request to a leader that died finds it

@@ -3,7 +3,6 @@ package upstream
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -12,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/mesosgate/mesosgate/e2e/sim"
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 	"github.com/mesosgate/mesosgate/tlsx"
 )
 
@@ -23,24 +21,14 @@ import (
 var testPKI *sim.PKI
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "upstream-test-pki-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if testPKI, err = sim.NewPKI(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goroutines leaked:", err)
-			code = 1
+	testsupport.Main(m, func() (func(), error) {
+		dir, err := os.MkdirTemp("", "upstream-test-pki-")
+		if err != nil {
+			return nil, err
 		}
-	}
-	os.Exit(code)
+		testPKI, err = sim.NewPKI(dir)
+		return func() { os.RemoveAll(dir) }, err
+	})
 }
 
 // startSim starts a simulated cluster with the shared PKI, closed when the
@@ -155,18 +143,6 @@ func sweep(t testing.TB, c *Cluster) *Snapshot {
 	defer cancel()
 	c.ProbeAll(ctx)
 	return c.Snapshot()
-}
-
-// eventually waits for cond, checking it often, until a deadline.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // agentMember returns the snapshot's member for a simulated agent.

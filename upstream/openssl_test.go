@@ -3,11 +3,12 @@ package upstream
 import (
 	"bufio"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 )
 
 // openSSLMember runs openssl s_server -www as a libprocess member's TLS
@@ -18,13 +19,7 @@ import (
 // it fails.
 func openSSLMember(t *testing.T, args ...string) string {
 	t.Helper()
-	bin, err := exec.LookPath("openssl")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("openssl is not installed and CI=true: make test installs the Debian package openssl")
-		}
-		t.Skip("openssl is not installed: skipping (apt-get install openssl)")
-	}
+	bin := testsupport.Command(t, "openssl", "openssl")
 	args = append([]string{"s_server", "-accept", "127.0.0.1:0", "-www", "-no_cache", "-context", "mesos",
 		"-cert", testPKI.CertFile, "-key", testPKI.KeyFile}, args...)
 	cmd := exec.Command(bin, args...)

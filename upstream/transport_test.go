@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mesosgate/mesosgate/internal/testsupport"
+
 	"github.com/mesosgate/mesosgate/e2e/sim"
 )
 
@@ -131,7 +133,7 @@ func TestRequestWaitsForRestart(t *testing.T) {
 		done <- result{resp.StatusCode, resp.Header.Get("X-Test-Scheme"), string(body)}
 	}()
 	// The request has found the agent gone once it re-probed it.
-	eventually(t, "the re-probe after the failed connection", func() bool { return c.Stats().Reprobes > 0 })
+	testsupport.Eventually(t, "the re-probe after the failed connection", 0, func() bool { return c.Stats().Reprobes > 0 })
 	if err := a.Restart(sim.SSL); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mesosgate/mesosgate/internal/testsupport"
+
 	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/tlsx"
 )
@@ -124,7 +126,7 @@ func TestVerifyCacheFollowsTrustReload(t *testing.T) {
 	if err := tlsx.WriteFileAtomic(caFile, ca, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the trust anchors to reload", func() bool { return tc.Roots() != roots })
+	testsupport.Eventually(t, "the trust anchors to reload", 0, func() bool { return tc.Roots() != roots })
 	p = agentMember(t, sweep(t, c), a.ID()).Probe
 	if p.Cert == nil || !p.Cert.Verified || len(p.Warnings) != 0 {
 		t.Errorf("after the reload: %+v, warnings %q", p.Cert, p.Warnings)

@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -13,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 )
 
 // testPKI is shared by the package's clusters: RSA keys are slow to make,
@@ -21,24 +20,14 @@ import (
 var testPKI *PKI
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sim-test-pki-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if testPKI, err = NewPKI(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goroutines leaked:", err)
-			code = 1
+	testsupport.Main(m, func() (func(), error) {
+		dir, err := os.MkdirTemp("", "sim-test-pki-")
+		if err != nil {
+			return nil, err
 		}
-	}
-	os.Exit(code)
+		testPKI, err = NewPKI(dir)
+		return func() { os.RemoveAll(dir) }, err
+	})
 }
 
 // start starts a cluster with the shared PKI, closed when the test ends.
@@ -118,26 +107,11 @@ func truncate(b []byte) string {
 	return string(b)
 }
 
-// requireTool skips the test when a command-line peer is missing, or
-// fails it under CI=true.
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed and CI=true: install it (make deps)", name)
-	}
-	t.Skipf("%s is not installed: skipping (make deps installs it)", name)
-	return ""
-}
-
 // curl runs curl with args and returns its output; it fails the test when
 // curl fails.
 func curl(t testing.TB, args ...string) string {
 	t.Helper()
-	bin := requireTool(t, "curl")
+	bin := testsupport.Command(t, "curl", "curl")
 	out, err := exec.Command(bin, append([]string{"--silent", "--show-error", "--max-time", "20"}, args...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("curl %s: %v\n%s", strings.Join(args, " "), err, out)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mesosgate/mesosgate/internal/testsupport"
+
 	"github.com/mesosgate/mesosgate/tlsx"
 )
 
@@ -21,7 +23,7 @@ import (
 // a failure is an answer here, not a test failure.
 func try(t *testing.T, name string, args ...string) (string, error) {
 	t.Helper()
-	bin := requireTool(t, name)
+	bin := testsupport.Command(t, name, name)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
