@@ -110,17 +110,7 @@ func newSerial() (*big.Int, error) {
 // LoadCA reads a CA from PEM: its certificate (followed by any
 // intermediates above it) and its unencrypted key.
 func LoadCA(certPEM, keyPEM []byte) (*CA, error) {
-	var chain [][]byte
-	for rest := certPEM; ; {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if block.Type == "CERTIFICATE" {
-			chain = append(chain, block.Bytes)
-		}
-	}
+	chain := pemCertificates(certPEM)
 	if len(chain) == 0 {
 		return nil, errors.New("no PEM certificate in the CA certificate")
 	}
@@ -173,14 +163,7 @@ func (ca *CA) KeyPEM() ([]byte, error) { return keyPEM(ca.Key) }
 // WriteFiles writes the CA certificate and key atomically, the key with
 // mode 0600.
 func (ca *CA) WriteFiles(certFile, keyFile string) error {
-	k, err := ca.KeyPEM()
-	if err != nil {
-		return err
-	}
-	if err := WriteFileAtomic(keyFile, k, 0o600); err != nil {
-		return err
-	}
-	return WriteFileAtomic(certFile, ca.CertPEM(), 0o644)
+	return writeKeyPair(certFile, keyFile, ca.CertPEM(), ca.Key)
 }
 
 // Usage says what a leaf certificate may be used for. The zero value is
@@ -338,14 +321,37 @@ func (l *Leaf) KeyPEM() ([]byte, error) { return keyPEM(l.Key) }
 
 // WriteFiles writes the chain and key atomically, the key with mode 0600.
 func (l *Leaf) WriteFiles(certFile, keyFile string) error {
-	k, err := l.KeyPEM()
+	return writeKeyPair(certFile, keyFile, l.CertPEM(), l.Key)
+}
+
+// writeKeyPair writes a certificate (chain) and its key atomically, the
+// key first and with mode 0600, so a certificate never names a key that
+// is not there yet.
+func writeKeyPair(certFile, keyFile string, certPEM []byte, key crypto.Signer) error {
+	k, err := keyPEM(key)
 	if err != nil {
 		return err
 	}
 	if err := WriteFileAtomic(keyFile, k, 0o600); err != nil {
 		return err
 	}
-	return WriteFileAtomic(certFile, l.CertPEM(), 0o644)
+	return WriteFileAtomic(certFile, certPEM, 0o644)
+}
+
+// pemCertificates returns the DER of every CERTIFICATE block in data, in
+// order; other blocks are skipped.
+func pemCertificates(data []byte) [][]byte {
+	var ders [][]byte
+	for rest := data; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return ders
+		}
+		if block.Type == "CERTIFICATE" {
+			ders = append(ders, block.Bytes)
+		}
+	}
 }
 
 func keyPEM(key crypto.Signer) ([]byte, error) {

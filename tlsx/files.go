@@ -90,17 +90,7 @@ func (c *Context) loadKeyPair() (*tls.Certificate, error) {
 // encrypted, and checks that they belong together.
 func (c *Context) keyPairFromPEM(certPEM, keyPEM, pass []byte) (*tls.Certificate, error) {
 	certFile, keyFile := c.s.CertFile, c.s.KeyFile
-	var chain [][]byte
-	for rest := certPEM; ; {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if block.Type == "CERTIFICATE" {
-			chain = append(chain, block.Bytes)
-		}
-	}
+	chain := pemCertificates(certPEM)
 	if len(chain) == 0 {
 		return nil, fmt.Errorf("%s %q holds no PEM certificate: give the PEM certificate chain, leaf first", c.name("CERT_FILE"), certFile)
 	}
