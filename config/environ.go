@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-
-	"github.com/mesosgate/mesosgate/tlsx"
 )
 
 // unknownVariables warns about MESOSGATE_* variables that are no setting
@@ -60,7 +58,7 @@ func knownVariables() map[string]bool {
 			known[st.env] = true
 		}
 	}
-	for _, v := range tlsx.Variables() {
+	for _, v := range sslVariableList() {
 		for _, n := range append([]string{v.Name}, v.Aliases...) {
 			known[tlsxPrefix+n] = true
 			known[tlsxPrefix+strings.ToLower(n)] = true

@@ -1,17 +1,19 @@
-package tlsx
+package config
 
 import (
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/mesosgate/mesosgate/tlsx"
 )
 
-// This file reads Settings from a libprocess process's environment.
+// This file reads tlsx.Settings from a libprocess process's environment.
 //
 // Facts from libprocess (3rdparty/libprocess/src/openssl.cpp, reinitialize,
 // and stout's flags.hpp):
-//   - Variables are read with two prefixes, LIBPROCESS_SSL_ and the older
+//   - sslVariables are read with two prefixes, LIBPROCESS_SSL_ and the older
 //     SSL_. When both name the same setting, LIBPROCESS_SSL_ wins and a
 //     mismatch is logged (MESOS-5863).
 //   - The part after the prefix may be upper or lower case
@@ -47,31 +49,31 @@ import (
 
 // The two prefixes, in order of precedence.
 const (
-	PrefixLibprocess = "LIBPROCESS_SSL_"
-	PrefixOld        = "SSL_"
+	prefixLibprocess = "LIBPROCESS_SSL_"
+	prefixOld        = "SSL_"
 )
 
-// Sources maps a variable's name after the prefix ("VERIFY_SERVER_CERT") to
+// sslSources maps a variable's name after the prefix ("VERIFY_SERVER_CERT") to
 // the full name of the environment variable that supplied its value
 // ("LIBPROCESS_SSL_VERIFY_CERT"). A variable that was not set is absent.
-type Sources map[string]string
+type sslSources map[string]string
 
 // Name returns the full name that supplied the variable, or
 // LIBPROCESS_SSL_ + suffix when it was not set. It fits Options.Name, so
 // errors from NewContext name what the user wrote.
-func (s Sources) Name(suffix string) string {
+func (s sslSources) Name(suffix string) string {
 	if full, ok := s[suffix]; ok {
 		return full
 	}
-	return PrefixLibprocess + suffix
+	return prefixLibprocess + suffix
 }
 
-// Variable is one libprocess SSL setting: its name after the prefix, other
-// names it goes by, and how its value is read into Settings. Variables lists
+// sslVariable is one libprocess SSL setting: its name after the prefix, other
+// names it goes by, and how its value is read into tlsx.Settings. sslVariables lists
 // them all; the gateway's config builds its --ssl-* flags from the same
 // table so a flag accepts exactly what the variable accepts.
-type Variable struct {
-	// Name is the name after the prefix, as Sources keys it.
+type sslVariable struct {
+	// Name is the name after the prefix, as sslSources keys it.
 	Name string
 	// Aliases are other names of the same setting: deprecated ones
 	// (VERIFY_CERT), or the one libprocess's code reads where it differs
@@ -87,10 +89,10 @@ type Variable struct {
 	// Set parses value into s. Its error says what is wrong and what to
 	// use, without naming the variable: the caller knows how the user
 	// wrote it.
-	Set func(s *Settings, value string) error
+	Set func(s *tlsx.Settings, value string) error
 	// Get formats the setting's effective value in s as libprocess would
 	// apply it; "" for a path or list that is not set (see Default).
-	Get func(s Settings) string
+	Get func(s tlsx.Settings) string
 
 	// read is the name among Name and Aliases that libprocess's code
 	// reads; "" means all of them.
@@ -100,165 +102,165 @@ type Variable struct {
 }
 
 // names returns the variable's names, Name first.
-func (v Variable) names() []string {
+func (v sslVariable) names() []string {
 	return append([]string{v.Name}, v.Aliases...)
 }
 
-// Variables returns every libprocess SSL variable in the order of the
+// sslVariables returns every libprocess SSL variable in the order of the
 // Mesos documentation. KeyPassphraseFile is not among them: it is
 // mesosgate's own setting (MESOSGATE_SSL_KEY_PASSPHRASE_FILE), read by the
 // gateway's config.
-func Variables() []Variable {
-	return []Variable{
+func sslVariableList() []sslVariable {
+	return []sslVariable{
 		toggleVar("ENABLED", "SSL on: incoming connections must speak TLS (unless SUPPORT_DOWNGRADE)", "false",
-			func(s *Settings) *Toggle { return &s.Enabled }, false),
+			func(s *tlsx.Settings) *tlsx.Toggle { return &s.Enabled }, false),
 		boolVar("SUPPORT_DOWNGRADE", "accept plain connections too, on the same port; connecting side: retry plain when TLS fails",
-			func(s *Settings) *bool { return &s.SupportDowngrade }),
+			func(s *tlsx.Settings) *bool { return &s.SupportDowngrade }),
 		pathVar("CERT_FILE", "PEM certificate chain presented to peers (and as client certificate)", "",
-			func(s *Settings) *string { return &s.CertFile }),
+			func(s *tlsx.Settings) *string { return &s.CertFile }),
 		pathVar("KEY_FILE", "PEM private key of CERT_FILE", "",
-			func(s *Settings) *string { return &s.KeyFile }),
+			func(s *tlsx.Settings) *string { return &s.KeyFile }),
 		withAliases(boolVar("VERIFY_SERVER_CERT", "connecting side: verify peers' certificate chain and name",
-			func(s *Settings) *bool { return &s.VerifyServerCert }), "", true, "VERIFY_CERT"),
+			func(s *tlsx.Settings) *bool { return &s.VerifyServerCert }), "", true, "VERIFY_CERT"),
 		withAliases(boolVar("REQUIRE_CLIENT_CERT", "accepting side: demand and verify a client certificate (implies VERIFY_SERVER_CERT)",
-			func(s *Settings) *bool { return &s.RequireClientCert }), "", true, "REQUIRE_CERT"),
+			func(s *tlsx.Settings) *bool { return &s.RequireClientCert }), "", true, "REQUIRE_CERT"),
 		withAliases(depthVar(), "VERIFICATION_DEPTH", false, "VERIFICATION_DEPTH"),
 		boolVar("VERIFY_IPADD", "accept a certificate whose IP SAN matches the peer's address",
-			func(s *Settings) *bool { return &s.VerifyIPAdd }),
+			func(s *tlsx.Settings) *bool { return &s.VerifyIPAdd }),
 		schemeVar(),
 		pathVar("CA_DIR", "directory of trusted CA certificates (OpenSSL hashed layout)", "system roots",
-			func(s *Settings) *string { return &s.CADir }),
+			func(s *tlsx.Settings) *string { return &s.CADir }),
 		pathVar("CA_FILE", "PEM file of trusted CA certificates", "system roots",
-			func(s *Settings) *string { return &s.CAFile }),
+			func(s *tlsx.Settings) *string { return &s.CAFile }),
 		ciphersVar(),
 		withAliases(curvesVar(), "ECDH_CURVES", false, "ECDH_CURVE"),
 		sslv3Var(),
-		boolVar("ENABLE_TLS_V1_0", "allow TLS 1.0", func(s *Settings) *bool { return &s.EnableTLSv10 }),
-		boolVar("ENABLE_TLS_V1_1", "allow TLS 1.1", func(s *Settings) *bool { return &s.EnableTLSv11 }),
+		boolVar("ENABLE_TLS_V1_0", "allow TLS 1.0", func(s *tlsx.Settings) *bool { return &s.EnableTLSv10 }),
+		boolVar("ENABLE_TLS_V1_1", "allow TLS 1.1", func(s *tlsx.Settings) *bool { return &s.EnableTLSv11 }),
 		toggleVar("ENABLE_TLS_V1_2", "allow TLS 1.2", "true",
-			func(s *Settings) *Toggle { return &s.EnableTLSv12 }, true),
+			func(s *tlsx.Settings) *tlsx.Toggle { return &s.EnableTLSv12 }, true),
 		toggleVar("ENABLE_TLS_V1_3", "allow TLS 1.3", "false",
-			func(s *Settings) *Toggle { return &s.EnableTLSv13 }, false),
+			func(s *tlsx.Settings) *tlsx.Toggle { return &s.EnableTLSv13 }, false),
 	}
 }
 
-func withAliases(v Variable, read string, deprecated bool, aliases ...string) Variable {
+func withAliases(v sslVariable, read string, deprecated bool, aliases ...string) sslVariable {
 	v.Aliases, v.read, v.deprecated = aliases, read, deprecated
 	return v
 }
 
-func boolVar(name, usage string, field func(*Settings) *bool) Variable {
-	return Variable{
+func boolVar(name, usage string, field func(*tlsx.Settings) *bool) sslVariable {
+	return sslVariable{
 		Name: name, Boolean: true, Usage: usage, Default: "false",
-		Set: func(s *Settings, value string) error {
-			b, err := ParseBool(value)
+		Set: func(s *tlsx.Settings, value string) error {
+			b, err := parseBool(value)
 			if err == nil {
 				*field(s) = b
 			}
 			return err
 		},
-		Get: func(s Settings) string { return strconv.FormatBool(*field(&s)) },
+		Get: func(s tlsx.Settings) string { return strconv.FormatBool(*field(&s)) },
 	}
 }
 
-func toggleVar(name, usage, def string, field func(*Settings) *Toggle, unset bool) Variable {
-	return Variable{
+func toggleVar(name, usage, def string, field func(*tlsx.Settings) *tlsx.Toggle, unset bool) sslVariable {
+	return sslVariable{
 		Name: name, Boolean: true, Usage: usage, Default: def,
-		Set: func(s *Settings, value string) error {
-			b, err := ParseBool(value)
+		Set: func(s *tlsx.Settings, value string) error {
+			b, err := parseBool(value)
 			if err == nil {
-				*field(s) = ToggleOf(b)
+				*field(s) = tlsx.ToggleOf(b)
 			}
 			return err
 		},
-		Get: func(s Settings) string { return strconv.FormatBool(field(&s).Or(unset)) },
+		Get: func(s tlsx.Settings) string { return strconv.FormatBool(field(&s).Or(unset)) },
 	}
 }
 
-func pathVar(name, usage, def string, field func(*Settings) *string) Variable {
-	return Variable{
+func pathVar(name, usage, def string, field func(*tlsx.Settings) *string) sslVariable {
+	return sslVariable{
 		Name: name, Usage: usage, Default: def,
-		Set: func(s *Settings, value string) error {
+		Set: func(s *tlsx.Settings, value string) error {
 			if value == "" {
 				return errors.New("empty; give a path, or unset the variable")
 			}
 			*field(s) = value
 			return nil
 		},
-		Get: func(s Settings) string { return *field(&s) },
+		Get: func(s tlsx.Settings) string { return *field(&s) },
 	}
 }
 
-func depthVar() Variable {
-	return Variable{
-		Name: "VERIFY_DEPTH", Default: strconv.Itoa(DefaultVerifyDepth),
+func depthVar() sslVariable {
+	return sslVariable{
+		Name: "VERIFY_DEPTH", Default: strconv.Itoa(tlsx.DefaultVerifyDepth),
 		Usage: "longest verified chain as OpenSSL counts depth: the leaf, at most N intermediates, the root",
-		Set: func(s *Settings, value string) error {
+		Set: func(s *tlsx.Settings, value string) error {
 			n, err := strconv.Atoi(value)
 			if err != nil || n < 1 {
-				return fmt.Errorf("not a positive integer; use a number of intermediate certificates such as %d (the default)", DefaultVerifyDepth)
+				return fmt.Errorf("not a positive integer; use a number of intermediate certificates such as %d (the default)", tlsx.DefaultVerifyDepth)
 			}
 			s.VerifyDepth = n
 			return nil
 		},
-		Get: func(s Settings) string { return strconv.Itoa(s.Depth()) },
+		Get: func(s tlsx.Settings) string { return strconv.Itoa(s.Depth()) },
 	}
 }
 
-func schemeVar() Variable {
-	return Variable{
-		Name: "HOSTNAME_VALIDATION_SCHEME", Default: string(HostnameLegacy),
+func schemeVar() sslVariable {
+	return sslVariable{
+		Name: "HOSTNAME_VALIDATION_SCHEME", Default: string(tlsx.HostnameLegacy),
 		Usage: "legacy: check the reverse-resolved name of the peer's IP; openssl: check the name connected to",
-		Set: func(s *Settings, value string) error {
-			switch sc := HostnameScheme(value); sc {
-			case HostnameLegacy, HostnameOpenSSL:
+		Set: func(s *tlsx.Settings, value string) error {
+			switch sc := tlsx.HostnameScheme(value); sc {
+			case tlsx.HostnameLegacy, tlsx.HostnameOpenSSL:
 				s.HostnameValidationScheme = sc
 				return nil
 			}
 			return errors.New("unknown scheme; use legacy or openssl")
 		},
-		Get: func(s Settings) string {
+		Get: func(s tlsx.Settings) string {
 			if s.HostnameValidationScheme == "" {
-				return string(HostnameLegacy)
+				return string(tlsx.HostnameLegacy)
 			}
 			return string(s.HostnameValidationScheme)
 		},
 	}
 }
 
-func ciphersVar() Variable {
-	return Variable{
+func ciphersVar() sslVariable {
+	return sslVariable{
 		Name: "CIPHERS", Default: "modern ECDHE+AEAD suites",
 		Usage: "OpenSSL cipher names separated by ':'; names Go cannot use are skipped",
-		Set: func(s *Settings, value string) error {
+		Set: func(s *tlsx.Settings, value string) error {
 			if strings.TrimSpace(value) == "" {
 				return errors.New("empty; give OpenSSL cipher names separated by ':', or unset it for the default list")
 			}
-			if _, err := parseCiphers(value); err != nil {
+			if err := tlsx.CheckCiphers(value); err != nil {
 				return err
 			}
 			s.Ciphers = value
 			return nil
 		},
-		Get: func(s Settings) string { return s.Ciphers },
+		Get: func(s tlsx.Settings) string { return s.Ciphers },
 	}
 }
 
-func curvesVar() Variable {
-	return Variable{
+func curvesVar() sslVariable {
+	return sslVariable{
 		Name: "ECDH_CURVES", Default: "auto",
 		Usage: "auto, or curve names separated by ':' (P-256, P-384, P-521, X25519)",
-		Set: func(s *Settings, value string) error {
+		Set: func(s *tlsx.Settings, value string) error {
 			if value == "" {
 				return errors.New("empty; use auto, or curve names separated by ':'")
 			}
-			if _, err := parseCurves(value); err != nil {
+			if err := tlsx.CheckCurves(value); err != nil {
 				return err
 			}
 			s.ECDHCurves = value
 			return nil
 		},
-		Get: func(s Settings) string {
+		Get: func(s tlsx.Settings) string {
 			if s.ECDHCurves == "" {
 				return "auto"
 			}
@@ -267,12 +269,12 @@ func curvesVar() Variable {
 	}
 }
 
-func sslv3Var() Variable {
-	return Variable{
+func sslv3Var() sslVariable {
+	return sslVariable{
 		Name: "ENABLE_SSL_V3", Boolean: true, Default: "false",
 		Usage: "refused when true: Go has no SSLv3",
-		Set: func(s *Settings, value string) error {
-			b, err := ParseBool(value)
+		Set: func(s *tlsx.Settings, value string) error {
+			b, err := parseBool(value)
 			if err != nil {
 				return err
 			}
@@ -282,13 +284,13 @@ func sslv3Var() Variable {
 			s.EnableSSLv3 = false
 			return nil
 		},
-		Get: func(s Settings) string { return strconv.FormatBool(s.EnableSSLv3) },
+		Get: func(s tlsx.Settings) string { return strconv.FormatBool(s.EnableSSLv3) },
 	}
 }
 
-// ParseBool reads a libprocess boolean: exactly true, 1, false or 0, as
+// parseBool reads a libprocess boolean: exactly true, 1, false or 0, as
 // stout's flag parser accepts. Its error says what to use.
-func ParseBool(value string) (bool, error) {
+func parseBool(value string) (bool, error) {
 	switch value {
 	case "true", "1":
 		return true, nil
@@ -301,35 +303,35 @@ func ParseBool(value string) (bool, error) {
 	return false, errors.New("not a boolean; use true or false (or 1 or 0)")
 }
 
-// FromEnv reads every libprocess SSL variable through lookup (os.LookupEnv
+// fromEnv reads every libprocess SSL variable through lookup (os.LookupEnv
 // in production): both prefixes, upper- or lower-case names, aliases. It
 // returns the settings, which variable supplied each one, warnings for
 // people (each naming its variables), and every bad value at once
 // (errors.Join), each error naming the variable and its value. Warnings are
-// those of ReadEnv followed by those of Advise.
-func FromEnv(lookup func(string) (string, bool)) (Settings, Sources, []string, error) {
-	s, src, warnings, err := ReadEnv(lookup)
-	return s, src, append(warnings, Advise(s, src.Name)...), err
+// those of readEnv followed by those of Advise.
+func fromEnv(lookup func(string) (string, bool)) (tlsx.Settings, sslSources, []string, error) {
+	s, src, warnings, err := readEnv(lookup)
+	return s, src, append(warnings, advise(s, src.Name)...), err
 }
 
-// ReadEnv is FromEnv without Advise: its warnings concern the variables
+// readEnv is fromEnv without Advise: its warnings concern the variables
 // themselves (both prefixes set and differing, legacy names, SSL_CERT_FILE).
 // A caller that overrides some settings afterwards, as the gateway's config
 // does with flags, calls Advise on the final settings itself.
-func ReadEnv(lookup func(string) (string, bool)) (Settings, Sources, []string, error) {
-	r := envReader{lookup: lookup, sources: Sources{}}
-	for _, v := range Variables() {
+func readEnv(lookup func(string) (string, bool)) (tlsx.Settings, sslSources, []string, error) {
+	r := envReader{lookup: lookup, sources: sslSources{}}
+	for _, v := range sslVariableList() {
 		r.variable(v)
 	}
 	r.certFileNote()
 	return r.s, r.sources, r.warnings, errors.Join(r.errs...)
 }
 
-// envReader accumulates what ReadEnv finds.
+// envReader accumulates what readEnv finds.
 type envReader struct {
 	lookup   func(string) (string, bool)
-	s        Settings
-	sources  Sources
+	s        tlsx.Settings
+	sources  sslSources
 	warnings []string
 	errs     []error
 
@@ -348,8 +350,8 @@ type found struct {
 	ok    bool // the value parses
 }
 
-// variable reads one Variable under all its names and applies the winner.
-func (r *envReader) variable(v Variable) {
+// variable reads one sslVariable under all its names and applies the winner.
+func (r *envReader) variable(v sslVariable) {
 	var set []found
 	for _, name := range v.names() {
 		full, value, ok := r.get(name)
@@ -357,9 +359,9 @@ func (r *envReader) variable(v Variable) {
 			continue
 		}
 		f := found{name: name, full: full, value: value}
-		var scratch Settings
+		var scratch tlsx.Settings
 		if err := v.Set(&scratch, value); err != nil {
-			r.errs = append(r.errs, &EnvError{Variable: v.Name, Name: full, Value: value, Err: err})
+			r.errs = append(r.errs, &envError{Variable: v.Name, Name: full, Value: value, Err: err})
 		} else {
 			f.ok = true
 		}
@@ -377,11 +379,11 @@ func (r *envReader) variable(v Variable) {
 	r.sources[v.Name] = win.full
 }
 
-// EnvError is a bad value of one variable. ReadEnv and FromEnv return
+// envError is a bad value of one variable. readEnv and fromEnv return
 // them joined (errors.Join); a caller that overrides some variables (the
 // gateway's flags) finds which ones failed with errors.As.
-type EnvError struct {
-	// Variable is the name after the prefix, as Sources keys it
+type envError struct {
+	// Variable is the name after the prefix, as sslSources keys it
 	// ("VERIFY_SERVER_CERT").
 	Variable string
 	// Name is the environment variable that holds the bad value
@@ -393,35 +395,26 @@ type EnvError struct {
 
 // Error names the variable and its value, then what is wrong and what to
 // use. Cipher and curve errors quote the list themselves.
-func (e *EnvError) Error() string {
+func (e *envError) Error() string {
 	if (e.Variable == "CIPHERS" || e.Variable == "ECDH_CURVES") && strings.TrimSpace(e.Value) != "" {
 		return fmt.Sprintf("%s: %v", e.Name, e.Err)
 	}
 	return fmt.Sprintf("%s=%s: %v", e.Name, quote(e.Value), e.Err)
 }
 
-func (e *EnvError) Unwrap() error { return e.Err }
-
-// quote quotes a value for a one-line message, shortening a long one.
-func quote(value string) string {
-	const max = 200
-	if len(value) > max {
-		return strconv.Quote(value[:max]) + "..."
-	}
-	return strconv.Quote(value)
-}
+func (e *envError) Unwrap() error { return e.Err }
 
 // pick chooses among the names of one variable that are set: a boolean is
 // on when any of its names says so (libprocess loads the deprecated names as
 // separate flags and ORs them); otherwise the name libprocess's code reads
 // wins. Names that disagree get a warning.
-func (r *envReader) pick(v Variable, set []found) found {
+func (r *envReader) pick(v sslVariable, set []found) found {
 	win := set[0]
 	for _, f := range set[1:] {
 		var why string
 		if v.Boolean {
-			a, _ := ParseBool(win.value)
-			b, _ := ParseBool(f.value)
+			a, _ := parseBool(win.value)
+			b, _ := parseBool(f.value)
 			if !win.ok || !f.ok || a == b {
 				continue // a bad value is an error already
 			}
@@ -446,7 +439,7 @@ func (r *envReader) pick(v Variable, set []found) found {
 
 // aliasNotes warns about names that are deprecated, or that libprocess
 // itself ignores (unless the name it reads is set as well).
-func (r *envReader) aliasNotes(v Variable, set []found) {
+func (r *envReader) aliasNotes(v sslVariable, set []found) {
 	readSet := false
 	for _, f := range set {
 		readSet = readSet || f.name == v.read
@@ -455,10 +448,10 @@ func (r *envReader) aliasNotes(v Variable, set []found) {
 		switch {
 		case f.name != v.Name && v.deprecated:
 			r.warnings = append(r.warnings, fmt.Sprintf("%s is deprecated in libprocess, which renamed it %s%s; rename it",
-				f.full, PrefixLibprocess, v.Name))
+				f.full, prefixLibprocess, v.Name))
 		case v.read != "" && f.name != v.read && !readSet:
 			r.warnings = append(r.warnings, fmt.Sprintf("%s is read here, but libprocess itself ignores it and reads %s%s; set that name so members and gateway agree",
-				f.full, PrefixLibprocess, v.read))
+				f.full, prefixLibprocess, v.read))
 		}
 	}
 }
@@ -469,7 +462,7 @@ func (r *envReader) aliasNotes(v Variable, set []found) {
 // warning.
 func (r *envReader) get(name string) (full, value string, ok bool) {
 	var forms []found
-	for _, prefix := range []string{PrefixLibprocess, PrefixOld} {
+	for _, prefix := range []string{prefixLibprocess, prefixOld} {
 		for _, n := range caseForms(name) {
 			if v, set := r.lookup(prefix + n); set {
 				forms = append(forms, found{name: name, full: prefix + n, value: v})
@@ -489,7 +482,7 @@ func (r *envReader) get(name string) (full, value string, ok bool) {
 				win.full, quote(win.value), f.full, quote(f.value), win.full))
 		}
 	}
-	if strings.HasPrefix(win.full, PrefixOld) {
+	if strings.HasPrefix(win.full, prefixOld) {
 		r.oldPrefix = true
 	}
 	return win.full, win.value, true
@@ -505,7 +498,7 @@ func caseForms(name string) []string {
 func (r *envReader) certFile(forms []found) []found {
 	var kept []found
 	for _, f := range forms {
-		if strings.HasPrefix(f.full, PrefixLibprocess) {
+		if strings.HasPrefix(f.full, prefixLibprocess) {
 			kept = append(kept, f)
 		}
 	}
@@ -523,13 +516,13 @@ func (r *envReader) certFile(forms []found) []found {
 	}
 	r.warnings = append(r.warnings, fmt.Sprintf("%s is read as the certificate to present (the old name of %sCERT_FILE), "+
 		"but OpenSSL and Go also read SSL_CERT_FILE as the file of trusted CAs when CA_FILE and CA_DIR are unset; rename it to %sCERT_FILE",
-		forms[0].full, PrefixLibprocess, PrefixLibprocess))
+		forms[0].full, prefixLibprocess, prefixLibprocess))
 	return forms
 }
 
 // keyFileSet reports whether KEY_FILE is set under any prefix.
 func (r *envReader) keyFileSet() bool {
-	for _, prefix := range []string{PrefixLibprocess, PrefixOld} {
+	for _, prefix := range []string{prefixLibprocess, prefixOld} {
 		for _, n := range caseForms("KEY_FILE") {
 			if _, ok := r.lookup(prefix + n); ok {
 				return true
@@ -548,17 +541,17 @@ func (r *envReader) certFileNote() {
 	}
 	r.warnings = append(r.warnings, fmt.Sprintf("%s is not read as the certificate to present because no KEY_FILE is set; "+
 		"it keeps its OpenSSL meaning, the file of trusted CAs. To present a certificate set %sCERT_FILE and %sKEY_FILE",
-		r.certFileIgnored, PrefixLibprocess, PrefixLibprocess))
+		r.certFileIgnored, prefixLibprocess, prefixLibprocess))
 }
 
 // Advise returns the warnings libprocess gives about a combination of
-// settings, naming each variable with name (Sources.Name, or the gateway's
+// settings, naming each variable with name (sslSources.Name, or the gateway's
 // config naming its flags). Only the note on SUPPORT_DOWNGRADE itself is
 // left out when Enabled is Off: the gateway's connecting side applies the
 // other settings even when its front is plain.
-func Advise(s Settings, name func(suffix string) string) []string {
+func advise(s tlsx.Settings, name func(suffix string) string) []string {
 	var w []string
-	if s.SupportDowngrade && s.Enabled != Off {
+	if s.SupportDowngrade && s.Enabled != tlsx.Off {
 		w = append(w, fmt.Sprintf("%s=true: plain connections are accepted as well as TLS, and connections that fail TLS fall back to plain; turn it off once every peer speaks TLS",
 			name("SUPPORT_DOWNGRADE")))
 	}

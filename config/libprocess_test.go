@@ -1,10 +1,12 @@
-package tlsx
+package config
 
 import (
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/mesosgate/mesosgate/tlsx"
 )
 
 // envOf returns a lookup over a fixed environment.
@@ -27,10 +29,10 @@ func TestFromEnvValues(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
-		want    Settings
-		sources Sources
+		want    tlsx.Settings
+		sources sslSources
 	}{
-		{"nothing set", nil, Settings{}, Sources{}},
+		{"nothing set", nil, tlsx.Settings{}, sslSources{}},
 		{"every variable", map[string]string{
 			"LIBPROCESS_SSL_ENABLED":                    "true",
 			"LIBPROCESS_SSL_SUPPORT_DOWNGRADE":          "1",
@@ -50,14 +52,14 @@ func TestFromEnvValues(t *testing.T) {
 			"LIBPROCESS_SSL_ENABLE_TLS_V1_1":            "1",
 			"LIBPROCESS_SSL_ENABLE_TLS_V1_2":            "0",
 			"LIBPROCESS_SSL_ENABLE_TLS_V1_3":            "true",
-		}, Settings{
-			Enabled: On, SupportDowngrade: true, CertFile: "/c.pem", KeyFile: "/k.pem",
+		}, tlsx.Settings{
+			Enabled: tlsx.On, SupportDowngrade: true, CertFile: "/c.pem", KeyFile: "/k.pem",
 			VerifyServerCert: true, RequireClientCert: true, VerifyDepth: 2, VerifyIPAdd: true,
-			HostnameValidationScheme: HostnameOpenSSL, CADir: "/ca.d", CAFile: "/ca.pem",
+			HostnameValidationScheme: tlsx.HostnameOpenSSL, CADir: "/ca.d", CAFile: "/ca.pem",
 			Ciphers:      "AES128-SHA:AES256-SHA:RC4-SHA:DHE-RSA-AES128-SHA:DHE-DSS-AES128-SHA:DHE-RSA-AES256-SHA:DHE-DSS-AES256-SHA",
 			ECDHCurves:   "P-256:X25519",
-			EnableTLSv10: true, EnableTLSv11: true, EnableTLSv12: Off, EnableTLSv13: On,
-		}, Sources{
+			EnableTLSv10: true, EnableTLSv11: true, EnableTLSv12: tlsx.Off, EnableTLSv13: tlsx.On,
+		}, sslSources{
 			"ENABLED": "LIBPROCESS_SSL_ENABLED", "SUPPORT_DOWNGRADE": "LIBPROCESS_SSL_SUPPORT_DOWNGRADE",
 			"CERT_FILE": "LIBPROCESS_SSL_CERT_FILE", "KEY_FILE": "LIBPROCESS_SSL_KEY_FILE",
 			"VERIFY_SERVER_CERT": "LIBPROCESS_SSL_VERIFY_SERVER_CERT", "REQUIRE_CLIENT_CERT": "LIBPROCESS_SSL_REQUIRE_CLIENT_CERT",
@@ -68,78 +70,78 @@ func TestFromEnvValues(t *testing.T) {
 			"ENABLE_TLS_V1_0": "LIBPROCESS_SSL_ENABLE_TLS_V1_0", "ENABLE_TLS_V1_1": "LIBPROCESS_SSL_ENABLE_TLS_V1_1",
 			"ENABLE_TLS_V1_2": "LIBPROCESS_SSL_ENABLE_TLS_V1_2", "ENABLE_TLS_V1_3": "LIBPROCESS_SSL_ENABLE_TLS_V1_3",
 		}},
-		{"toggles false are Off, not Unset",
+		{"toggles false are tlsx.Off, not tlsx.Unset",
 			map[string]string{"LIBPROCESS_SSL_ENABLED": "false", "LIBPROCESS_SSL_ENABLE_TLS_V1_3": "0"},
-			Settings{Enabled: Off, EnableTLSv13: Off},
-			Sources{"ENABLED": "LIBPROCESS_SSL_ENABLED", "ENABLE_TLS_V1_3": "LIBPROCESS_SSL_ENABLE_TLS_V1_3"}},
+			tlsx.Settings{Enabled: tlsx.Off, EnableTLSv13: tlsx.Off},
+			sslSources{"ENABLED": "LIBPROCESS_SSL_ENABLED", "ENABLE_TLS_V1_3": "LIBPROCESS_SSL_ENABLE_TLS_V1_3"}},
 		{"old prefix alone",
 			map[string]string{"SSL_ENABLED": "1", "SSL_VERIFY_DEPTH": "7"},
-			Settings{Enabled: On, VerifyDepth: 7},
-			Sources{"ENABLED": "SSL_ENABLED", "VERIFY_DEPTH": "SSL_VERIFY_DEPTH"}},
+			tlsx.Settings{Enabled: tlsx.On, VerifyDepth: 7},
+			sslSources{"ENABLED": "SSL_ENABLED", "VERIFY_DEPTH": "SSL_VERIFY_DEPTH"}},
 		{"new prefix wins over old",
 			map[string]string{"SSL_ENABLED": "false", "LIBPROCESS_SSL_ENABLED": "true"},
-			Settings{Enabled: On}, Sources{"ENABLED": "LIBPROCESS_SSL_ENABLED"}},
+			tlsx.Settings{Enabled: tlsx.On}, sslSources{"ENABLED": "LIBPROCESS_SSL_ENABLED"}},
 		{"a bad old-prefix value is ignored when the new prefix is set, as in libprocess",
 			map[string]string{"SSL_ENABLED": "yes", "LIBPROCESS_SSL_ENABLED": "true"},
-			Settings{Enabled: On}, Sources{"ENABLED": "LIBPROCESS_SSL_ENABLED"}},
+			tlsx.Settings{Enabled: tlsx.On}, sslSources{"ENABLED": "LIBPROCESS_SSL_ENABLED"}},
 		{"lower-case name after the prefix",
 			map[string]string{"LIBPROCESS_SSL_verify_server_cert": "true", "SSL_ca_file": "/ca.pem"},
-			Settings{VerifyServerCert: true, CAFile: "/ca.pem"},
-			Sources{"VERIFY_SERVER_CERT": "LIBPROCESS_SSL_verify_server_cert", "CA_FILE": "SSL_ca_file"}},
+			tlsx.Settings{VerifyServerCert: true, CAFile: "/ca.pem"},
+			sslSources{"VERIFY_SERVER_CERT": "LIBPROCESS_SSL_verify_server_cert", "CA_FILE": "SSL_ca_file"}},
 		{"upper-case name wins over lower-case",
 			map[string]string{"LIBPROCESS_SSL_CA_FILE": "/a", "LIBPROCESS_SSL_ca_file": "/b"},
-			Settings{CAFile: "/a"}, Sources{"CA_FILE": "LIBPROCESS_SSL_CA_FILE"}},
+			tlsx.Settings{CAFile: "/a"}, sslSources{"CA_FILE": "LIBPROCESS_SSL_CA_FILE"}},
 		{"VERIFY_CERT alias",
 			map[string]string{"LIBPROCESS_SSL_VERIFY_CERT": "true"},
-			Settings{VerifyServerCert: true}, Sources{"VERIFY_SERVER_CERT": "LIBPROCESS_SSL_VERIFY_CERT"}},
+			tlsx.Settings{VerifyServerCert: true}, sslSources{"VERIFY_SERVER_CERT": "LIBPROCESS_SSL_VERIFY_CERT"}},
 		{"REQUIRE_CERT alias through the old prefix",
 			map[string]string{"SSL_REQUIRE_CERT": "1"},
-			Settings{RequireClientCert: true}, Sources{"REQUIRE_CLIENT_CERT": "SSL_REQUIRE_CERT"}},
+			tlsx.Settings{RequireClientCert: true}, sslSources{"REQUIRE_CLIENT_CERT": "SSL_REQUIRE_CERT"}},
 		{"alias true and new name false: on, as libprocess ORs them",
 			map[string]string{"LIBPROCESS_SSL_VERIFY_CERT": "true", "LIBPROCESS_SSL_VERIFY_SERVER_CERT": "false"},
-			Settings{VerifyServerCert: true}, Sources{"VERIFY_SERVER_CERT": "LIBPROCESS_SSL_VERIFY_CERT"}},
+			tlsx.Settings{VerifyServerCert: true}, sslSources{"VERIFY_SERVER_CERT": "LIBPROCESS_SSL_VERIFY_CERT"}},
 		{"new name true and alias false: on",
 			map[string]string{"LIBPROCESS_SSL_REQUIRE_CERT": "0", "LIBPROCESS_SSL_REQUIRE_CLIENT_CERT": "1"},
-			Settings{RequireClientCert: true}, Sources{"REQUIRE_CLIENT_CERT": "LIBPROCESS_SSL_REQUIRE_CLIENT_CERT"}},
+			tlsx.Settings{RequireClientCert: true}, sslSources{"REQUIRE_CLIENT_CERT": "LIBPROCESS_SSL_REQUIRE_CLIENT_CERT"}},
 		{"both names false: off, the new name is the source",
 			map[string]string{"LIBPROCESS_SSL_VERIFY_CERT": "0", "LIBPROCESS_SSL_VERIFY_SERVER_CERT": "false"},
-			Settings{}, Sources{"VERIFY_SERVER_CERT": "LIBPROCESS_SSL_VERIFY_SERVER_CERT"}},
+			tlsx.Settings{}, sslSources{"VERIFY_SERVER_CERT": "LIBPROCESS_SSL_VERIFY_SERVER_CERT"}},
 		{"VERIFY_DEPTH, the documented name",
 			map[string]string{"LIBPROCESS_SSL_VERIFY_DEPTH": "1"},
-			Settings{VerifyDepth: 1}, Sources{"VERIFY_DEPTH": "LIBPROCESS_SSL_VERIFY_DEPTH"}},
+			tlsx.Settings{VerifyDepth: 1}, sslSources{"VERIFY_DEPTH": "LIBPROCESS_SSL_VERIFY_DEPTH"}},
 		{"VERIFICATION_DEPTH, the name libprocess reads, wins",
 			map[string]string{"LIBPROCESS_SSL_VERIFY_DEPTH": "1", "LIBPROCESS_SSL_VERIFICATION_DEPTH": "3"},
-			Settings{VerifyDepth: 3}, Sources{"VERIFY_DEPTH": "LIBPROCESS_SSL_VERIFICATION_DEPTH"}},
+			tlsx.Settings{VerifyDepth: 3}, sslSources{"VERIFY_DEPTH": "LIBPROCESS_SSL_VERIFICATION_DEPTH"}},
 		{"ECDH_CURVE, the documented name",
 			map[string]string{"LIBPROCESS_SSL_ECDH_CURVE": "secp384r1"},
-			Settings{ECDHCurves: "secp384r1"}, Sources{"ECDH_CURVES": "LIBPROCESS_SSL_ECDH_CURVE"}},
+			tlsx.Settings{ECDHCurves: "secp384r1"}, sslSources{"ECDH_CURVES": "LIBPROCESS_SSL_ECDH_CURVE"}},
 		{"ECDH_CURVES, the name libprocess reads, wins",
 			map[string]string{"LIBPROCESS_SSL_ECDH_CURVE": "P-384", "LIBPROCESS_SSL_ECDH_CURVES": "auto"},
-			Settings{ECDHCurves: "auto"}, Sources{"ECDH_CURVES": "LIBPROCESS_SSL_ECDH_CURVES"}},
+			tlsx.Settings{ECDHCurves: "auto"}, sslSources{"ECDH_CURVES": "LIBPROCESS_SSL_ECDH_CURVES"}},
 		{"SSL_CERT_FILE alone is OpenSSL's CA file, not our certificate",
 			map[string]string{"SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt", "SSL_CERT_DIR": "/etc/ssl/certs"},
-			Settings{}, Sources{}},
+			tlsx.Settings{}, sslSources{}},
 		{"SSL_CERT_FILE with a key is the certificate, as in libprocess",
 			map[string]string{"SSL_CERT_FILE": "/c.pem", "SSL_KEY_FILE": "/k.pem"},
-			Settings{CertFile: "/c.pem", KeyFile: "/k.pem"},
-			Sources{"CERT_FILE": "SSL_CERT_FILE", "KEY_FILE": "SSL_KEY_FILE"}},
+			tlsx.Settings{CertFile: "/c.pem", KeyFile: "/k.pem"},
+			sslSources{"CERT_FILE": "SSL_CERT_FILE", "KEY_FILE": "SSL_KEY_FILE"}},
 		{"SSL_CERT_FILE next to LIBPROCESS_SSL_CERT_FILE",
 			map[string]string{"SSL_CERT_FILE": "/etc/ssl/ca.crt", "LIBPROCESS_SSL_CERT_FILE": "/c.pem", "LIBPROCESS_SSL_KEY_FILE": "/k.pem"},
-			Settings{CertFile: "/c.pem", KeyFile: "/k.pem"},
-			Sources{"CERT_FILE": "LIBPROCESS_SSL_CERT_FILE", "KEY_FILE": "LIBPROCESS_SSL_KEY_FILE"}},
+			tlsx.Settings{CertFile: "/c.pem", KeyFile: "/k.pem"},
+			sslSources{"CERT_FILE": "LIBPROCESS_SSL_CERT_FILE", "KEY_FILE": "LIBPROCESS_SSL_KEY_FILE"}},
 		{"HOSTNAME_VALIDATION_SCHEME legacy",
 			map[string]string{"LIBPROCESS_SSL_HOSTNAME_VALIDATION_SCHEME": "legacy"},
-			Settings{HostnameValidationScheme: HostnameLegacy},
-			Sources{"HOSTNAME_VALIDATION_SCHEME": "LIBPROCESS_SSL_HOSTNAME_VALIDATION_SCHEME"}},
+			tlsx.Settings{HostnameValidationScheme: tlsx.HostnameLegacy},
+			sslSources{"HOSTNAME_VALIDATION_SCHEME": "LIBPROCESS_SSL_HOSTNAME_VALIDATION_SCHEME"}},
 		{"unrelated variables are not read",
 			map[string]string{"SSL_CERT_DIR": "/x", "LIBPROCESS_SSL_ENABLE_DOWNGRADE": "true", "SSLKEYLOGFILE": "/k", "LIBPROCESS_IP": "1.2.3.4"},
-			Settings{}, Sources{}},
+			tlsx.Settings{}, sslSources{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, src, _, err := FromEnv(envOf(tt.env))
+			s, src, _, err := fromEnv(envOf(tt.env))
 			if err != nil {
-				t.Fatalf("FromEnv: %v", err)
+				t.Fatalf("fromEnv: %v", err)
 			}
 			if s != tt.want {
 				t.Errorf("settings\n got %+v\nwant %+v", s, tt.want)
@@ -207,7 +209,7 @@ func TestFromEnvErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, _, err := FromEnv(envOf(tt.env))
+			_, _, _, err := fromEnv(envOf(tt.env))
 			lines := errLines(err)
 			if len(lines) != len(tt.want) {
 				t.Fatalf("got %d error lines, want %d:\n%v", len(lines), len(tt.want), err)
@@ -279,9 +281,9 @@ func TestFromEnvWarnings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, warnings, err := FromEnv(envOf(tt.env))
+			_, _, warnings, err := fromEnv(envOf(tt.env))
 			if err != nil {
-				t.Fatalf("FromEnv: %v", err)
+				t.Fatalf("fromEnv: %v", err)
 			}
 			if len(warnings) != len(tt.want) {
 				t.Fatalf("got %d warnings, want %d:\n%s", len(warnings), len(tt.want), strings.Join(warnings, "\n"))
@@ -297,22 +299,22 @@ func TestFromEnvWarnings(t *testing.T) {
 	}
 }
 
-// TestReadEnvLeavesAdviceOut: ReadEnv's warnings are about the variables
+// TestReadEnvLeavesAdviceOut: readEnv's warnings are about the variables
 // only, so a caller that overrides settings can advise on the result.
 func TestReadEnvLeavesAdviceOut(t *testing.T) {
 	env := envOf(map[string]string{"LIBPROCESS_SSL_VERIFY_SERVER_CERT": "true", "LIBPROCESS_SSL_SUPPORT_DOWNGRADE": "true"})
-	s, _, warnings, err := ReadEnv(env)
+	s, _, warnings, err := readEnv(env)
 	if err != nil || len(warnings) != 0 {
-		t.Fatalf("ReadEnv: warnings %q, error %v", warnings, err)
+		t.Fatalf("readEnv: warnings %q, error %v", warnings, err)
 	}
 	s.SupportDowngrade = false
-	if got := Advise(s, func(suffix string) string { return "--ssl-" + suffix }); len(got) != 0 {
+	if got := advise(s, func(suffix string) string { return "--ssl-" + suffix }); len(got) != 0 {
 		t.Errorf("Advise after turning downgrade off: %q", got)
 	}
 }
 
 func TestSourcesName(t *testing.T) {
-	src := Sources{"CERT_FILE": "SSL_CERT_FILE"}
+	src := sslSources{"CERT_FILE": "SSL_CERT_FILE"}
 	if got := src.Name("CERT_FILE"); got != "SSL_CERT_FILE" {
 		t.Errorf("Name(CERT_FILE) = %q", got)
 	}
@@ -321,15 +323,15 @@ func TestSourcesName(t *testing.T) {
 	}
 }
 
-// TestFromEnvErrorNamesReachContext: Sources.Name fits Options.Name, so a
+// TestFromEnvErrorNamesReachContext: sslSources.Name fits Options.Name, so a
 // problem NewContext finds names the variable the user set. (The CA file
 // is read only when something is verified, as in libprocess.)
 func TestFromEnvErrorNamesReachContext(t *testing.T) {
-	s, src, _, err := FromEnv(envOf(map[string]string{"SSL_CA_FILE": "/nonexistent/ca.pem", "LIBPROCESS_SSL_VERIFY_SERVER_CERT": "true"}))
+	s, src, _, err := fromEnv(envOf(map[string]string{"SSL_CA_FILE": "/nonexistent/ca.pem", "LIBPROCESS_SSL_VERIFY_SERVER_CERT": "true"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = NewContext(s, Options{ReloadInterval: -1, Name: src.Name})
+	_, err = tlsx.NewContext(s, tlsx.Options{ReloadInterval: -1, Name: src.Name})
 	if err == nil || !strings.Contains(err.Error(), "SSL_CA_FILE") || strings.Contains(err.Error(), "LIBPROCESS_SSL_CA_FILE") {
 		t.Errorf("NewContext error should name SSL_CA_FILE: %v", err)
 	}
@@ -337,7 +339,7 @@ func TestFromEnvErrorNamesReachContext(t *testing.T) {
 
 func TestVariables(t *testing.T) {
 	seen := map[string]bool{}
-	for _, v := range Variables() {
+	for _, v := range sslVariableList() {
 		for _, n := range v.names() {
 			if seen[n] {
 				t.Errorf("name %s listed twice", n)
@@ -347,15 +349,15 @@ func TestVariables(t *testing.T) {
 		if v.Usage == "" || v.Set == nil || v.Get == nil {
 			t.Errorf("%s: usage, Set and Get are required", v.Name)
 		}
-		// Every variable's Get on the zero Settings is libprocess's
+		// Every variable's Get on the zero tlsx.Settings is libprocess's
 		// default: what Default says, or "" for paths and lists.
-		got := v.Get(Settings{})
+		got := v.Get(tlsx.Settings{})
 		if got != v.Default && got != "" {
 			t.Errorf("%s: Get(zero) = %q, Default %q", v.Name, got, v.Default)
 		}
 		// Set then Get round-trips a valid value.
 		if v.Boolean && v.Name != "ENABLE_SSL_V3" {
-			var s Settings
+			var s tlsx.Settings
 			if err := v.Set(&s, "1"); err != nil || v.Get(s) != "true" {
 				t.Errorf("%s: Set(1) then Get = %q, %v", v.Name, v.Get(s), err)
 			}
@@ -367,7 +369,7 @@ func TestVariables(t *testing.T) {
 		"CA_DIR", "CA_FILE", "CIPHERS", "ECDH_CURVES", "ECDH_CURVE", "ENABLE_SSL_V3", "ENABLE_TLS_V1_0", "ENABLE_TLS_V1_1",
 		"ENABLE_TLS_V1_2", "ENABLE_TLS_V1_3"} {
 		if !seen[n] {
-			t.Errorf("%s is missing from Variables", n)
+			t.Errorf("%s is missing from sslVariables", n)
 		}
 	}
 }
@@ -383,15 +385,15 @@ func TestParseBool(t *testing.T) {
 		{"t", false, false}, {"01", false, false}, {"true ", false, false},
 	} {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParseBool(tt.in)
+			got, err := parseBool(tt.in)
 			if (err == nil) != tt.ok || got != tt.want {
-				t.Errorf("ParseBool(%q) = %v, %v", tt.in, got, err)
+				t.Errorf("parseBool(%q) = %v, %v", tt.in, got, err)
 			}
 		})
 	}
 }
 
-// FuzzFromEnv feeds environments of NAME=VALUE lines. FromEnv never
+// FuzzFromEnv feeds environments of NAME=VALUE lines. fromEnv never
 // panics, and every error and warning names a variable that is set.
 func FuzzFromEnv(f *testing.F) {
 	f.Add("LIBPROCESS_SSL_ENABLED=true\nLIBPROCESS_SSL_CERT_FILE=/c.pem\nLIBPROCESS_SSL_KEY_FILE=/k.pem")
@@ -403,9 +405,9 @@ func FuzzFromEnv(f *testing.F) {
 			name, value, _ := strings.Cut(line, "=")
 			env[name] = value
 		}
-		_, src, warnings, err := FromEnv(envOf(env))
+		_, src, warnings, err := fromEnv(envOf(env))
 		for name, full := range src {
-			if _, ok := env[full]; !ok || !strings.HasPrefix(full, PrefixOld) && !strings.HasPrefix(full, PrefixLibprocess) {
+			if _, ok := env[full]; !ok || !strings.HasPrefix(full, prefixOld) && !strings.HasPrefix(full, prefixLibprocess) {
 				t.Errorf("source %s=%s is not a variable that is set", name, full)
 			}
 		}
@@ -416,9 +418,9 @@ func FuzzFromEnv(f *testing.F) {
 				t.Fatalf("error is not a joined list: %v", err)
 			}
 			for _, e := range joined.Unwrap() {
-				var ee *EnvError
+				var ee *envError
 				if !errors.As(e, &ee) || ee.Variable == "" || ee.Name == "" || env[ee.Name] != ee.Value {
-					t.Errorf("error %v is not an EnvError naming a variable that is set", e)
+					t.Errorf("error %v is not an envError naming a variable that is set", e)
 				}
 			}
 			lines = errLines(err)
@@ -435,7 +437,7 @@ func FuzzFromEnv(f *testing.F) {
 // starts with one of the prefixes.
 func namesSetVariable(msg string, env map[string]string) bool {
 	for name := range env {
-		if (strings.HasPrefix(name, PrefixLibprocess) || strings.HasPrefix(name, PrefixOld)) && strings.Contains(msg, name) {
+		if (strings.HasPrefix(name, prefixLibprocess) || strings.HasPrefix(name, prefixOld)) && strings.Contains(msg, name) {
 			return true
 		}
 	}

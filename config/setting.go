@@ -7,8 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-
-	"github.com/mesosgate/mesosgate/tlsx"
 )
 
 // load is every command's loader: define registers the command's settings
@@ -297,7 +295,7 @@ func (s *set) origins(warnings []string) Origins {
 // boolParser parses a flag's true/false value the way libprocess does.
 func boolParser(p *bool) func(string) error {
 	return func(v string) error {
-		b, err := tlsx.ParseBool(v)
+		b, err := parseBool(v)
 		if err == nil {
 			*p = b
 		}

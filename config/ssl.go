@@ -7,7 +7,7 @@ import (
 	"github.com/mesosgate/mesosgate/tlsx"
 )
 
-const tlsxPrefix = tlsx.PrefixLibprocess
+const tlsxPrefix = prefixLibprocess
 
 // sslFlag returns the flag name of a libprocess SSL variable:
 // "KEY_FILE" -> "ssl-key-file".
@@ -34,26 +34,26 @@ func gatewaySSL() sslDefaults {
 	}
 }
 
-// addSSL reads the libprocess variables into *ts (tlsx.ReadEnv) and
+// addSSL reads the libprocess variables into *ts (readEnv) and
 // registers a --ssl-* setting for each, which overrides it; then
 // --ssl-key-passphrase-file, mesosgate's own. It returns ReadEnv's
 // warnings; its errors join the set's.
 func (s *set) addSSL(ts *tlsx.Settings, defaults sslDefaults) []string {
-	read, src, warnings, err := tlsx.ReadEnv(s.env.lookup)
+	read, src, warnings, err := readEnv(s.env.lookup)
 	*ts = read
 	failed := map[string]bool{} // variables whose libprocess value is bad
 	if err != nil {
 		s.errs = append(s.errs, err)
 		if joined, ok := err.(interface{ Unwrap() []error }); ok {
 			for _, e := range joined.Unwrap() {
-				var ee *tlsx.EnvError
+				var ee *envError
 				if errors.As(e, &ee) {
 					failed[ee.Variable] = true
 				}
 			}
 		}
 	}
-	for _, v := range tlsx.Variables() {
+	for _, v := range sslVariableList() {
 		st := &setting{
 			flag:        sslFlag(v.Name),
 			env:         "MESOSGATE_SSL_" + v.Name,
@@ -102,7 +102,7 @@ func (s *set) addSSL(ts *tlsx.Settings, defaults sslDefaults) []string {
 
 // sslVariables names the libprocess variables a --ssl-* flag overrides,
 // for help.
-func sslVariables(v tlsx.Variable) string {
+func sslVariables(v sslVariable) string {
 	names := tlsxPrefix + v.Name
 	for _, a := range v.Aliases {
 		names += " or " + tlsxPrefix + a

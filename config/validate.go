@@ -45,14 +45,7 @@ func (g *Gateway) resolveCertSource(s *set) {
 	chosen := g.CertSource
 	pair := g.TLS.CertFile != "" && g.TLS.KeyFile != ""
 	if chosen == CertAuto {
-		switch {
-		case pair:
-			g.CertSource, st.src.Note = CertFiles, "auto: CERT_FILE and KEY_FILE are set"
-		case len(g.ACME.Domains) > 0:
-			g.CertSource, st.src.Note = CertACME, "auto: --acme-domain is given"
-		default:
-			g.CertSource, st.src.Note = CertInternal, "auto: no CERT_FILE and KEY_FILE, no --acme-domain"
-		}
+		g.CertSource, st.src.Note = g.autoCertSource()
 	}
 	if g.TLS.Enabled == tlsx.Off && chosen != CertAuto {
 		s.fail("%s=%s has no effect: the front serves plain HTTP because %s=false; remove one of the two",
@@ -234,7 +227,7 @@ func describe(err error) error {
 // environment.
 func (g *Gateway) advise(s *set) []string {
 	name := func(suffix string) string { return sslName(s, suffix) }
-	w := tlsx.Advise(g.TLS, name)
+	w := advise(g.TLS, name)
 	inherited := func(suffix string) bool {
 		src := s.lookup(sslFlag(suffix)).src
 		return src.Kind == FromEnv && !strings.HasPrefix(src.Name, "MESOSGATE_")

@@ -90,6 +90,13 @@ type cipherList struct {
 // (ordering, security level) have no Go equivalent. Every OpenSSL suite
 // name has a '-' and no alias has one, which tells the two apart. An empty
 // result is an error.
+// CheckCiphers reports what is wrong with a CIPHERS list (no name Go can
+// use, an unknown name), as NewContext would; nil when it would be taken.
+func CheckCiphers(list string) error {
+	_, err := parseCiphers(list)
+	return err
+}
+
 func parseCiphers(list string) (cipherList, error) {
 	var l cipherList
 	seen := map[uint16]bool{}
@@ -177,6 +184,13 @@ var curveNames = map[string]tls.CurveID{
 
 // parseCurves maps ECDH_CURVES to Go curve preferences. "" and "auto" mean
 // Go's defaults (nil), which include the hybrid post-quantum X25519MLKEM768.
+// CheckCurves reports what is wrong with an ECDH_CURVES list, as
+// NewContext would; nil when it would be taken.
+func CheckCurves(list string) error {
+	_, err := parseCurves(list)
+	return err
+}
+
 func parseCurves(list string) ([]tls.CurveID, error) {
 	if list == "" || list == "auto" {
 		return nil, nil
