@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/mesosgate/mesosgate/tlsx"
 )
 
 // This file holds the settings of the commands that are not the gateway:
@@ -24,33 +22,19 @@ func clientSSL() sslDefaults {
 // Probe is the settings of `mesosgate probe`: discover the cluster once,
 // probe every member, print a table or JSON.
 type Probe struct {
-	// Masters are the configured masters; at least one.
-	Masters []Master
+	// Cluster is how the masters are reached (Masters, credentials,
+	// ProbeTimeout, TLS: the connecting side, with TLS 1.3 on unless set
+	// to false); the gateway's other fields keep their zero values.
+	Cluster
 	// JSON selects the `probe --json` shape instead of a table.
 	JSON bool
-	// Timeout bounds one probe of one member; zero means
-	// DefaultProbeTimeout.
-	Timeout time.Duration
-	// MasterCredentials and MasterCredential are --master-credentials,
-	// as in Gateway.
-	MasterCredentials string
-	MasterCredential  Credential
-	// TLS are the libprocess SSL settings used to reach and verify members
-	// (the connecting side), with TLS 1.3 on unless set to false.
-	TLS tlsx.Settings
 
 	Origins
 }
 
 // LoadProbe reads probe's settings; see Load for the shape of errors.
 func LoadProbe(args, environment []string) (*Probe, error) {
-	p := &Probe{}
-	o, err := load("probe", args, environment, true, p.define, p.validate)
-	if err != nil {
-		return nil, err
-	}
-	p.Origins = o
-	return p, nil
+	return loadCommand("probe", args, environment, &Probe{})
 }
 
 func (p *Probe) define(s *set) []string {
@@ -58,25 +42,20 @@ func (p *Probe) define(s *set) []string {
 	s.add(&setting{flag: "json", boolean: true, def: "false",
 		usage: "print JSON (phase, next steps, members) instead of a table",
 		parse: boolParser(&p.JSON), show: func() string { return strconv.FormatBool(p.JSON) }})
-	s.add(durationSetting(&p.Timeout, "probe-timeout", DefaultProbeTimeout, time.Millisecond, "longest time one probe of one member may take"))
+	s.add(durationSetting(&p.ProbeTimeout, "probe-timeout", DefaultProbeTimeout, time.Millisecond, "longest time one probe of one member may take"))
 	defineCredentials(s, &p.MasterCredentials)
 	return s.addSSL(&p.TLS, clientSSL())
 }
 
-func (p *Probe) validate(s *set) []string {
-	requireMasters(s, p.Masters, "probe")
-	checkKeyPair(s, p.TLS)
-	checkSSLFiles(s, p.TLS)
-	warnings := readCredentials(s, p.MasterCredentials, &p.MasterCredential)
-	return append(warnings, tlsx.Advise(p.TLS, func(suffix string) string { return sslName(s, suffix) })...)
-}
+func (p *Probe) validate(s *set) []string { return p.checkCluster(s, "probe") }
 
 // Certs is the settings of `mesosgate certs`: one certificate whose SANs
 // cover every discovered master and agent, signed by a CA minted into Out
 // or given.
 type Certs struct {
-	// Masters are the configured masters; at least one.
-	Masters []Master
+	// Cluster is how the masters are reached (Masters, credentials, TLS:
+	// the connecting side); its other fields keep their zero values.
+	Cluster
 	// Out is the directory the CA (when minted), the certificate and its
 	// key are written to; it is created when missing.
 	Out string
@@ -92,12 +71,6 @@ type Certs struct {
 	// Force replaces files Out already holds; false refuses the run and
 	// writes nothing when any of them exists.
 	Force bool
-	// MasterCredentials and MasterCredential are --master-credentials,
-	// as in Gateway.
-	MasterCredentials string
-	MasterCredential  Credential
-	// TLS are the libprocess SSL settings used to reach the masters.
-	TLS tlsx.Settings
 
 	Origins
 }
@@ -112,13 +85,7 @@ const MaxCertDays = 3650
 
 // LoadCerts reads certs' settings; see Load for the shape of errors.
 func LoadCerts(args, environment []string) (*Certs, error) {
-	c := &Certs{}
-	o, err := load("certs", args, environment, true, c.define, c.validate)
-	if err != nil {
-		return nil, err
-	}
-	c.Origins = o
-	return c, nil
+	return loadCommand("certs", args, environment, &Certs{})
 }
 
 func (c *Certs) define(s *set) []string {
@@ -146,7 +113,7 @@ func (c *Certs) define(s *set) []string {
 }
 
 func (c *Certs) validate(s *set) []string {
-	requireMasters(s, c.Masters, "certs")
+	warnings := c.checkCluster(s, "certs")
 	if c.Out == "" && s.ok("out") {
 		s.fail("--out is required: give the directory to write the certificate into")
 	}
@@ -169,10 +136,7 @@ func (c *Certs) validate(s *set) []string {
 			}
 		}
 	}
-	checkKeyPair(s, c.TLS)
-	checkSSLFiles(s, c.TLS)
-	warnings := readCredentials(s, c.MasterCredentials, &c.MasterCredential)
-	return append(warnings, tlsx.Advise(c.TLS, func(suffix string) string { return sslName(s, suffix) })...)
+	return warnings
 }
 
 // daysParser accepts a whole number of days from 1 to max.
@@ -236,13 +200,7 @@ const MaxSimAgents = 15000
 
 // LoadSim reads sim's settings; see Load for the shape of errors.
 func LoadSim(args, environment []string) (*Sim, error) {
-	m := &Sim{}
-	o, err := load("sim", args, environment, true, m.define, m.validate)
-	if err != nil {
-		return nil, err
-	}
-	m.Origins = o
-	return m, nil
+	return loadCommand("sim", args, environment, &Sim{})
 }
 
 func (m *Sim) define(s *set) []string {

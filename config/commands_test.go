@@ -21,7 +21,7 @@ func TestProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := tlsx.Settings{VerifyServerCert: true, CAFile: f.ca, EnableTLSv13: tlsx.On}
-	if !p.JSON || p.Timeout != DefaultProbeTimeout || p.TLS != want || !reflect.DeepEqual(p.Masters, []Master{{"", "m1:5050"}}) {
+	if !p.JSON || p.ProbeTimeout != DefaultProbeTimeout || p.TLS != want || !reflect.DeepEqual(p.Masters, []Master{{"", "m1:5050"}}) {
 		t.Errorf("probe settings %+v", p)
 	}
 	if p.SSLName("CA_FILE") != "SSL_CA_FILE" {

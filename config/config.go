@@ -4,7 +4,7 @@
 //
 // Sources, in order of precedence: flags (--listen), MESOSGATE_*
 // variables (MESOSGATE_LISTEN), for the SSL settings the libprocess
-// variables (LIBPROCESS_SSL_* then SSL_*, read by tlsx.ReadEnv), then
+// variables (LIBPROCESS_SSL_* then SSL_*, read by readEnv), then
 // defaults. Every SSL variable of libprocess has a flag --ssl-<name> and a
 // variable MESOSGATE_SSL_<NAME> that override the libprocess value for the
 // gateway alone, so it can differ from the cluster it shares an
@@ -134,7 +134,7 @@ func parseEnviron(entries []string) environ {
 func (e environ) has(name string) bool   { _, ok := e[name]; return ok }
 func (e environ) get(name string) string { return e[name] }
 
-// lookup fits tlsx.ReadEnv and os.LookupEnv's shape.
+// lookup fits readEnv and os.LookupEnv's shape.
 func (e environ) lookup(name string) (string, bool) {
 	v, ok := e[name]
 	return v, ok

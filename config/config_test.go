@@ -74,14 +74,17 @@ func newFixture(t *testing.T) fixture {
 func TestDefaults(t *testing.T) {
 	g := loadGateway(t, "config", nil, baseEnv())
 	want := Gateway{
-		Listen: ":8443", Links: LinksProxy, UpstreamTLS: UpstreamAuto,
-		Refresh: 10 * time.Second, ProbeInterval: 30 * time.Second, ProbeTimeout: 5 * time.Second,
-		StaleSoftLimit: time.Minute, StaleHardLimit: 10 * time.Minute,
+		Listen: ":8443", Links: LinksProxy,
+		Cluster: Cluster{
+			UpstreamTLS: UpstreamAuto,
+			Refresh:     10 * time.Second, ProbeInterval: 30 * time.Second, ProbeTimeout: 5 * time.Second,
+			StaleSoftLimit: time.Minute, StaleHardLimit: 10 * time.Minute,
+			TLS: tlsx.Settings{Enabled: tlsx.On, EnableTLSv13: tlsx.On},
+		},
 		CertSource: CertInternal, DataDir: "/home/op/.local/share/mesosgate",
 		ACME:              ACME{CA: DefaultACMECA},
 		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ShutdownTimeout: 30 * time.Second,
 		LogFormat: LogText, LogLevel: slog.LevelInfo,
-		TLS: tlsx.Settings{Enabled: tlsx.On, EnableTLSv13: tlsx.On},
 	}
 	got := *g
 	got.Origins = Origins{}

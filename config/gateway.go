@@ -119,39 +119,15 @@ type Gateway struct {
 	// gateway by, besides those Listen implies: the internal CA's
 	// certificate covers them too.
 	ServerNames []string
-	// Masters are the configured masters, in the order given. serve
-	// needs at least one; demo fills them from the simulated cluster.
-	Masters []Master
+	// Cluster is how the gateway reaches the cluster: masters,
+	// credentials, probing, and the libprocess SSL settings (which also
+	// configure the front).
+	Cluster
 	// Links is how member URLs are rewritten; "" means LinksProxy.
 	Links LinkMode
-	// UpstreamTLS is whether plain members are reached; "" means
-	// UpstreamAuto.
-	UpstreamTLS UpstreamTLS
-	// Refresh is how often the masters' state is polled; zero means
-	// DefaultRefresh.
-	Refresh time.Duration
-	// ProbeInterval is how often every member is probed (jittered); zero
-	// means DefaultProbeInterval.
-	ProbeInterval time.Duration
-	// ProbeTimeout bounds one probe of one member (connect, handshake,
-	// plain request); zero means DefaultProbeTimeout.
-	ProbeTimeout time.Duration
-	// StaleSoftLimit is the age of the cluster map past which it is served
-	// with a warning; zero means DefaultStaleSoftLimit.
-	StaleSoftLimit time.Duration
-	// StaleHardLimit is the age past which routes answer 503 saying why;
-	// zero means DefaultStaleHardLimit.
-	StaleHardLimit time.Duration
-	// MasterCredentials is the --master-credentials file, "" for none;
-	// MasterCredential is what Load read from it: the principal and secret
-	// the gateway's own requests to masters authenticate with (browsers'
-	// requests carry their own Authorization). Its String hides the
-	// secret.
-	MasterCredentials string
-	MasterCredential  Credential
 
-	// CertSource is where the front's certificate comes from, resolved
-	// (never CertAuto after Load); "" means CertAuto's rule.
+	// CertSource is where the front's certificate comes from: Load
+	// resolves CertAuto; "" and CertAuto mean its rule (Certificates).
 	CertSource CertSource
 	// DataDir holds the internal CA and certmagic's storage. Load
 	// defaults it to $XDG_DATA_HOME/mesosgate or
@@ -186,13 +162,49 @@ type Gateway struct {
 	// LogLevel is the lowest level logged; zero is slog.LevelInfo.
 	LogLevel slog.Level
 
-	// TLS are the libprocess SSL settings with the gateway's defaults
-	// applied by Load: Enabled and EnableTLSv13 are On unless set to
-	// false. They configure the front (accepting side) and the
-	// connections to members (connecting side).
-	TLS tlsx.Settings
-
 	Origins
+}
+
+// FrontTLS reports whether the front speaks TLS: ENABLED on, or unset
+// (the gateway's default; libprocess's is off). Only an explicit false
+// serves plain HTTP, behind another TLS terminator.
+func (g *Gateway) FrontTLS() bool { return g.TLS.Enabled != tlsx.Off }
+
+// FrontSSL returns the SSL settings with the gateway's defaults applied
+// to what is unset (gatewaySSL): ENABLED and ENABLE_TLS_V1_3 on. Load
+// applies them already; a Gateway made in code gets them here.
+func (g *Gateway) FrontSSL() tlsx.Settings {
+	s := g.TLS
+	if s.Enabled == tlsx.Unset {
+		s.Enabled = tlsx.On
+	}
+	if s.EnableTLSv13 == tlsx.Unset {
+		s.EnableTLSv13 = tlsx.On
+	}
+	return s
+}
+
+// Certificates returns where the front's certificate comes from,
+// resolving "" and CertAuto by --cert-source's rule.
+func (g *Gateway) Certificates() CertSource {
+	if g.CertSource == "" || g.CertSource == CertAuto {
+		src, _ := g.autoCertSource()
+		return src
+	}
+	return g.CertSource
+}
+
+// autoCertSource is --cert-source auto's rule, with the reason it gives:
+// files when CERT_FILE and KEY_FILE are set, else acme when --acme-domain
+// is given, else internal.
+func (g *Gateway) autoCertSource() (CertSource, string) {
+	switch {
+	case g.TLS.CertFile != "" && g.TLS.KeyFile != "":
+		return CertFiles, "auto: CERT_FILE and KEY_FILE are set"
+	case len(g.ACME.Domains) > 0:
+		return CertACME, "auto: --acme-domain is given"
+	}
+	return CertInternal, "auto: no CERT_FILE and KEY_FILE, no --acme-domain"
 }
 
 // Load reads the settings of a gateway command from its arguments (after
@@ -219,7 +231,10 @@ func Load(command string, args, environment []string) (*Gateway, error) {
 			return append(warnings, g.advise(s)...)
 		})
 	case "demo":
-		o, err = load(command, args, environment, false, g.defineDemo, nil)
+		o, err = load(command, args, environment, false, g.defineDemo, func(s *set) []string {
+			g.checkFiles(s)
+			return nil
+		})
 	default:
 		return nil, fmt.Errorf("config.Load: %q is not a gateway command", command)
 	}
@@ -231,7 +246,7 @@ func Load(command string, args, environment []string) (*Gateway, error) {
 }
 
 // define registers every setting of serve and config, in the order help
-// and `mesosgate config` list them. It returns tlsx.ReadEnv's warnings.
+// and `mesosgate config` list them. It returns readEnv's warnings.
 func (g *Gateway) define(s *set) []string {
 	g.defineListen(s, DefaultListen)
 	g.defineCluster(s)
