@@ -7,14 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"text/tabwriter"
 
 	"github.com/mesosgate/mesosgate/config"
 	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/server"
-	"github.com/mesosgate/mesosgate/tlsx"
 )
 
 // runDemo is `mesosgate demo`: a simulated Mesos cluster in the middle of
@@ -50,66 +48,25 @@ func demoCommand(ctx context.Context, args, environ []string, stdout, stderr io.
 	if err != nil {
 		return loadFailed("demo", err, stdout, stderr)
 	}
-	if src, ok := g.Sources["log-level"]; !ok || src.Kind == config.FromDefault {
-		// The demo's own output says what to open and trust; its log
-		// repeats it. Warnings and errors only, unless asked.
-		g.LogLevel = slog.LevelWarn
-	}
-	log := newLogger(g, stderr)
-	for _, w := range g.Warnings {
-		log.Warn(w)
-	}
-	if g.WebUIDir != "" {
-		if _, err := os.Stat(filepath.Join(g.WebUIDir, "index.html")); err != nil {
-			return failed("demo", fmt.Errorf("%s=%s has no index.html: give src/webui of a Mesos source tree", g.Name("webui-dir"), g.WebUIDir), stderr, 2)
-		}
-	}
-
+	log := demoLogger(g, stderr)
 	// The internal CA signs everything: the gateway's certificate, its
 	// client certificate, and the members' shared certificate, so that
 	// one file to trust covers the demo (the members too, for
 	// --links direct) and the ssl-clientcert agent accepts the gateway's
 	// own client certificate.
-	names, ips, err := tlsx.InternalNames(g.Listen, g.ServerNames...)
+	src, err := server.CertificateSource(g, log)
 	if err != nil {
-		return failed("demo", fmt.Errorf("%s: %w", g.Name("listen"), err), stderr, 2)
-	}
-	src, err := tlsx.NewInternalSource(tlsx.InternalOptions{DataDir: g.DataDir, Names: names, IPs: ips, Logger: log})
-	if err != nil {
-		return failed("demo", fmt.Errorf("the internal CA in %s: %w; choose another directory with %s", g.DataDir, err, g.Name("data-dir")), stderr, 2)
+		return failed("demo", err, stderr, 2)
 	}
 	defer src.Close()
-	pkiDir, err := os.MkdirTemp("", "mesosgate-demo-")
-	if err != nil {
-		return failed("demo", err, stderr, 1)
-	}
-	defer os.RemoveAll(pkiDir)
-	pki, err := demoPKI(src.CAFile(), pkiDir)
-	if err != nil {
-		return failed("demo", err, stderr, 1)
-	}
-
-	cluster, err := sim.Start(sim.Options{
-		MasterModes: demoMasterModes,
-		Modes:       demoAgentModes,
-		WebUIDir:    g.WebUIDir,
-		PKI:         pki,
-		Name:        "mesosgate-demo",
-		Logger:      slog.New(log.Handler()).With("component", "sim"),
-	})
+	opts := demoCluster(g.WebUIDir, log)
+	opts.CA = src.CA()
+	cluster, err := sim.Start(opts)
 	if err != nil {
 		return failed("demo", fmt.Errorf("start the simulated cluster: %w", err), stderr, 1)
 	}
 	defer cluster.Close()
-
-	for _, m := range cluster.Masters() {
-		g.Masters = append(g.Masters, config.Master{Address: m.Addr()})
-	}
-	g.WebUIDir = "" // the leader serves it, as a real master would
-	// The members' certificates come from the same CA: the dashboard and
-	// the probe report them as verified (verification itself stays off,
-	// as in a stock libprocess client).
-	g.TLS.CAFile = src.CAFile()
+	aimAt(g, cluster, src.CAFile())
 	if hooks.links != "" {
 		g.Links = hooks.links
 	}
@@ -131,15 +88,41 @@ func demoCommand(ctx context.Context, args, environ []string, stdout, stderr io.
 	return 0
 }
 
-// demoPKI issues the simulated members' certificates (sim.PKI) from the
-// internal CA whose certificate is caFile (its key lies next to it, as
-// tlsx.InternalOptions documents).
-func demoPKI(caFile, dir string) (*sim.PKI, error) {
-	ca, err := tlsx.LoadCAFiles(caFile, filepath.Join(filepath.Dir(caFile), "mesosgate-ca-key.pem"))
-	if err != nil {
-		return nil, fmt.Errorf("load the internal CA: %w", err)
+// demoLogger logs warnings and errors only, unless asked: the demo's own
+// output says what to open and trust, and its log would repeat it.
+func demoLogger(g *config.Gateway, stderr io.Writer) *slog.Logger {
+	if src, ok := g.Sources["log-level"]; !ok || src.Kind == config.FromDefault {
+		g.LogLevel = slog.LevelWarn
 	}
-	return sim.NewPKIWithCA(ca, dir)
+	log := newLogger(g, stderr)
+	for _, w := range g.Warnings {
+		log.Warn(w)
+	}
+	return log
+}
+
+// demoCluster is the simulated cluster the demo runs: one member in every
+// state of an SSL migration.
+func demoCluster(webUIDir string, log *slog.Logger) sim.Options {
+	return sim.Options{
+		MasterModes: demoMasterModes,
+		Modes:       demoAgentModes,
+		WebUIDir:    webUIDir,
+		Name:        "mesosgate-demo",
+		Logger:      slog.New(log.Handler()).With("component", "sim"),
+	}
+}
+
+// aimAt points the gateway's settings at the simulated cluster.
+func aimAt(g *config.Gateway, c *sim.Cluster, caFile string) {
+	for _, m := range c.Masters() {
+		g.Masters = append(g.Masters, config.Master{Address: m.Addr()})
+	}
+	g.WebUIDir = "" // the leader serves it, as a real master would
+	// The members' certificates come from the same CA: the dashboard and
+	// the probe report them as verified (verification itself stays off,
+	// as in a stock libprocess client).
+	g.TLS.CAFile = caFile
 }
 
 // printDemo says what to open and what to trust, then what runs behind.

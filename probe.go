@@ -12,8 +12,7 @@ import (
 	"syscall"
 
 	"github.com/mesosgate/mesosgate/config"
-	"github.com/mesosgate/mesosgate/tlsx"
-	"github.com/mesosgate/mesosgate/upstream"
+	"github.com/mesosgate/mesosgate/server"
 )
 
 // runProbe is `mesosgate probe`: discover the cluster once, probe every
@@ -33,25 +32,10 @@ func probeCommand(ctx context.Context, args, environ []string, stdout, stderr io
 		return loadFailed("probe", err, stdout, stderr)
 	}
 	warn("probe", p.Warnings, stderr)
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	// probe only connects: ENABLED (the accepting side) does not apply,
-	// and must not demand a certificate the probe has no use for.
-	settings := p.TLS
-	settings.Enabled = tlsx.Unset
-	tlsContext, err := tlsx.NewContext(settings, tlsx.Options{Name: p.SSLName, Logger: logger, ReloadInterval: -1})
-	if err != nil {
-		return failed("probe", err, stderr, 2)
+	report, discoveryErr := server.Probe(ctx, p, errorLog(stderr))
+	if report == nil {
+		return failed("probe", discoveryErr, stderr, 2)
 	}
-	defer tlsContext.Close()
-	cluster, err := upstream.New(probeConfig(p, tlsContext, logger))
-	if err != nil {
-		return failed("probe", err, stderr, 2)
-	}
-	defer cluster.Close()
-
-	discoveryErr := cluster.Refresh(ctx)
-	cluster.ProbeAll(ctx)
-	report := cluster.Report()
 	if p.JSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -65,7 +49,7 @@ func probeCommand(ctx context.Context, args, environ []string, stdout, stderr io
 	if discoveryErr != nil {
 		// No configured master led to a cluster: a setting the user can
 		// fix (SPEC section 3 counts an unreachable master among those).
-		fmt.Fprintf(stderr, "mesosgate probe: %s; check %s\n", discoveryErr, p.Name("master"))
+		fmt.Fprintf(stderr, "mesosgate probe: %s\n", discoveryErr)
 		return 2
 	}
 	if !report.Reachable() {
@@ -74,17 +58,10 @@ func probeCommand(ctx context.Context, args, environ []string, stdout, stderr io
 	return 0
 }
 
-// probeConfig turns probe's settings into the cluster's configuration:
-// one discovery by polling, no SUBSCRIBE stream.
-func probeConfig(p *config.Probe, tlsContext *tlsx.Context, logger *slog.Logger) upstream.Config {
-	cfg := upstream.Config{TLS: tlsContext, ProbeTimeout: p.Timeout, NoSubscribe: true, Logger: logger}
-	for _, m := range p.Masters {
-		cfg.Masters = append(cfg.Masters, upstream.Master{Scheme: m.Scheme, Address: m.Address})
-	}
-	if p.MasterCredentials != "" {
-		cfg.Credentials = &upstream.Credentials{Principal: p.MasterCredential.Principal, Secret: p.MasterCredential.Secret}
-	}
-	return cfg
+// errorLog is the log of the commands that print their results: errors
+// only, on stderr.
+func errorLog(stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 }
 
 // failed prints an error, one line per problem, and returns code.

@@ -32,9 +32,10 @@ type RunOptions struct {
 }
 
 // Run runs the gateway that settings g describe until ctx ends (SIGINT or
-// SIGTERM in main), then shuts down gracefully. It provisions the SSL
-// context, starts discovery and probing, opens the front listener and
-// serves. Errors say which setting is at fault and what to do.
+// SIGTERM in main), then shuts down gracefully: the front's certificate
+// source and SSL context, the cluster (discovery and probing), the front
+// listener, and the gateway serving on it. Errors say which setting is at
+// fault and what to do.
 func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	log := o.Logger
 	if log == nil {
@@ -43,109 +44,44 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	src := o.Certificates
 	if src == nil {
 		var err error
-		if src, err = certSource(g, log); err != nil {
+		if src, err = CertificateSource(g, log); err != nil {
 			return err
 		}
 		if src != nil {
 			defer src.Close()
 		}
 	}
-	topts := tlsx.Options{Logger: log, Name: g.SSLName}
-	if src != nil {
-		topts.Certificates = src
-	}
-	tc, err := tlsx.NewContext(g.TLS, topts)
+	tc, err := frontContext(g, src, log)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-
-	tlsOn := g.TLS.Enabled.Or(false)
-	var creds *upstream.Credentials
-	if g.MasterCredentials != "" {
-		creds = &upstream.Credentials{Principal: g.MasterCredential.Principal, Secret: g.MasterCredential.Secret}
-	}
-	cluster, err := upstream.New(upstream.Config{
-		Masters:        masters(g.Masters),
-		Credentials:    creds,
-		TLS:            tc,
-		UpstreamTLS:    upstream.TLSPolicy(g.UpstreamTLS),
-		Refresh:        g.Refresh,
-		ProbeInterval:  g.ProbeInterval,
-		ProbeTimeout:   g.ProbeTimeout,
-		StaleSoftLimit: g.StaleSoftLimit,
-		StaleHardLimit: g.StaleHardLimit,
-		Logger:         log,
-	})
+	cluster, err := upstream.New(clusterConfig(&g.Cluster, tc, log))
 	if err != nil {
 		return err
 	}
 	defer cluster.Close()
-
-	ln, hsts, err := Listen(g.Listen, tc)
+	ln, hsts, err := listen(ctx, g, tc, src)
 	if err != nil {
-		return fmt.Errorf("%w; choose another address with %s", err, g.Name("listen"))
+		return err
 	}
-	if src != nil {
-		// Internal: the certificates are issued (or loaded) before this
-		// returns. ACME: obtained in the background, answering the CA's
-		// TLS-ALPN-01 challenge on the listener just opened.
-		if err := src.Start(ctx); err != nil {
-			ln.Close()
-			return fmt.Errorf("obtain the front's certificate (%s): %w", g.Name("cert-source"), err)
-		}
-	}
-	var front func() []tlsx.CertInfo
-	if tlsOn {
-		front = tc.FrontCertificates
-	}
-	metrics, err := NewMetrics(MetricsOptions{Cluster: cluster, FrontCertificates: front, Version: o.Version, Logger: log})
+	gw, err := newGateway(g, cluster, tc, hsts, o.Version, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	gw, err := New(Options{
-		Cluster:        cluster,
-		Metrics:        metrics,
-		Links:          linkMode(g.Links),
-		TrustedProxies: g.TrustedProxies,
-		WebUIDir:       g.WebUIDir,
-		HSTS:           hsts,
-		ProbeTimeout:   g.ProbeTimeout,
-		StaleHardLimit: g.StaleHardLimit,
-		Dashboard: func(d *web.Dashboard) {
-			d.Version = o.Version
-			if tlsOn {
-				d.Gateway = gatewayCert(tc)
-			}
-		},
-		Logger: log,
-	})
-	if err != nil {
-		ln.Close()
-		return err
-	}
-
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		_ = cluster.Run(runCtx)
-	}()
+	wg.Go(func() { _ = cluster.Run(runCtx) })
 	defer wg.Wait()
 
-	u := frontURL(ln.Addr(), tlsOn)
+	u := frontURL(ln.Addr(), g.FrontTLS())
 	log.Info("serving", "url", u, "masters", len(g.Masters), "links", linkMode(g.Links).String(), "hsts", hsts)
 	if o.Ready != nil {
 		o.Ready(u)
 	}
-	err = gw.Serve(ctx, ln, ServeOptions{
-		ReadHeaderTimeout: g.ReadHeaderTimeout,
-		IdleTimeout:       g.IdleTimeout,
-		ShutdownTimeout:   g.ShutdownTimeout,
-	})
+	err = gw.Serve(ctx, ln, ServeOptions{ReadHeaderTimeout: g.ReadHeaderTimeout, IdleTimeout: g.IdleTimeout, ShutdownTimeout: g.ShutdownTimeout})
 	stop()
 	if errors.Is(err, context.Canceled) {
 		err = nil
@@ -153,13 +89,61 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	return err
 }
 
-// masters converts the configured masters.
-func masters(ms []config.Master) []upstream.Master {
-	out := make([]upstream.Master, len(ms))
-	for i, m := range ms {
-		out[i] = upstream.Master{Scheme: m.Scheme, Address: m.Address}
+// frontContext is the gateway's SSL context: the front (with the gateway's
+// defaults, HTTPS unless ENABLED is false) and the connections to members.
+func frontContext(g *config.Gateway, src *tlsx.ManagedSource, log *slog.Logger) (*tlsx.Context, error) {
+	topts := tlsx.Options{Logger: log, Name: g.SSLName}
+	if src != nil {
+		topts.Certificates = src
 	}
-	return out
+	return tlsx.NewContext(g.FrontSSL(), topts)
+}
+
+// listen opens the front listener, then starts the certificate source on
+// it: the internal CA's certificates are issued (or loaded) before this
+// returns; ACME's are obtained in the background, answering the CA's
+// TLS-ALPN-01 challenge on the listener just opened.
+func listen(ctx context.Context, g *config.Gateway, tc *tlsx.Context, src *tlsx.ManagedSource) (net.Listener, bool, error) {
+	ln, hsts, err := Listen(g.Listen, tc)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w; choose another address with %s", err, g.Name("listen"))
+	}
+	if src != nil {
+		if err := src.Start(ctx); err != nil {
+			ln.Close()
+			return nil, false, fmt.Errorf("obtain the front's certificate (%s): %w", g.Name("cert-source"), err)
+		}
+	}
+	return ln, hsts, nil
+}
+
+// newGateway makes the handler serve runs: metrics, the dashboard's view
+// of the front certificate and version, and the settings' options.
+func newGateway(g *config.Gateway, cluster *upstream.Cluster, tc *tlsx.Context, hsts bool, version string, log *slog.Logger) (*Gateway, error) {
+	tlsOn := g.FrontTLS()
+	var front func() []tlsx.CertInfo
+	if tlsOn {
+		front = tc.FrontCertificates
+	}
+	metrics, err := NewMetrics(MetricsOptions{Cluster: cluster, FrontCertificates: front, Version: version, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return New(Options{
+		Cluster:        cluster,
+		Metrics:        metrics,
+		Links:          linkMode(g.Links),
+		TrustedProxies: g.TrustedProxies,
+		WebUIDir:       g.WebUIDir,
+		HSTS:           hsts,
+		Dashboard: func(d *web.Dashboard) {
+			d.Version = version
+			if tlsOn {
+				d.Gateway = gatewayCert(tc)
+			}
+		},
+		Logger: log,
+	})
 }
 
 // linkMode converts --links.
@@ -187,14 +171,15 @@ func frontURL(addr net.Addr, tlsOn bool) string {
 	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
-// certSource makes the front's certificate source the settings name:
-// nil for CERT_FILE/KEY_FILE (the Context's own) or a plain front, the
-// internal CA's or ACME's otherwise. The caller starts and closes it.
-func certSource(g *config.Gateway, log *slog.Logger) (*tlsx.ManagedSource, error) {
-	if !g.TLS.Enabled.Or(false) {
+// CertificateSource makes the front's certificate source the settings
+// name (Gateway.Certificates): nil for CERT_FILE/KEY_FILE (the SSL
+// context's own) or a plain front, the internal CA's or ACME's otherwise.
+// The caller starts it (Run does) and closes it.
+func CertificateSource(g *config.Gateway, log *slog.Logger) (*tlsx.ManagedSource, error) {
+	if !g.FrontTLS() {
 		return nil, nil
 	}
-	switch g.CertSource {
+	switch g.Certificates() {
 	case config.CertInternal:
 		names, ips, err := tlsx.InternalNames(g.Listen, g.ServerNames...)
 		if err != nil {
@@ -202,7 +187,7 @@ func certSource(g *config.Gateway, log *slog.Logger) (*tlsx.ManagedSource, error
 		}
 		src, err := tlsx.NewInternalSource(tlsx.InternalOptions{DataDir: g.DataDir, Names: names, IPs: ips, Logger: log})
 		if err != nil {
-			return nil, fmt.Errorf("the internal CA in %s (%s): %w", g.DataDir, g.Name("data-dir"), err)
+			return nil, fmt.Errorf("the internal CA in %s: %w; choose another directory with %s", g.DataDir, err, g.Name("data-dir"))
 		}
 		return src, nil
 	case config.CertACME:

@@ -136,6 +136,7 @@ type ManagedSource struct {
 	hint    string          // how to add a name, for refusals
 	async   bool            // Start does not wait for certificates (ACME)
 	caFile  string          // the internal CA's certificate, "" for ACME
+	ca      *CA             // the internal CA, nil for ACME
 	client  *clientCert     // the internal CA's client certificate, nil for ACME
 	alpn    []string        // protocols the front must offer (acme-tls/1)
 
@@ -284,6 +285,11 @@ func (m *ManagedSource) Source() string { return m.source }
 // CAFile returns the path of the internal CA's certificate, the file
 // browsers and members must trust; "" for ACME.
 func (m *ManagedSource) CAFile() string { return m.caFile }
+
+// CA returns the internal CA that issues the source's certificates (the
+// demo signs its simulated members' certificates with it, so one file to
+// trust covers everything); nil for ACME.
+func (m *ManagedSource) CA() *CA { return m.ca }
 
 // NextProtos returns the ALPN protocols the front listener must offer for
 // this source to work: "acme-tls/1" for ACME, whose TLS-ALPN-01

@@ -88,7 +88,7 @@ func NewInternalSource(o InternalOptions) (*ManagedSource, error) {
 			if err != nil {
 				return err
 			}
-			m.caFile = caFile
+			m.caFile, m.ca = caFile, ca
 			iss = &internalIssuer{ca: ca, validity: validity, allowed: m.allowed, key: internalIssuerKey(ca)}
 			m.client = &clientCert{ca: ca, names: m.names, validity: validity, now: o.Now}
 			return nil

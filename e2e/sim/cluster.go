@@ -67,6 +67,10 @@ type Options struct {
 	// (making RSA keys takes a moment: share one PKI between clusters when
 	// starting many).
 	PKI *PKI
+	// CA, when PKI is nil, signs the new PKI's certificates (demo passes
+	// the gateway's internal CA, so one file to trust covers everything).
+	// Nil means a CA of the cluster's own.
+	CA *tlsx.CA
 	// Logger receives the members' errors (TLS handshake failures and the
 	// like) at debug level and the cluster's own events. Nil discards.
 	Logger *slog.Logger
@@ -148,10 +152,13 @@ func Start(opts Options) (c *Cluster, err error) {
 	if err := c.setupDir(); err != nil {
 		return c, err
 	}
-	if c.pki = opts.PKI; c.pki == nil {
-		if c.pki, err = NewPKI(filepath.Join(c.dir, "pki"), c.hostname); err != nil {
-			return c, err
-		}
+	if c.pki = opts.PKI; c.pki == nil && opts.CA != nil {
+		c.pki, err = NewPKIWithCA(opts.CA, filepath.Join(c.dir, "pki"), c.hostname)
+	} else if c.pki == nil {
+		c.pki, err = NewPKI(filepath.Join(c.dir, "pki"), c.hostname)
+	}
+	if err != nil {
+		return c, err
 	}
 	c.shared = sharedFiles{dir: filepath.Join(c.dir, "shared"), largeSize: opts.LargeFileSize}
 	if c.webui, err = newWebUI(opts.WebUIDir); err != nil {

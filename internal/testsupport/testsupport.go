@@ -7,6 +7,8 @@ package testsupport
 
 import (
 	"bytes"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -135,4 +137,23 @@ func Command(tb testing.TB, name, pkg string) string {
 		Missing(tb, name, "apt-get install "+pkg)
 	}
 	return p
+}
+
+// ReadCert parses the first certificate of a PEM file, failing the test
+// when there is none.
+func ReadCert(tb testing.TB, path string) *x509.Certificate {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		tb.Fatalf("%s holds no PEM", path)
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }
