@@ -17,19 +17,17 @@ func (g *Gateway) dashboard(*http.Request) web.Dashboard {
 	s := g.opts.Cluster.Snapshot()
 	d := web.Dashboard{
 		Now:   g.opts.Now(),
-		Phase: phaseOf(s),
-		Links: web.LinksProxy,
+		Phase: webPhase(s.Phase),
+		Links: webLinks(g.opts.Links),
 		Staleness: web.Staleness{
 			UpdatedAt:     s.Updated,
 			Age:           s.Age,
-			HardLimit:     g.staleLimit,
+			SoftLimit:     s.SoftLimit,
+			HardLimit:     s.HardLimit,
 			PastSoftLimit: s.Stale,
 			PastHardLimit: s.Expired,
 			Error:         s.Error,
 		},
-	}
-	if g.opts.Links == rewrite.Direct {
-		d.Links = web.LinksDirect
 	}
 	for _, step := range s.NextSteps {
 		d.NextSteps = append(d.NextSteps, web.Step{Text: step})
@@ -44,11 +42,10 @@ func (g *Gateway) dashboard(*http.Request) web.Dashboard {
 	for _, m := range s.Members() {
 		d.Members = append(d.Members, g.memberView(m))
 	}
-	paths := frameworkPaths(g.opts.Cluster, s)
 	for _, f := range s.Frameworks {
 		v := web.Framework{Name: f.Name, ID: f.ID, WebUIURL: f.WebUIURL}
-		if p := paths[f.ID]; p != "" {
-			v.URL = p + "/"
+		if f.Prefix != "" {
+			v.URL = f.Prefix + "/"
 		}
 		d.Frameworks = append(d.Frameworks, v)
 	}
@@ -58,19 +55,10 @@ func (g *Gateway) dashboard(*http.Request) web.Dashboard {
 	return d
 }
 
-// phaseOf maps upstream's phase; "unknown" (nothing reachable yet) shows
-// as discovery not finished.
-func phaseOf(s *upstream.Snapshot) web.Phase {
-	if s.Phase == upstream.PhaseUnknown {
-		return web.PhaseUnknown
-	}
-	return web.Phase(s.Phase)
-}
-
 // memberView is one member's row.
 func (g *Gateway) memberView(m *upstream.Member) web.Member {
 	v := web.Member{
-		Role:     web.Role(m.Role),
+		Role:     webRole(m.Role),
 		ID:       m.ID,
 		Address:  m.Address,
 		Hostname: m.Hostname,
@@ -83,7 +71,7 @@ func (g *Gateway) memberView(m *upstream.Member) web.Member {
 	if p == nil {
 		return v
 	}
-	v.Speaks = web.Speaks(p.Speaks)
+	v.Speaks = webSpeaks(p.Speaks)
 	v.LastProbe = p.At
 	v.Warnings = p.Warnings
 	if p.TLS != nil {
@@ -93,17 +81,7 @@ func (g *Gateway) memberView(m *upstream.Member) web.Member {
 	if c := p.Cert; c != nil {
 		v.Cert = &web.Cert{Subject: c.Subject, Issuer: c.Issuer, Names: c.SANs, NotAfter: c.NotAfter, Verified: c.Verified, VerifyError: c.VerifyError}
 	}
-	var errs []string
-	if p.TLSError != "" && !p.Speaks.TLS() && !(p.Speaks == upstream.PlainOnly && p.NoSSL()) {
-		errs = append(errs, "tls: "+p.TLSError)
-	}
-	if p.PlainError != "" && !p.Speaks.Plain() && p.Speaks != upstream.SSLOnly {
-		errs = append(errs, "plain: "+p.PlainError)
-	}
-	if p.Speaks == upstream.Unreachable && p.Reason != "" && len(errs) == 0 {
-		errs = append(errs, p.Reason)
-	}
-	v.ProbeError = strings.Join(errs, "; ")
+	v.ProbeError = p.Problem()
 	return v
 }
 
@@ -122,5 +100,62 @@ func (g *Gateway) browseURL(m *upstream.Member) string {
 			return s + "://" + m.HostPort() + "/"
 		}
 	}
-	return masterPath(m) + "/"
+	return m.Prefix + "/"
+}
+
+// The conversions below map upstream's and rewrite's vocabulary onto web's
+// (web imports no other package of mesosgate). Each is an explicit switch,
+// tested over every value, so a renamed or added value cannot slip
+// through as a string cast would.
+
+// webRole maps a member's role.
+func webRole(r upstream.Role) web.Role {
+	switch r {
+	case upstream.RoleLeader:
+		return web.RoleLeader
+	case upstream.RoleStandby:
+		return web.RoleStandby
+	case upstream.RoleAgent:
+		return web.RoleAgent
+	}
+	return ""
+}
+
+// webSpeaks maps what a member speaks; "" (not probed) stays unknown.
+func webSpeaks(s upstream.Speaks) web.Speaks {
+	switch s {
+	case upstream.SSLOnly:
+		return web.SpeaksSSLOnly
+	case upstream.SSLDowngrade:
+		return web.SpeaksSSLDowngrade
+	case upstream.PlainOnly:
+		return web.SpeaksPlainOnly
+	case upstream.Unreachable:
+		return web.SpeaksUnreachable
+	}
+	return web.SpeaksUnknown
+}
+
+// webPhase maps the migration's phase; "unknown" (nothing reachable yet)
+// shows as discovery not finished.
+func webPhase(p upstream.Phase) web.Phase {
+	switch p {
+	case upstream.PhaseNotStarted:
+		return web.PhaseNotStarted
+	case upstream.Phase1:
+		return web.PhaseOne
+	case upstream.Phase2:
+		return web.PhaseTwo
+	case upstream.PhaseComplete:
+		return web.PhaseComplete
+	}
+	return web.PhaseUnknown
+}
+
+// webLinks maps the link mode.
+func webLinks(m rewrite.Mode) web.LinksMode {
+	if m == rewrite.Direct {
+		return web.LinksDirect
+	}
+	return web.LinksProxy
 }

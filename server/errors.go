@@ -2,32 +2,31 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"syscall"
 	"time"
 
+	"github.com/mesosgate/mesosgate/upstream"
 	"github.com/mesosgate/mesosgate/web"
 )
 
 // This file is the one place where errors become HTTP statuses (STYLE:
-// Caddy's statusError). The client gets a web.Problem, short and in words
-// for people, with the request id; the log gets the error itself under the
-// same id. Internal error text never reaches the client.
+// Caddy's statusError). upstream's errors carry their Reason; the client
+// gets a web.Problem, short and in words for people, with the request id;
+// the log gets the error itself under the same id. Internal error text
+// never reaches the client.
 //
-//	client gone               499 (logged only; nothing is sent)
-//	member too slow           504 UpstreamTimeout
-//	member unreachable        502 Unreachable, with the probe's reason
-//	unknown agent/framework   404 UnknownAgent/UnknownFramework/UnknownMaster
-//	no leader                 503 NoLeader
-//	cluster map stale         503 Stale
-//	not discovered yet        503 (notDiscovered)
-//	anything else             500 Internal
+//	client gone                      499 (logged only; nothing is sent)
+//	no response header in time       504 UpstreamTimeout
+//	upstream.ReasonTimeout           504 UpstreamTimeout, with the bound
+//	connection and TLS failures      502 Unreachable, with the reason
+//	upstream.ReasonUnknown, NoWebUI  404 UnknownAgent/UnknownFramework/UnknownMaster
+//	upstream.ReasonNoLeader          503 NoLeader
+//	upstream.ReasonStale             503 Stale
+//	upstream.ReasonNotReady          503 NotDiscovered
+//	anything else                    500 Internal
 
 // headerTimeoutError is a member that accepted a request but sent no
 // response header within the gateway's ResponseHeaderTimeout.
@@ -42,17 +41,23 @@ func (e *headerTimeoutError) Timeout() bool { return true }
 
 // fail answers a request that could not be served: a problem page (unless
 // the client is gone or the response has begun) and a log line.
-func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, ref web.Ref, err error) {
+func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
 	q := requestOf(r)
 	if clientGone(r, err) {
 		q.gone = true
 		g.log.Debug("client went away", "request_id", q.id, "path", r.URL.Path, "err", err)
 		return
 	}
-	p, level := g.problemFor(ref, err)
+	var ref web.Ref
+	member := ""
+	if q.ex != nil {
+		ref = refOf(q.ex.dest)
+		member = refString(ref)
+	}
+	p, level := problemFor(err, ref)
 	g.log.Log(context.WithoutCancel(r.Context()), level, "request failed",
 		"request_id", q.id, "method", r.Method, "path", r.URL.Path, "target", q.target,
-		"member", q.ref, "status", p.Status, "err", err)
+		"member", member, "status", p.Status, "err", err)
 	g.pages.WriteProblem(w, r, p)
 }
 
@@ -63,60 +68,53 @@ func clientGone(r *http.Request, err error) bool {
 }
 
 // problemFor maps an error to the problem the client gets and the level
-// it is logged at. ref names the member the request was for.
-func (g *Gateway) problemFor(ref web.Ref, err error) (web.Problem, slog.Level) {
-	if p, ok := g.clusterProblem(ref, err); ok {
-		return p, slog.LevelInfo
-	}
+// it is logged at; ref names the member the request was for, when the
+// error does not.
+func problemFor(err error, ref web.Ref) (web.Problem, slog.Level) {
 	var hte *headerTimeoutError
-	if errors.As(err, &hte) {
-		return web.UpstreamTimeout(ref, hte.after), slog.LevelWarn
-	}
-	if isTimeout(err) {
-		return web.UpstreamTimeout(ref, g.probeTimeout), slog.LevelWarn
-	}
-	if reason := connectionFailure(err); reason != "" {
-		return web.Unreachable(ref, reason), slog.LevelWarn
-	}
-	return internalProblem(), slog.LevelError
-}
-
-// internalProblem is the 500; the log has the details.
-func internalProblem() web.Problem { return web.Internal() }
-
-// isTimeout reports a timeout anywhere in err's chain.
-func isTimeout(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ETIMEDOUT) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// connectionFailure names, in a few words fit for a problem page, why a
-// connection to a member failed; "" when err is not about the connection.
-func connectionFailure(err error) string {
-	var rhe tls.RecordHeaderError
-	var cve *tls.CertificateVerificationError
-	var ae tls.AlertError
-	var oe *net.OpError
+	var ue *upstream.Error
 	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return "the connection was reset"
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return "no route to the member's host"
-	case errors.As(err, &cve):
-		return "its certificate did not verify: " + cve.Err.Error()
-	case errors.As(err, &rhe):
-		return "it did not answer TLS as TLS"
-	case errors.As(err, &ae):
-		return "the TLS handshake failed: " + ae.Error()
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "it closed the connection without answering"
-	case errors.As(err, &oe):
-		return "the connection failed (" + oe.Op + ")"
+	case errors.As(err, &hte):
+		return web.UpstreamTimeout(ref, hte.after), slog.LevelWarn
+	case errors.As(err, &ue):
+		return upstreamProblem(ue)
 	}
-	return ""
+	return web.Internal(), slog.LevelError
+}
+
+// upstreamProblem maps upstream's reasons. What the cluster map says (an
+// unknown agent, no leader) is logged at info; a member that fails, at
+// warn.
+func upstreamProblem(e *upstream.Error) (web.Problem, slog.Level) {
+	ref := web.Ref{Role: webRole(e.Role), ID: e.ID, Address: e.Address}
+	if e.Role == "" && e.ID != "" {
+		ref.Role = web.RoleFrameworkUI
+	}
+	switch e.Reason {
+	case upstream.ReasonNotReady:
+		return web.NotDiscovered(), slog.LevelInfo
+	case upstream.ReasonUnknown, upstream.ReasonNoWebUI:
+		switch e.Kind {
+		case upstream.KindAgent:
+			return web.UnknownAgent(e.Key), slog.LevelInfo
+		case upstream.KindMaster:
+			return web.UnknownMaster(e.Key), slog.LevelInfo
+		}
+		return web.UnknownFramework(e.Key), slog.LevelInfo
+	case upstream.ReasonNoLeader:
+		return web.NoLeader(), slog.LevelInfo
+	case upstream.ReasonStale:
+		cause := ""
+		if e.Err != nil {
+			cause = e.Err.Error()
+		}
+		return web.Stale(e.Age, e.Limit, cause), slog.LevelInfo
+	case upstream.ReasonTLSRequired:
+		return web.Unreachable(ref, "it speaks plain HTTP only, and the gateway runs with --upstream-tls=required"), slog.LevelInfo
+	case upstream.ReasonTimeout:
+		return web.UpstreamTimeout(ref, e.Timeout), slog.LevelWarn
+	case upstream.ReasonInternal:
+		return web.Internal(), slog.LevelError
+	}
+	return web.Unreachable(ref, e.Detail), slog.LevelWarn
 }

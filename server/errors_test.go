@@ -82,7 +82,6 @@ func TestStaleMap(t *testing.T) {
 	ts := newTester(t, testerOptions{
 		sim:      sim.Options{Modes: []sim.Mode{sim.Plain}},
 		upstream: func(c *upstream.Config) { c.StaleSoftLimit, c.StaleHardLimit = time.Second, 2*time.Second },
-		gateway:  func(o *Options) { o.StaleHardLimit = 2 * time.Second },
 	})
 	agent := ts.sim.Agents()[0]
 	for _, m := range ts.sim.Masters() {
@@ -108,11 +107,7 @@ func TestResponseHeaderTimeout(t *testing.T) {
 	defer stuck.Close()
 	u, _ := url.Parse(stuck.URL)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ts.gw.proxy(w, r, &exchange{
-			backend: backend{url: u, transport: stuck.Client().Transport, ref: web.Ref{Role: web.RoleAgent, ID: "S9", Address: u.Host}},
-			path:    "/x",
-			links:   ts.gw.links.mappers(ts.cluster),
-		})
+		ts.gw.proxy(w, r, testDestination(r, u, "S9"), stuck.Client().Transport)
 	})
 	rec := httptest.NewRecorder()
 	start := time.Now()

@@ -7,11 +7,9 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
-	"sync/atomic"
 	"time"
 
 	"github.com/mesosgate/mesosgate/rewrite"
-	"github.com/mesosgate/mesosgate/upstream"
 	"github.com/mesosgate/mesosgate/web"
 )
 
@@ -26,9 +24,6 @@ const (
 	// reading. Downloads and event streams last as long as they last;
 	// a client that takes nothing for this long is cut.
 	DefaultStallTimeout = time.Minute
-	// DefaultDiscoveryWait is how long a request that arrives before the
-	// first discovery waits for it.
-	DefaultDiscoveryWait = 30 * time.Second
 )
 
 // Options configure a Gateway. Cluster is required; every other zero field
@@ -59,15 +54,6 @@ type Options struct {
 	// StallTimeout bounds one write to a client that stopped reading; zero
 	// means DefaultStallTimeout, negative none.
 	StallTimeout time.Duration
-	// DiscoveryWait bounds how long a request arriving before the first
-	// discovery waits for it; zero means DefaultDiscoveryWait.
-	DiscoveryWait time.Duration
-	// ProbeTimeout is upstream's connection timeout, named in the 504 of a
-	// connection that timed out; zero means upstream.DefaultProbeTimeout.
-	ProbeTimeout time.Duration
-	// StaleHardLimit is upstream's, named in the 503 of a stale cluster
-	// map; zero means upstream.DefaultStaleHardLimit.
-	StaleHardLimit time.Duration
 
 	// Dashboard adds what only the caller knows to the dashboard: the
 	// front certificate, the version. Nil adds nothing.
@@ -104,10 +90,6 @@ type Gateway struct {
 	hsts          bool
 	stall         time.Duration
 	headerTimeout time.Duration
-	probeTimeout  time.Duration
-	staleLimit    time.Duration
-	discoveryWait time.Duration
-	discovered    atomic.Bool // a discovery has succeeded: waitDiscovery's fast path
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -124,9 +106,6 @@ func New(o Options) (*Gateway, error) {
 		hsts:          o.HSTS,
 		stall:         orDefault(o.StallTimeout, DefaultStallTimeout),
 		headerTimeout: orDefault(o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout),
-		probeTimeout:  orDefault(o.ProbeTimeout, upstream.DefaultProbeTimeout),
-		staleLimit:    orDefault(o.StaleHardLimit, upstream.DefaultStaleHardLimit),
-		discoveryWait: orDefault(o.DiscoveryWait, DefaultDiscoveryWait),
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/mesosgate/mesosgate/upstream"
 )
 
 func TestHasDotSegment(t *testing.T) {
@@ -82,11 +84,12 @@ func FuzzRouteStaysUnderPrefix(f *testing.F) {
 		if strings.Count(escaped, "/") < 3 {
 			return // chi routes only /agent/{id}/... here
 		}
-		prefix, tail := splitSegments(escaped, 2)
+		route := upstream.ParseRoute(escaped)
+		prefix, tail := route.Prefix, route.Tail
 		if !strings.HasPrefix(tail, "/") {
 			t.Fatalf("%q: tail %q does not start with a slash", target, tail)
 		}
-		decoded, _ := unescapedPath(tail)
+		decoded, _ := url.PathUnescape(tail)
 		if hasDotSegment(decoded) {
 			t.Fatalf("%q: the member would get %q, whose dot segments climb out of the route %q", target, decoded, prefix)
 		}

@@ -56,7 +56,7 @@ func TestHealth(t *testing.T) {
 				ms = append(ms, upstream.Master{Address: m})
 			}
 			dialer := &net.Dialer{Timeout: 2 * time.Second}
-			cluster, err := upstream.New(upstream.Config{Masters: ms, ProbeTimeout: 2 * time.Second, Refresh: time.Hour,
+			cluster, err := upstream.New(upstream.Config{Masters: ms, ProbeTimeout: 2 * time.Second, Refresh: time.Hour, DiscoveryWait: 50 * time.Millisecond,
 				Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 					if tt.hold {
 						select {
@@ -70,7 +70,7 @@ func TestHealth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			gw, err := New(Options{Cluster: cluster, DiscoveryWait: 50 * time.Millisecond})
+			gw, err := New(Options{Cluster: cluster})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mesosgate/mesosgate/rewrite"
+	"github.com/mesosgate/mesosgate/web"
 )
 
 // This file is what wraps every request, proxied or not: its id, the
@@ -38,7 +39,9 @@ type request struct {
 	// The proxied part, set by a route's handler: empty for the gateway's
 	// own pages.
 	target string // what was asked for: "agent S1", "leader", ...
-	ref    string // the member that was reached
+	// ex is the proxied exchange, nil for the gateway's own pages: its
+	// destination names the member reached.
+	ex *exchange
 	// class is the route's kind, the metrics' route label; set by the
 	// route before anything can fail.
 	class routeClass
@@ -217,7 +220,7 @@ func (g *Gateway) recoverPanic(w http.ResponseWriter, r *http.Request, q *reques
 	}
 	g.log.Error("panic serving request", "request_id", q.id, "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
 	if rec.status == 0 {
-		g.pages.WriteProblem(w, r, internalProblem())
+		g.pages.WriteProblem(w, r, web.Internal())
 		return
 	}
 	rec.aborted = true
@@ -283,8 +286,8 @@ func (g *Gateway) logRequest(r *http.Request, q *request, rec *recorder, status 
 	if q.target != "" {
 		attrs = append(attrs, slog.String("target", q.target))
 	}
-	if q.ref != "" {
-		attrs = append(attrs, slog.String("member", q.ref))
+	if q.ex != nil {
+		attrs = append(attrs, slog.String("member", refString(refOf(q.ex.dest))))
 	}
 	if rec.aborted {
 		// Why: the member's body broke, or the client stopped taking it.

@@ -7,45 +7,33 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/mesosgate/mesosgate/rewrite"
+	"github.com/mesosgate/mesosgate/upstream"
 	"github.com/mesosgate/mesosgate/web"
 )
 
 // This file is the reverse proxy: one httputil.ReverseProxy for the whole
-// gateway, whose hooks find the request's destination in its context (an
-// exchange, set by the route's handler). Bodies stream both ways; nothing
-// is buffered whole. Rewrite addresses the request to the member and sets
-// its forwarding headers; the Transport is the member's own (upstream
-// picks the scheme, re-probes and retries), bounded by the response header
-// timeout; ModifyResponse runs the link rewriter.
+// gateway, whose hooks find the request's exchange in its context (set by
+// the route's handler). Bodies stream both ways; nothing is buffered
+// whole. Rewrite applies the request's upstream.Destination and sets the
+// forwarding headers; the Transport is upstream's (it dials the
+// destination, re-probes and retries), bounded by the response header
+// timeout; ModifyResponse runs the link rewriter for the destination's
+// prefix and scheme.
 
-// backend is where a route sends its requests.
-type backend struct {
-	// url is the member's or framework UI's base URL: scheme and host
-	// (the transport decides both again for members), and for a framework
-	// UI the path of its webui_url.
-	url *url.URL
-	// transport reaches the member: upstream's per-member RoundTripper.
-	transport http.RoundTripper
-	// ref names the member in problems and logs.
-	ref web.Ref
-}
-
-// exchange is one proxied request on its way: what the path named and
-// where it goes. Route handlers make it; the proxy's hooks read it.
+// exchange is one proxied request on its way. Route handlers make it; the
+// proxy's hooks read it.
 type exchange struct {
-	backend backend
-	// prefix is the route's gateway prefix as the browser sent it
-	// (escaped): "" for the leader at the root, "/mesos", "/agent/S1",
-	// "/service/marathon", ... Pages are rewritten for it.
-	prefix string
-	// path is the escaped path to request from the member.
-	path string
+	// dest is where the request goes, as upstream decided: every hook
+	// reads it (the transport may move it to another scheme on a retry,
+	// or to the next leader).
+	dest *upstream.Destination
+	// transport sends the request: upstream's, or the --webui-dir files'.
+	transport http.RoundTripper
 	// links are the mappers of the cluster's generation.
 	links *builtMapper
 	// document is whether the browser loads the response as a document
@@ -93,8 +81,7 @@ func (g *Gateway) newProxy() *httputil.ReverseProxy {
 		Transport:      dispatcher{headerTimeout: g.headerTimeout, metrics: g.metrics},
 		ModifyResponse: g.modifyResponse,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			ex := exchangeOf(r.Context())
-			g.fail(w, r, ex.backend.ref, err)
+			g.fail(w, r, err)
 		},
 		// ReverseProxy flushes every write of a response whose length is
 		// unknown (chunked: long polls, streamed pages, and every page the
@@ -111,33 +98,27 @@ func (g *Gateway) newProxy() *httputil.ReverseProxy {
 	}
 }
 
-// proxy serves the request from the exchange's backend.
-func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, ex *exchange) {
-	ex.q = requestOf(r)
-	ex.q.ref = refString(ex.backend.ref)
-	ex.origin = origin(r, ex.q.trusted)
-	ex.document = isDocument(r)
-	ctx, end := context.WithCancel(context.WithValue(r.Context(), exchangeKey{}, ex))
+// proxy sends the request to its destination through transport and
+// streams the answer back.
+func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, d *upstream.Destination, transport http.RoundTripper) {
+	q := requestOf(r)
+	ex := &exchange{dest: d, transport: transport, q: q, links: g.links.mappers(g.opts.Cluster),
+		origin: origin(r, q.trusted), document: isDocument(r)}
+	q.ex = ex
+	ctx, end := context.WithCancel(upstream.WithDestination(context.WithValue(r.Context(), exchangeKey{}, ex), d))
 	ex.end = end
 	defer end()
 	defer g.streams.remove(ex)
 	g.reverse.ServeHTTP(w, r.WithContext(ctx))
 }
 
-// rewriteRequest addresses the outgoing request to the member.
+// rewriteRequest addresses the outgoing request to its destination and
+// says who asked (forwarding headers, the request id).
 func (g *Gateway) rewriteRequest(pr *httputil.ProxyRequest) {
 	ex := exchangeOf(pr.In.Context())
 	out := pr.Out
-	u := *out.URL
-	u.Scheme = ex.backend.url.Scheme
-	u.Host = ex.backend.url.Host
-	u.Path, u.RawPath = unescapedPath(ex.path)
-	u.Opaque, u.User, u.Fragment, u.RawFragment = "", nil, "", ""
-	out.URL = &u
-	// The transport sends the member's own host:port (libprocess and
-	// framework UIs see the name they registered), not the gateway's.
-	out.Host = ""
-	setForwarded(pr, ex.q.trusted, ex.prefix)
+	ex.dest.Rewrite(out)
+	setForwarded(pr, ex.q.trusted, ex.dest.Route.Prefix)
 	// Members are asked for gzip or identity only: the codings the
 	// rewriter reads. A browser that takes no gzip gets identity from
 	// the member, with nothing to decode on the way.
@@ -159,7 +140,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		ex.q.switched = true
 	}
 	body := resp.Body
-	page := rewrite.Page{Prefix: ex.prefix, Gateway: ex.origin, Counts: g.metrics.rewriteCounts(ex.q)}
+	page := rewrite.Page{Prefix: ex.dest.Route.Prefix, Scheme: ex.dest.Scheme, Gateway: ex.origin, Counts: g.metrics.rewriteCounts(ex.q)}
 	if err := ex.links.forPage(ex.document, &g.links).RewriteResponse(resp, page); err != nil {
 		return err
 	}
@@ -191,11 +172,7 @@ func (d dispatcher) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := d.roundTrip(ex, req)
 	if err == nil && d.metrics != nil {
-		scheme := req.URL.Scheme
-		if resp.Request != nil {
-			scheme = resp.Request.URL.Scheme // as the member's transport decided
-		}
-		d.metrics.upstreamHeader(ex.q.class, scheme, time.Since(start))
+		d.metrics.upstreamHeader(ex.q.class, ex.dest.Scheme, time.Since(start))
 	}
 	return resp, err
 }
@@ -203,7 +180,7 @@ func (d dispatcher) RoundTrip(req *http.Request) (*http.Response, error) {
 // roundTrip sends the request, waiting at most headerTimeout for the
 // response header.
 func (d dispatcher) roundTrip(ex *exchange, req *http.Request) (*http.Response, error) {
-	rt := ex.backend.transport
+	rt := ex.transport
 	if d.headerTimeout <= 0 {
 		resp, err := rt.RoundTrip(req)
 		if err == nil && resp.StatusCode != http.StatusSwitchingProtocols {
@@ -257,20 +234,6 @@ func (b *releasingBody) Close() error {
 	return err
 }
 
-// unescapedPath returns the decoded path and the escaped form to keep
-// (RawPath), for an escaped path that came from a request: the member
-// receives the bytes the browser sent. RawPath is kept even when nothing
-// is escaped: Go would otherwise escape "(" and ")" on the way out, and
-// "/slave(1)/state" would reach the member as "/slave%281%29/state".
-func unescapedPath(escaped string) (path, raw string) {
-	p, err := url.PathUnescape(escaped)
-	if err != nil {
-		// Cannot happen for a path net/http parsed; send it as it was.
-		return escaped, ""
-	}
-	return p, escaped
-}
-
 // isDocument reports whether the browser loads the response as a document
 // (a page, a frame, a pop-up), as its Sec-Fetch-Dest says; a client that
 // does not say is taken to. Only documents get the rewriter's runtime: HTML
@@ -313,6 +276,17 @@ func origin(r *http.Request, trusted bool) string {
 		}
 	}
 	return scheme + "://" + host
+}
+
+// refOf names a destination in problems and logs.
+func refOf(d *upstream.Destination) web.Ref {
+	switch {
+	case d.Member != nil:
+		return web.Ref{Role: webRole(d.Member.Role), ID: d.Member.ID, Address: d.Address}
+	case d.Framework != nil:
+		return web.Ref{Role: web.RoleFrameworkUI, ID: d.Framework.Name, Address: d.Address}
+	}
+	return web.Ref{Role: web.RoleLeader, Address: d.Address}
 }
 
 // refString names a member for the log: "agent S1 (10.0.0.5:5051)".

@@ -24,7 +24,6 @@ import (
 	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/tlsx"
 	"github.com/mesosgate/mesosgate/upstream"
-	"github.com/mesosgate/mesosgate/web"
 )
 
 // frameworkInfo is what a simulated framework UI reports at api/info.
@@ -479,11 +478,7 @@ func TestOutgoingRequest(t *testing.T) {
 	defer member.Close()
 	u, _ := url.Parse(member.URL)
 	h := ts.gw.middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		prefix, tail := splitSegments(r.URL.EscapedPath(), 2)
-		ts.gw.proxy(w, r, &exchange{
-			backend: backend{url: u, transport: member.Client().Transport, ref: web.Ref{Role: web.RoleAgent, ID: "S1"}},
-			prefix:  prefix, path: tail, links: ts.gw.links.mappers(ts.cluster),
-		})
+		ts.gw.proxy(w, r, testDestination(r, u, "S1"), member.Client().Transport)
 	}))
 	for _, c := range []struct{ acceptEncoding, want string }{{"gzip, deflate, br, zstd", "gzip"}, {"br", "identity"}, {"", "identity"}} {
 		req := httptest.NewRequest("GET", "/agent/S1/slave(1)/files/read?path=%2Ftmp%2Fa%20b&offset=0", nil)
@@ -518,5 +513,15 @@ func TestOutgoingRequest(t *testing.T) {
 		if rec.Header().Get("X-Member-Hop") != "" || rec.Header().Get("Keep-Alive") != "" || rec.Body.String() != "ok" {
 			t.Errorf("response: %v %q", rec.Header(), rec.Body)
 		}
+	}
+}
+
+// testDestination sends a request on an agent's route to a test backend at
+// u, as if upstream had resolved the route to it.
+func testDestination(r *http.Request, u *url.URL, agent string) *upstream.Destination {
+	route := upstream.ParseRoute(r.URL.EscapedPath())
+	return &upstream.Destination{
+		Route: route, Member: &upstream.Member{Role: upstream.RoleAgent, ID: agent, Address: u.Host},
+		Scheme: u.Scheme, Address: u.Host, Host: u.Host, Path: route.Tail, KeepAuthorization: true,
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -14,30 +13,13 @@ import (
 	"github.com/mesosgate/mesosgate/web"
 )
 
-// This file is the routes of SPEC section 7:
-//
-//	/gateway/...                    the gateway's own pages and API
-//	/gateway/masters/{host:port}/.. a configured or discovered master
-//	/mesos/...                      the leader, prefix stripped
-//	/agent/{id}/..., /slave/{id}/.. that agent, prefix stripped
-//	/service/{name}/...             a framework's web UI by name
-//	/framework/{id}/...             a framework's web UI by id
-//	anything else                   the leader (its WebUI and API)
-//
-// A prefix without its trailing slash redirects to the prefix with one, so
-// the page's relative links resolve under it. Routes match the escaped path
-// as the browser sent it, so "%2F" inside an id stays inside the id.
-//
-// Framework names may repeat in Mesos. /service/{name} leads to the one
-// upstream picks (active with a web UI first, then the most recent id),
-// and pages link the others by id (/framework/{id}), which always works.
-//
-// A framework UI under a path (webui_url http://h:8080/jenkins/) is
-// served at /service/jenkins/ from its path: /service/jenkins/jobs is
-// /jenkins/jobs there. Such an app links to itself with root-relative
-// URLs that carry its path (/jenkins/jobs), which the rewriter moves under
-// the prefix (/service/jenkins/jenkins/jobs); a path that already starts
-// with the UI's own path is therefore requested as it is.
+// This file is the routes of SPEC section 7: the gateway's own pages under
+// /gateway/, and every other path to the cluster. Where a path leads in
+// the cluster is upstream's decision (upstream.ParseRoute, Resolve); the
+// router only tells the gateway's own pages from the rest. A prefix
+// without its trailing slash redirects to the prefix with one, so the
+// page's relative links resolve under it. Routes match the escaped path as
+// the browser sent it, so "%2F" inside an id stays inside the id.
 
 // routes builds the router.
 func (g *Gateway) routes() http.Handler {
@@ -47,7 +29,7 @@ func (g *Gateway) routes() http.Handler {
 		w.Header().Set("Allow", "GET, HEAD")
 		g.pages.WriteProblem(w, r, web.MethodNotAllowed(r.Method))
 	})
-	r.NotFound(g.route(upstream.KindLeader, 0))
+	r.NotFound(g.member)
 
 	// The gateway's own pages.
 	get(r, "/gateway", addSlash)
@@ -60,23 +42,10 @@ func (g *Gateway) routes() http.Handler {
 	if g.metrics != nil {
 		get(r, "/gateway/metrics", g.metrics.ServeHTTP)
 	}
-	r.Handle("/gateway/masters/{key}", classed(classMaster, addSlash))
-	r.Handle("/gateway/masters/{key}/*", g.route(upstream.KindMaster, 3))
+	r.Handle("/gateway/masters/*", http.HandlerFunc(g.member))
 	r.Handle("/gateway/*", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.pages.WriteProblem(w, r, web.NotFound())
 	}))
-
-	// Members and framework UIs.
-	r.Handle("/mesos", classed(classLeader, addSlash))
-	r.Handle("/mesos/*", g.route(upstream.KindLeader, 1))
-	for _, p := range []string{"/agent", "/slave"} {
-		r.Handle(p+"/{key}", classed(classAgent, addSlash))
-		r.Handle(p+"/{key}/*", g.route(upstream.KindAgent, 2))
-	}
-	r.Handle("/service/{key}", classed(classService, addSlash))
-	r.Handle("/service/{key}/*", g.route(upstream.KindFrameworkName, 2))
-	r.Handle("/framework/{key}", classed(classFramework, addSlash))
-	r.Handle("/framework/{key}/*", g.route(upstream.KindFrameworkID, 2))
 	if g.opts.WebUIDir != "" {
 		g.mountWebUI(r)
 	}
@@ -127,150 +96,35 @@ var addSlash = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 })
 
-// classed sets the route class of the requests h serves (the routes'
-// own handlers set theirs; this is for shared ones, like addSlash).
-func classed(c routeClass, h http.Handler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		requestOf(r).class = c
-		h.ServeHTTP(w, r)
+// member serves a path that leads into the cluster: upstream resolves it
+// to its destination, and the proxy sends it there.
+func (g *Gateway) member(w http.ResponseWriter, r *http.Request) {
+	route := upstream.ParseRoute(r.URL.EscapedPath())
+	q := requestOf(r)
+	q.class = classOf(route.Kind)
+	q.target = describeRoute(route)
+	switch {
+	case route.Bare():
+		addSlash(w, r)
+		return
+	case route.Kind == upstream.KindLeader && route.Prefix == "" && strings.HasPrefix(route.Tail, gatewayPrefix):
+		g.pages.WriteProblem(w, r, web.NotFound()) // /gateway/masters/ without a master
+		return
 	}
+	d, err := g.opts.Cluster.Resolve(r.Context(), route)
+	if err != nil {
+		g.fail(w, r, err)
+		return
+	}
+	g.proxy(w, r, d, g.opts.Cluster.Transport())
 }
 
-// route returns the handler of a proxied route whose prefix is the first
-// segments of the escaped path (0 for the leader at the root); for every
-// kind but the leader the last of them is the key.
-func (g *Gateway) route(kind upstream.Kind, segments int) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		escaped := r.URL.EscapedPath()
-		prefix, tail := splitSegments(escaped, segments)
-		key := ""
-		if kind != upstream.KindLeader {
-			key = lastSegment(prefix)
-		}
-		q := requestOf(r)
-		q.class = classOf(kind)
-		q.target = describeTarget(kind, key)
-		ref := refFor(kind, key)
-		if err := g.waitDiscovery(r.Context()); err != nil {
-			g.fail(w, r, ref, err)
-			return
-		}
-		t, err := g.opts.Cluster.Target(kind, key)
-		if err != nil {
-			g.fail(w, r, ref, &lookupError{kind: kind, key: key, err: err})
-			return
-		}
-		g.proxy(w, r, &exchange{
-			backend: backend{url: t.URL, transport: t.Transport, ref: targetRef(t, ref)},
-			prefix:  prefix,
-			path:    targetPath(t, tail),
-			links:   g.links.mappers(g.opts.Cluster),
-		})
-	}
-}
-
-// waitDiscovery makes a request that arrives before the first discovery
-// wait for it (SPEC section 5), up to DiscoveryWait. Once a discovery has
-// succeeded the answer never changes, and requests skip the timer.
-func (g *Gateway) waitDiscovery(ctx context.Context) error {
-	if g.discovered.Load() {
-		return nil
-	}
-	wctx, cancel := context.WithTimeout(ctx, g.discoveryWait)
-	defer cancel()
-	err := g.opts.Cluster.Wait(wctx)
-	if err == nil {
-		g.discovered.Store(true)
-		return nil
-	}
-	if ctx.Err() != nil {
-		return err
-	}
-	return &discoveryError{err: err}
-}
-
-// splitSegments splits an escaped path after its first n segments: the
-// prefix ("" for n = 0) and the rest, which starts with "/".
-func splitSegments(escaped string, n int) (prefix, tail string) {
-	i := 0
-	for range n {
-		j := strings.IndexByte(escaped[i+1:], '/')
-		if j < 0 {
-			return escaped, "/"
-		}
-		i += 1 + j
-	}
-	if i == 0 && n == 0 {
-		return "", escaped
-	}
-	return escaped[:i], escaped[i:]
-}
-
-// lastSegment returns the unescaped last segment of an escaped prefix.
-func lastSegment(prefix string) string {
-	seg := prefix[strings.LastIndexByte(prefix, '/')+1:]
-	if s, err := url.PathUnescape(seg); err == nil {
-		return s
-	}
-	return seg
-}
-
-// targetPath is the escaped path to request from a target, given the
-// route's tail: the tail itself for a member; for a framework UI under a
-// path, the tail below that path (see the file's comment).
-func targetPath(t *upstream.Target, tail string) string {
-	base := strings.TrimSuffix(t.URL.EscapedPath(), "/")
-	if t.Framework == nil || base == "" || hasPathPrefix(tail, base) {
-		return tail
-	}
-	return base + tail
-}
-
-// hasPathPrefix reports whether path p lies under prefix at a segment
-// boundary.
-func hasPathPrefix(p, prefix string) bool {
-	return strings.HasPrefix(p, prefix) && (len(p) == len(prefix) || p[len(prefix)] == '/')
-}
-
-// describeTarget names what a route asked for, for the log.
-func describeTarget(kind upstream.Kind, key string) string {
-	switch kind {
-	case upstream.KindLeader:
+// describeRoute names what a route asked for, for the log.
+func describeRoute(r upstream.Route) string {
+	if r.Kind == upstream.KindLeader {
 		return "leader"
-	case upstream.KindAgent:
-		return "agent " + key
-	case upstream.KindMaster:
-		return "master " + key
-	case upstream.KindFrameworkName:
-		return "service " + key
-	case upstream.KindFrameworkID:
-		return "framework " + key
 	}
-	return key
-}
-
-// refFor names what a route asked for in a problem, before it is resolved.
-func refFor(kind upstream.Kind, key string) web.Ref {
-	switch kind {
-	case upstream.KindLeader:
-		return web.Ref{Role: web.RoleLeader}
-	case upstream.KindAgent:
-		return web.Ref{Role: web.RoleAgent, ID: key}
-	case upstream.KindMaster:
-		return web.Ref{Role: web.RoleStandby, Address: key}
-	}
-	return web.Ref{Role: "framework UI", ID: key}
-}
-
-// targetRef names a resolved target in problems and logs.
-func targetRef(t *upstream.Target, asked web.Ref) web.Ref {
-	if m := t.Member; m != nil {
-		return web.Ref{Role: web.Role(m.Role), ID: m.ID, Address: m.Address}
-	}
-	if f := t.Framework; f != nil {
-		return web.Ref{Role: "framework UI", ID: f.Name, Address: t.URL.Host}
-	}
-	return asked
+	return r.Kind.String() + " " + r.Key
 }
 
 // apiCluster serves upstream's report: the `probe --json` shape.

@@ -2,11 +2,9 @@ package server
 
 import (
 	"net/http"
-	"net/url"
 
 	"github.com/go-chi/chi/v5"
-
-	"github.com/mesosgate/mesosgate/web"
+	"github.com/mesosgate/mesosgate/upstream"
 )
 
 // This file serves a Mesos WebUI directory of the operator's choosing
@@ -22,27 +20,18 @@ import (
 
 // mountWebUI adds the WebUI's routes to r.
 func (g *Gateway) mountWebUI(r chi.Router) {
-	files := backend{
-		url:       &url.URL{Scheme: "http", Host: "webui"},
-		transport: http.NewFileTransport(http.Dir(g.opts.WebUIDir)),
-		ref:       web.Ref{Role: web.RoleLeader, Address: "--webui-dir"},
+	files := http.NewFileTransport(http.Dir(g.opts.WebUIDir))
+	serve := func(w http.ResponseWriter, r *http.Request) {
+		route := upstream.ParseRoute(r.URL.EscapedPath()) // the leader's, at / or /mesos/
+		q := requestOf(r)
+		q.target, q.class = "webui", classWebUI
+		d := &upstream.Destination{Route: route, Scheme: "http", Address: "--webui-dir", Host: "webui", Path: route.Tail}
+		g.proxy(w, r, d, files)
 	}
-	serve := func(segments int) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			prefix, tail := splitSegments(r.URL.EscapedPath(), segments)
-			q := requestOf(r)
-			q.target, q.class = "webui", classWebUI
-			g.proxy(w, r, &exchange{backend: files, prefix: prefix, path: tail, links: g.links.mappers(g.opts.Cluster)})
-		}
-	}
-	for _, p := range []string{"", leaderAlias} {
-		n := 0
-		if p != "" {
-			n = 1
-		}
-		get(r, p+"/", serve(n))
-		get(r, p+"/index.html", serve(n))
-		get(r, p+"/app/*", serve(n))
-		get(r, p+"/assets/*", serve(n))
+	for _, p := range []string{"", upstream.LeaderAlias} {
+		get(r, p+"/", serve)
+		get(r, p+"/index.html", serve)
+		get(r, p+"/app/*", serve)
+		get(r, p+"/assets/*", serve)
 	}
 }

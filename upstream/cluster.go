@@ -51,6 +51,7 @@ type Cluster struct {
 	seq      atomic.Uint64 // bumped by every change: the snapshot is rebuilt
 	gen      atomic.Uint64 // bumped by changes a gateway maps (Snapshot.Generation)
 	running  atomic.Bool
+	found    atomic.Bool // a discovery has succeeded: Resolve's fast path
 
 	// mu guards the cluster map below and members' refs.
 	mu         sync.RWMutex
@@ -110,7 +111,6 @@ type member struct {
 	host     string     // hostname:port, the Host header of requests
 	request  []byte     // the probe request
 	master   bool       // a master's, not an agent's
-	rt       *memberTransport
 
 	probe atomic.Pointer[Probe]
 	// downSince is when probes began to find the member unreachable
@@ -218,6 +218,9 @@ func (c *Cluster) Wait(ctx context.Context) error {
 	select {
 	case <-c.ready:
 	case <-ctx.Done():
+		if err := ctx.Err(); errors.Is(err, context.DeadlineExceeded) {
+			return &Error{Reason: ReasonNotReady, Detail: "the first discovery has not finished", Err: err}
+		}
 		return ctx.Err()
 	}
 	c.mu.RLock()
@@ -225,7 +228,7 @@ func (c *Cluster) Wait(ctx context.Context) error {
 	if c.discovered {
 		return nil
 	}
-	return c.lastErr
+	return c.notReadyLocked()
 }
 
 // markReady records the end of a discovery for Wait.
@@ -296,7 +299,6 @@ func (c *Cluster) memberLocked(addr, hostname string, ip netip.Addr) *member {
 		m.host = addr
 	}
 	m.request = fmt.Appendf(nil, probeRequest, m.host)
-	m.rt = &memberTransport{c: c, m: m}
 	c.members[key] = m
 	c.pending = append(c.pending, m)
 	signal(c.wake)

@@ -21,6 +21,7 @@ const (
 	DefaultProbeFullHandshake = 10 * time.Minute
 	DefaultStaleSoftLimit     = time.Minute
 	DefaultStaleHardLimit     = 10 * time.Minute
+	DefaultDiscoveryWait      = 30 * time.Second
 )
 
 // Master is a configured master (--master).
@@ -107,9 +108,13 @@ type Config struct {
 	// StaleSoftLimit is the age of the cluster map past which it is served
 	// with a warning (Snapshot.Stale); zero means DefaultStaleSoftLimit.
 	StaleSoftLimit time.Duration
-	// StaleHardLimit is the age past which Target answers ErrStale; zero
-	// means DefaultStaleHardLimit.
+	// StaleHardLimit is the age past which Resolve answers ReasonStale;
+	// zero means DefaultStaleHardLimit.
 	StaleHardLimit time.Duration
+	// DiscoveryWait bounds how long Resolve waits for the first discovery
+	// (a request arriving just after start waits instead of failing);
+	// zero means DefaultDiscoveryWait.
+	DiscoveryWait time.Duration
 
 	// Credentials, if set, authenticate discovery with masters that
 	// require HTTP authentication. Nil sends none.
@@ -163,6 +168,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	setDuration(&cfg.ProbeFullHandshake, DefaultProbeFullHandshake)
 	setDuration(&cfg.StaleSoftLimit, DefaultStaleSoftLimit)
 	setDuration(&cfg.StaleHardLimit, DefaultStaleHardLimit)
+	setDuration(&cfg.DiscoveryWait, DefaultDiscoveryWait)
 	if cfg.ProbeConcurrency <= 0 {
 		cfg.ProbeConcurrency = DefaultProbeConcurrency
 	}

@@ -63,7 +63,7 @@ func (c *Cluster) Refresh(ctx context.Context) error {
 	}
 	err := fmt.Errorf("discovery found no leader: %s", strings.Join(problems, "; "))
 	if noLeader {
-		err = fmt.Errorf("%w: %s", ErrNoLeader, strings.Join(problems, "; "))
+		err = &Error{Reason: ReasonNoLeader, Detail: strings.Join(problems, "; ")}
 	}
 	c.discoveryFailed(err, noLeader)
 	return err
@@ -93,9 +93,9 @@ type masterError struct {
 }
 
 func (e *masterError) Error() string {
-	var ue *UnreachableError
-	if errors.As(e.err, &ue) {
-		return fmt.Sprintf("master %s is unreachable: %s", e.addr, ue.Reason)
+	var ue *Error
+	if errors.As(e.err, &ue) && ue.Reason != ReasonInternal {
+		return fmt.Sprintf("master %s is unreachable: %s", e.addr, ue.Detail)
 	}
 	return fmt.Sprintf("master %s: %v", e.addr, e.err)
 }
@@ -108,7 +108,7 @@ func (e *masterError) Unwrap() error { return e.err }
 func (c *Cluster) askState(ctx context.Context, ms *masterState, path string) (*masterState, *state, []*masterState, error) {
 	var made []*masterState
 	for range maxRedirects + 1 {
-		resp, err := c.get(ctx, ms.m, path, true)
+		resp, err := c.get(ctx, ms, path, true)
 		if err != nil {
 			return nil, nil, made, &masterError{addr: ms.m.addr, err: err}
 		}
@@ -176,17 +176,30 @@ func (c *Cluster) principal() string {
 
 // get sends a GET for the gateway's own purposes to a master, with the
 // discovery credentials when withAuth.
-func (c *Cluster) get(ctx context.Context, m *member, path string, withAuth bool) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+m.addr+path, nil)
+func (c *Cluster) get(ctx context.Context, ms *masterState, path string, withAuth bool) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", userAgent)
-	if withAuth && c.cfg.Credentials != nil {
-		req.SetBasicAuth(c.cfg.Credentials.Principal, c.cfg.Credentials.Secret)
+	return c.ownRequest(req, ms, withAuth)
+}
+
+// ownRequest sends one of the gateway's own requests (discovery,
+// SUBSCRIBE) to a master, never waiting for one that is down: there are
+// other masters to ask. withAuth adds the discovery credentials.
+func (c *Cluster) ownRequest(req *http.Request, ms *masterState, withAuth bool) (*http.Response, error) {
+	c.mu.RLock()
+	view := c.masterViewLocked(ms)
+	c.mu.RUnlock()
+	d := c.memberDestination(Route{Kind: KindMaster, Key: ms.m.addr, Tail: req.URL.EscapedPath()}, view, ms.m, noWait)
+	d.KeepAuthorization = false
+	if withAuth {
+		d.Credentials = c.cfg.Credentials
 	}
-	return c.roundTrip(req, m, noWait)
+	req.Header.Set("User-Agent", userAgent)
+	d.Rewrite(req)
+	return c.roundTrip(req, d)
 }
 
 func isRedirect(code int) bool {
@@ -328,7 +341,7 @@ func (c *Cluster) leaderConfirmed(ctx context.Context) bool {
 	masters, leader := append([]*masterState(nil), c.masters...), c.leader
 	c.mu.RUnlock()
 	for _, ms := range masters {
-		resp, err := c.get(ctx, ms.m, "/master/redirect", false)
+		resp, err := c.get(ctx, ms, "/master/redirect", false)
 		if err != nil {
 			continue
 		}

@@ -47,8 +47,8 @@ func TestDiscoveryFollowsRedirects(t *testing.T) {
 	}
 	// The leader is reachable by route key under any of its names.
 	for _, key := range s.Leader.Addresses {
-		if tg, err := c.Target(KindMaster, key); err != nil || tg.Member.Role != RoleLeader {
-			t.Errorf("Target(master, %q): %v", key, err)
+		if d, err := c.Resolve(context.Background(), Route{Kind: KindMaster, Key: key}); err != nil || d.Member.Role != RoleLeader {
+			t.Errorf("Resolve(master, %q): %v", key, err)
 		}
 	}
 }
@@ -69,9 +69,9 @@ func TestLeaderChangeByPolling(t *testing.T) {
 			}
 			return s.Leader != nil && s.Leader.Address == next.HostPort() && s.Leader.ID == next.ID() && len(s.Standbys) == 2
 		})
-		_, err := c.Target(KindLeader, "")
-		if next == nil && !errors.Is(err, ErrNoLeader) || next != nil && err != nil {
-			t.Errorf("leader %v: Target(leader): %v", next != nil, err)
+		_, err := c.Resolve(context.Background(), Route{Kind: KindLeader})
+		if next == nil && ReasonOf(err) != ReasonNoLeader || next != nil && err != nil {
+			t.Errorf("leader %v: Resolve(leader): %v", next != nil, err)
 		}
 	}
 }
@@ -135,8 +135,8 @@ func TestSubscribe(t *testing.T) {
 		t.Fatal(err)
 	}
 	testsupport.Eventually(t, "the agent's removal", 0, func() bool { return findAgent(c.Snapshot(), a.ID()) == nil })
-	if _, err := c.Target(KindAgent, a.ID()); !errors.Is(err, ErrUnknown) {
-		t.Errorf("Target(removed agent): %v", err)
+	if _, err := c.Resolve(context.Background(), Route{Kind: KindAgent, Key: a.ID()}); ReasonOf(err) != ReasonUnknown {
+		t.Errorf("Resolve(removed agent): %v", err)
 	}
 
 	f, err := sc.AddFramework(sim.FrameworkSpec{Name: "spark", UIPath: "/spark/"})
@@ -144,15 +144,15 @@ func TestSubscribe(t *testing.T) {
 		t.Fatal(err)
 	}
 	testsupport.Eventually(t, "the added framework", 0, func() bool {
-		tg, err := c.Target(KindFrameworkName, "spark")
-		return err == nil && tg.URL.String() == f.WebUIURL()
+		d, err := c.Resolve(context.Background(), Route{Kind: KindFrameworkName, Key: "spark", Tail: "/"})
+		return err == nil && d.Scheme+"://"+d.Host+d.Path == f.WebUIURL()
 	})
 	if err := sc.RemoveFramework(f.ID()); err != nil {
 		t.Fatal(err)
 	}
 	testsupport.Eventually(t, "the framework's removal", 0, func() bool {
-		_, err := c.Target(KindFrameworkID, f.ID())
-		return errors.Is(err, ErrUnknown)
+		_, err := c.Resolve(context.Background(), Route{Kind: KindFrameworkID, Key: f.ID()})
+		return ReasonOf(err) == ReasonUnknown
 	})
 
 	next := sc.Masters()[1]
@@ -270,17 +270,13 @@ func TestCredentials(t *testing.T) {
 		waitReady(t, c)
 		testsupport.Eventually(t, "the SUBSCRIBE stream", 0, func() bool { return c.Snapshot().Subscribed })
 
-		tg, err := c.Target(KindLeader, "")
-		if err != nil {
-			t.Fatal(err)
-		}
 		get := func(auth string) int {
 			req := httptest.NewRequest(http.MethodGet, "/master/state", nil).WithContext(context.Background())
 			req.RequestURI = ""
 			if auth != "" {
 				req.Header.Set("Authorization", auth)
 			}
-			resp, err := tg.Transport.RoundTrip(req)
+			resp, _, err := send(t, c, Route{Kind: KindLeader}, req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -375,29 +371,31 @@ func TestStaleness(t *testing.T) {
 	if !s.Stale || s.Expired || s.Age != 2*time.Minute || len(s.Agents) != 1 {
 		t.Errorf("after 2 minutes: stale %v, expired %v, age %s", s.Stale, s.Expired, s.Age)
 	}
-	if _, err := c.Target(KindAgent, agent); err != nil {
-		t.Errorf("Target while stale: %v", err)
+	if _, err := c.Resolve(context.Background(), Route{Kind: KindAgent, Key: agent}); err != nil {
+		t.Errorf("Resolve while stale: %v", err)
 	}
 
 	now.Add(int64(10 * time.Minute))
 	if s := c.Snapshot(); !s.Expired {
 		t.Errorf("after 12 minutes: not expired")
 	}
-	if _, err := c.Target(KindAgent, agent); !errors.Is(err, ErrStale) || !strings.Contains(err.Error(), "12m0s ago, more than the stale hard limit 10m0s") {
-		t.Errorf("Target past the hard limit: %v", err)
+	if _, err := c.Resolve(context.Background(), Route{Kind: KindAgent, Key: agent}); ReasonOf(err) != ReasonStale || !strings.Contains(err.Error(), "12m0s ago, more than the stale hard limit 10m0s") {
+		t.Errorf("Resolve past the hard limit: %v", err)
 	}
-	if _, err := c.Target(KindMaster, sc.Leader().HostPort()); err != nil {
+	if _, err := c.Resolve(context.Background(), Route{Kind: KindMaster, Key: sc.Leader().HostPort()}); err != nil {
 		t.Errorf("a configured master past the hard limit: %v", err)
 	}
 }
 
-// TestWait: Target before the first discovery is ErrNotReady; Wait returns
-// once it finished.
+// TestWait: Resolve before the first discovery waits for it, and without
+// one answers ReasonNotReady; Wait returns once it finished.
 func TestWait(t *testing.T) {
 	sc := startSim(t, sim.Options{Modes: []sim.Mode{sim.Plain}})
 	c := newCluster(t, sc, Config{})
-	if _, err := c.Target(KindLeader, ""); !errors.Is(err, ErrNotReady) {
-		t.Errorf("Target before discovery: %v", err)
+	short, stop := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer stop()
+	if _, err := c.Resolve(short, Route{Kind: KindLeader}); ReasonOf(err) != ReasonNotReady {
+		t.Errorf("Resolve before discovery: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -406,8 +404,8 @@ func TestWait(t *testing.T) {
 	}
 	run(t, c)
 	waitReady(t, c)
-	if _, err := c.Target(KindAgent, sc.Agents()[0].ID()); err != nil {
-		t.Errorf("Target after Wait: %v", err)
+	if _, err := c.Resolve(context.Background(), Route{Kind: KindAgent, Key: sc.Agents()[0].ID()}); err != nil {
+		t.Errorf("Resolve after Wait: %v", err)
 	}
 }
 
@@ -439,7 +437,7 @@ func TestLeaderDiesMidBrowsing(t *testing.T) {
 	run(t, c)
 	waitReady(t, c)
 	old, next := sc.Masters()[0], sc.Masters()[1]
-	tg, err := c.Target(KindLeader, "")
+	d, err := c.Resolve(context.Background(), Route{Kind: KindLeader, Tail: "/master/state"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,25 +446,24 @@ func TestLeaderDiesMidBrowsing(t *testing.T) {
 	}
 	sc.SetLeader(next)
 	req, _ := http.NewRequest(http.MethodGet, "http://ignored/master/state", nil)
-	resp, err := tg.Transport.RoundTrip(req)
+	req = req.WithContext(WithDestination(req.Context(), d))
+	d.Rewrite(req)
+	resp, err := c.Transport().RoundTrip(req)
 	if err != nil {
 		t.Fatalf("request to the dead leader: %v", err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Request.URL.Host != next.HostPort() {
-		t.Errorf("request to the dead leader: %d from %s, want 200 from the next leader %s", resp.StatusCode, resp.Request.URL.Host, next.HostPort())
+	if resp.StatusCode != http.StatusOK || d.Address != next.HostPort() {
+		t.Errorf("request to the dead leader: %d from %s, want 200 from the next leader %s", resp.StatusCode, d.Address, next.HostPort())
 	}
 	if s := c.Snapshot(); s.Leader == nil || s.Leader.Address != next.HostPort() {
 		t.Errorf("the leader after the request: %+v, want %s", s.Leader, next.HostPort())
 	}
 
 	// A master route names one master: a request to it fails, naming it.
-	tg, err = c.Target(KindMaster, old.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ue *UnreachableError
-	if _, err := tg.Transport.RoundTrip(req); !errors.As(err, &ue) || ue.Address != old.HostPort() {
+	req, _ = http.NewRequest(http.MethodGet, "http://ignored/master/state", nil)
+	var ue *Error
+	if _, _, err := send(t, c, Route{Kind: KindMaster, Key: old.Addr()}, req); !errors.As(err, &ue) || ue.Address != old.HostPort() {
 		t.Errorf("request to the dead master by its address: %v", err)
 	}
 }

@@ -5,21 +5,25 @@
 // A Cluster discovers the cluster from the configured masters (following
 // standbys' redirects itself, polling the state every refresh and following
 // the v1 SUBSCRIBE stream where the leader offers it), probes every master
-// and agent for TLS and plain HTTP (SPEC section 6), and hands out
-// http.RoundTrippers that reach a member the way it can be reached: TLS
-// when it speaks TLS, plain HTTP otherwise, re-probing and retrying an
-// idempotent request once when a connection fails, so a member restarted
-// from plain to SSL between two requests costs the caller nothing.
+// and agent for TLS and plain HTTP (SPEC section 6), and decides once per
+// request where it goes (Resolve: a Destination) and how it gets there
+// (the Transport): TLS when the member speaks TLS, plain HTTP otherwise,
+// re-probing and retrying an idempotent request once when a connection
+// fails, so a member restarted from plain to SSL between two requests
+// costs the caller nothing.
 //
 // The typical use, by the gateway's server:
 //
 //	c, err := upstream.New(upstream.Config{Masters: masters, TLS: tlsContext})
 //	go c.Run(ctx)
 //	...
-//	if err := c.Wait(r.Context()); err != nil { ... } // first discovery
-//	t, err := c.Target(upstream.KindAgent, agentID)
-//	// errors.Is(err, upstream.ErrUnknown) -> 404, ErrStale/ErrNoLeader -> 503
-//	proxy := &httputil.ReverseProxy{Transport: t.Transport, ...}
+//	d, err := c.Resolve(r.Context(), upstream.ParseRoute(r.URL.EscapedPath()))
+//	// err is an *upstream.Error: its Reason says 404, 503, 502 or 504
+//	proxy := &httputil.ReverseProxy{
+//		Rewrite:   func(pr *httputil.ProxyRequest) { d.Rewrite(pr.Out) },
+//		Transport: c.Transport(), // reads d from the request's context
+//	}
+//	proxy.ServeHTTP(w, r.WithContext(upstream.WithDestination(r.Context(), d)))
 //
 // Snapshot returns an immutable view for pages and link rewriting, with a
 // Generation that changes whenever anything a gateway maps changes; Report

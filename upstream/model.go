@@ -24,6 +24,10 @@ type Framework struct {
 	WebUIURL string
 	// Active is whether the framework is connected to the master.
 	Active bool
+	// Prefix is the gateway prefix its web UI is served under
+	// (ServicePrefix or FrameworkPrefix); "" without a web UI. Only a
+	// Snapshot's frameworks carry it.
+	Prefix string
 }
 
 // setAgentsLocked makes list the agents.

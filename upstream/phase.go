@@ -30,6 +30,11 @@ const (
 	PhaseComplete Phase = "complete"
 )
 
+// Phases lists every Phase, for conversions that must cover them all.
+func Phases() []Phase {
+	return []Phase{PhaseUnknown, PhaseNotStarted, Phase1, Phase2, PhaseComplete}
+}
+
 // The settings each step restarts members with (libprocess's names).
 const (
 	enableWithDowngrade = "LIBPROCESS_SSL_ENABLED=true LIBPROCESS_SSL_SUPPORT_DOWNGRADE=true LIBPROCESS_SSL_CERT_FILE=... LIBPROCESS_SSL_KEY_FILE=..."

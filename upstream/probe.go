@@ -15,7 +15,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -31,6 +30,10 @@ const (
 	PlainOnly    Speaks = "plain-only"    // plain HTTP, no TLS
 	Unreachable  Speaks = "unreachable"   // neither
 )
+
+// AllSpeaks lists every Speaks a probe finds, for conversions that must
+// cover them all ("" before the first probe is not among them).
+func AllSpeaks() []Speaks { return []Speaks{SSLOnly, SSLDowngrade, PlainOnly, Unreachable} }
 
 // TLS reports whether the member accepts TLS.
 func (s Speaks) TLS() bool { return s == SSLOnly || s == SSLDowngrade }
@@ -68,6 +71,10 @@ type Probe struct {
 	// section 6): an expiring certificate, a hostname or IP it does not
 	// cover, an untrusted chain, a short RSA key, TLS below 1.2.
 	Warnings []string
+
+	// tlsFailure is why the TLS half failed (ReasonInternal when it did
+	// not).
+	tlsFailure Reason
 
 	seq      uint64    // the probe's start order, for re-probes "after a failure"
 	finished time.Time // when it ended, on the monotonic clock
@@ -140,24 +147,33 @@ func (p *Probe) Scheme() string {
 	return ""
 }
 
-// Reasons of a TLS attempt that met a member without SSL.
-const (
-	reasonPlainAnswer = "not TLS: the member answered in plain HTTP"
-	reasonNotTLS      = "not TLS: the member's first bytes are not a TLS record"
-	reasonClosed      = "the member closed the connection"
-)
+// Problem says what is wrong with the member as the probe found it, ""
+// when nothing is: a TLS handshake that went wrong (not merely a member
+// without SSL), a plain attempt that failed where plain HTTP was expected,
+// or why it is unreachable. The dashboard and the report (its "error")
+// show the same words.
+func (p *Probe) Problem() string {
+	if p == nil {
+		return ""
+	}
+	var errs []string
+	if p.TLSError != "" && !p.Speaks.TLS() && !(p.Speaks == PlainOnly && p.NoSSL()) {
+		errs = append(errs, "tls: "+p.TLSError)
+	}
+	if p.PlainError != "" && !p.Speaks.Plain() && p.Speaks != SSLOnly {
+		errs = append(errs, "plain: "+p.PlainError)
+	}
+	if p.Speaks == Unreachable && p.Reason != "" && len(errs) == 0 {
+		errs = append(errs, p.Reason)
+	}
+	return strings.Join(errs, "; ")
+}
 
 // NoSSL reports whether the TLS half of the probe failed the way it fails
 // against a member with SSL off (a plain answer, bytes that are not TLS,
 // or the connection closed at the ClientHello, as libprocess does), as
 // opposed to a TLS handshake that went wrong, which deserves attention.
-func (p *Probe) NoSSL() bool {
-	switch p.TLSError {
-	case reasonPlainAnswer, reasonNotTLS, reasonClosed:
-		return true
-	}
-	return false
-}
+func (p *Probe) NoSSL() bool { return p.TLSError != "" && p.tlsFailure == ReasonNotTLS }
 
 // probeRequest is the plain probe's request, with the Host header to fill
 // in (SPEC section 6: GET /version with Connection: close).
@@ -178,14 +194,14 @@ func (c *Cluster) probe(ctx context.Context, m *member) *Probe {
 	if t.info != nil {
 		p.TLS, p.Cert = t.info, t.cert
 	} else {
-		p.TLSError = t.reason
+		p.TLSError, p.tlsFailure = t.reason, t.failure
 	}
 	if t.connectFailed {
 		// The address does not take connections: a second attempt would
 		// fail the same way.
 		p.PlainError = t.reason
 	} else if status, err := c.probePlain(ctx, m, request); err != nil {
-		p.PlainError = c.reason(err, ctx)
+		_, p.PlainError = classify(err, c.cfg.ProbeTimeout)
 	} else {
 		p.Plain = status
 	}
@@ -222,9 +238,11 @@ type tlsResult struct {
 	info  *TLSInfo
 	cert  *CertInfo
 	chain []*x509.Certificate
-	// reason says why there is no info; connectFailed when TCP itself
-	// failed, handshakeFailed when the member answered TLS but refused.
+	// reason and failure say why there is no info; connectFailed when
+	// TCP itself failed, handshakeFailed when the member answered TLS but
+	// refused.
 	reason          string
+	failure         Reason
 	connectFailed   bool
 	handshakeFailed bool
 	// requested: the member asked for a client certificate.
@@ -295,7 +313,8 @@ type attempt struct {
 func (c *Cluster) handshake(ctx context.Context, m *member, request []byte, slot *sessionSlot, short bool) (a attempt) {
 	conn, err := c.dialProbe(ctx, m)
 	if err != nil {
-		a.r = tlsResult{reason: c.reason(err, ctx), connectFailed: true}
+		a.r = tlsResult{connectFailed: true}
+		a.r.failure, a.r.reason = classify(err, c.cfg.ProbeTimeout)
 		return a
 	}
 	defer conn.Close()
@@ -325,16 +344,19 @@ func (c *Cluster) handshake(ctx context.Context, m *member, request []byte, slot
 	tc := tls.Client(conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		a.notTLS = hungUpOrNotTLS(err)
-		a.r = tlsResult{reason: c.handshakeReason(err, ctx, a.requested, a.sent), handshakeFailed: isRemoteRefusal(err), requested: a.requested}
+		a.r = tlsResult{handshakeFailed: isRemoteAlert(err), requested: a.requested}
+		a.r.failure, a.r.reason = handshakeReason(err, c.cfg.ProbeTimeout, a.requested, a.sent)
 		return a
 	}
 	a.cs = tc.ConnectionState()
 	if a.cs.Version >= tls.VersionTLS13 {
 		if _, err := c.askVersion(tc, request); err != nil {
-			if isRemoteRefusal(err) {
-				a.r = tlsResult{reason: c.handshakeReason(err, ctx, a.requested, a.sent), handshakeFailed: true, requested: a.requested}
+			if isRemoteAlert(err) {
+				a.r = tlsResult{handshakeFailed: true, requested: a.requested}
+				a.r.failure, a.r.reason = handshakeReason(err, c.cfg.ProbeTimeout, a.requested, a.sent)
 			} else {
-				a.r = tlsResult{reason: "no HTTP answer over TLS: " + c.reason(err, ctx)}
+				a.r.failure, a.r.reason = classify(err, c.cfg.ProbeTimeout)
+				a.r.reason = "no HTTP answer over TLS: " + a.r.reason
 			}
 		}
 	}
@@ -413,64 +435,30 @@ func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
 var errNotHTTP = errors.New("the answer is not HTTP/1.x")
 
-// reason turns a connection error into the few words a report shows.
-func (c *Cluster) reason(err error, ctx context.Context) string {
-	var dnsErr *net.DNSError
-	var recErr tls.RecordHeaderError
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded), ctx.Err() != nil && isTimeout(err):
-		return fmt.Sprintf("timeout after %s", c.cfg.ProbeTimeout)
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return "connection reset"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "connection closed without an HTTP answer"
-	case errors.Is(err, errNotHTTP):
-		return "the answer is not HTTP"
-	case errors.As(err, &dnsErr):
-		return fmt.Sprintf("cannot resolve %s: %s", dnsErr.Name, dnsErr.Err)
-	case errors.As(err, &recErr):
-		if bytes.HasPrefix(recErr.RecordHeader[:], []byte("HTTP/")) {
-			return reasonPlainAnswer
-		}
-		return reasonNotTLS
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return "no route to host"
-	}
-	return err.Error()
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
 // handshakeReason describes a failed TLS handshake, with what to do when
 // the member demanded a client certificate.
-func (c *Cluster) handshakeReason(err error, ctx context.Context, requested, sent bool) string {
-	r := c.reason(err, ctx)
-	if strings.HasPrefix(r, "not TLS") || r == "connection refused" || strings.HasPrefix(r, "timeout") {
-		return r
+func handshakeReason(err error, timeout time.Duration, requested, sent bool) (Reason, string) {
+	reason, r := classify(err, timeout)
+	switch reason {
+	case ReasonNotTLS, ReasonRefused, ReasonTimeout:
+		return reason, r
+	case ReasonTLSHandshake:
+		r = err.Error() // the alert, without classify's own words
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		// What a plain libprocess member does with a ClientHello: its
 		// HTTP decoder fails and it closes the socket (process.cpp).
-		r = reasonClosed
+		reason, r = ReasonNotTLS, reasonClosed
 	}
 	switch {
 	case requested && !sent:
-		return "TLS handshake failed: the member requires a client certificate and none is configured; set LIBPROCESS_SSL_CERT_FILE and LIBPROCESS_SSL_KEY_FILE (" + r + ")"
-	case requested && isRemoteRefusal(err):
-		return "TLS handshake failed: the member refused the gateway's client certificate (" + r + ")"
+		return ReasonClientCertRequired, "TLS handshake failed: the member requires a client certificate and none is configured; set LIBPROCESS_SSL_CERT_FILE and LIBPROCESS_SSL_KEY_FILE (" + r + ")"
+	case requested && isRemoteAlert(err):
+		return ReasonClientCertRequired, "TLS handshake failed: the member refused the gateway's client certificate (" + r + ")"
+	case reason == ReasonNotTLS:
+		return reason, r
 	}
-	return "TLS handshake failed: " + r
-}
-
-// isRemoteRefusal reports whether the member answered with a TLS alert.
-func isRemoteRefusal(err error) bool {
-	var alert tls.AlertError
-	return errors.As(err, &alert) || strings.Contains(err.Error(), "remote error: tls:")
+	return ReasonTLSHandshake, "TLS handshake failed: " + r
 }
 
 // suiteName is tls.CipherSuiteName without its allocations.

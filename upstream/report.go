@@ -43,7 +43,8 @@ type ReportMember struct {
 	Speaks Speaks    `json:"speaks"`
 	TLS    *TLSInfo  `json:"tls"`
 	Cert   *CertInfo `json:"cert"`
-	// Error says why the member is unreachable, "" when it is not.
+	// Error says what is wrong with the member (Probe.Problem), "" when
+	// nothing is.
 	Error string `json:"error"`
 	// TLSError and PlainError say why each half of the probe failed
 	// (the plain half fails on an ssl-only member, as it should).
@@ -105,7 +106,7 @@ func reportMember(m *Member, configuredScheme string) ReportMember {
 		return rm
 	}
 	at := p.At
-	rm.Speaks, rm.TLS, rm.Cert, rm.Error = p.Speaks, p.TLS, p.Cert, p.Reason
+	rm.Speaks, rm.TLS, rm.Cert, rm.Error = p.Speaks, p.TLS, p.Cert, p.Problem()
 	rm.TLSError, rm.PlainError, rm.Plain, rm.ClientCertRequested = p.TLSError, p.PlainError, p.Plain, p.ClientCertRequested
 	rm.ProbedAt, rm.ProbeMillis = &at, float64(p.Duration.Microseconds())/1000
 	rm.Warnings = append(rm.Warnings, p.Warnings...)

@@ -16,6 +16,9 @@ const (
 	RoleAgent   Role = "agent"
 )
 
+// Roles lists every Role, for conversions that must cover them all.
+func Roles() []Role { return []Role{RoleLeader, RoleStandby, RoleAgent} }
+
 // Member is a master or an agent as a Snapshot or a Target shows it. It is
 // immutable.
 type Member struct {
@@ -39,6 +42,10 @@ type Member struct {
 	Active bool
 	// Configured is whether the master was given with --master.
 	Configured bool
+	// Prefix is the gateway prefix the member is served under: "" for the
+	// leader (at the root), MasterPrefix for a standby, AgentPrefix for an
+	// agent.
+	Prefix string
 	// Probe is the latest probe, nil before the first.
 	Probe *Probe
 }
@@ -79,7 +86,8 @@ type Snapshot struct {
 	Standbys []*Member
 	// Agents are the agents the leader knows, by id.
 	Agents []*Member
-	// Frameworks are the frameworks the leader knows, by name then id.
+	// Frameworks are the frameworks the leader knows, by name then id,
+	// each with the prefix its web UI is served under.
 	Frameworks []*Framework
 
 	// Updated is when the masters last confirmed the map (a state poll, or
@@ -91,6 +99,9 @@ type Snapshot struct {
 	Age     time.Duration
 	Stale   bool
 	Expired bool
+	// SoftLimit and HardLimit are the staleness limits Stale and Expired
+	// are judged by.
+	SoftLimit, HardLimit time.Duration
 	// Error is the latest discovery's error, "" when it succeeded.
 	Error string
 	// Subscribed is whether the leader's SUBSCRIBE stream keeps the map
@@ -130,6 +141,7 @@ func (c *Cluster) Snapshot() *Snapshot {
 	}
 	s := *c.snap
 	c.snapMu.Unlock()
+	s.SoftLimit, s.HardLimit = c.cfg.StaleSoftLimit, c.cfg.StaleHardLimit
 	if !s.Updated.IsZero() {
 		s.Age = c.cfg.Now().Sub(s.Updated)
 		s.Stale = s.Age > c.cfg.StaleSoftLimit
@@ -157,10 +169,7 @@ func (c *Cluster) buildLocked() *Snapshot {
 		s.Agents = append(s.Agents, agentView(a))
 	}
 	sort.Slice(s.Agents, func(i, j int) bool { return s.Agents[i].ID < s.Agents[j].ID })
-	s.Frameworks = make([]*Framework, 0, len(c.frameworks))
-	for _, f := range c.frameworks {
-		s.Frameworks = append(s.Frameworks, f)
-	}
+	s.Frameworks = c.frameworkViewsLocked()
 	sort.Slice(s.Frameworks, func(i, j int) bool {
 		a, b := s.Frameworks[i], s.Frameworks[j]
 		return a.Name < b.Name || a.Name == b.Name && a.ID < b.ID
@@ -169,22 +178,52 @@ func (c *Cluster) buildLocked() *Snapshot {
 	return s
 }
 
+// frameworkViewsLocked shows the frameworks, each with its gateway
+// prefix. Names may repeat in Mesos (two Spark jobs are both "spark"):
+// the name leads to the framework Resolve picks for it (KindFrameworkName),
+// and the others are served by id, which always works. c.mu is held.
+func (c *Cluster) frameworkViewsLocked() []*Framework {
+	owners := map[string]*Framework{}
+	for _, f := range c.frameworks {
+		if f.WebUIURL != "" && f.Name != "" && betterFramework(f, owners[f.Name]) {
+			owners[f.Name] = f
+		}
+	}
+	out := make([]*Framework, 0, len(c.frameworks))
+	for _, f := range c.frameworks {
+		v := *f
+		switch {
+		case f.WebUIURL == "":
+		case owners[f.Name] == f:
+			v.Prefix = ServicePrefix(f.Name)
+		default:
+			v.Prefix = FrameworkPrefix(f.ID)
+		}
+		out = append(out, &v)
+	}
+	return out
+}
+
 // masterViewLocked shows a master; c.mu is held.
 func (c *Cluster) masterViewLocked(ms *masterState) *Member {
 	role := RoleStandby
 	if ms == c.leader {
 		role = RoleLeader
 	}
-	return &Member{
+	m := &Member{
 		Role: role, ID: ms.id, Address: ms.m.addr, Hostname: ms.hostname,
 		Addresses: append([]string(nil), ms.aliases...), Active: true, Configured: ms.configured,
 		Probe: ms.m.probe.Load(),
 	}
+	if role == RoleStandby {
+		m.Prefix = MasterPrefix(m.Address)
+	}
+	return m
 }
 
 // agentView shows an agent.
 func agentView(a *agentState) *Member {
-	m := &Member{Role: RoleAgent, ID: a.id, Address: a.m.addr, Hostname: a.hostname, Active: a.active, Probe: a.m.probe.Load()}
+	m := &Member{Role: RoleAgent, ID: a.id, Address: a.m.addr, Hostname: a.hostname, Active: a.active, Probe: a.m.probe.Load(), Prefix: AgentPrefix(a.id)}
 	m.Addresses = []string{a.m.addr}
 	if hp := m.HostPort(); hp != a.m.addr {
 		m.Addresses = append(m.Addresses, hp)

@@ -149,17 +149,13 @@ func (c *Cluster) follow(ctx context.Context, leader *masterState, changed <-cha
 
 // subscribe sends SUBSCRIBE to the leader and checks its answer.
 func (c *Cluster) subscribe(ctx context.Context, leader *masterState) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+leader.m.addr+"/master/api/v1", strings.NewReader(`{"type":"SUBSCRIBE"}`))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/master/api/v1", strings.NewReader(`{"type":"SUBSCRIBE"}`))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", userAgent)
-	if c.cfg.Credentials != nil {
-		req.SetBasicAuth(c.cfg.Credentials.Principal, c.cfg.Credentials.Secret)
-	}
-	resp, err := c.roundTrip(req, leader.m, noWait)
+	resp, err := c.ownRequest(req, leader, true)
 	if err != nil {
 		return nil, fmt.Errorf("SUBSCRIBE to %s: %w", leader.m.addr, err)
 	}

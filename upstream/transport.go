@@ -3,12 +3,10 @@ package upstream
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"time"
 )
 
@@ -41,10 +39,6 @@ func (c *Cluster) newTransport() *http.Transport {
 	}
 }
 
-// dialKey carries a dialTarget in a request's context to the dial
-// functions, which the Transport hands the request's context values.
-type dialKey struct{}
-
 // dialTarget is what a TLS connection validates: the member's hostname
 // and, when known, its IP.
 type dialTarget struct {
@@ -62,8 +56,10 @@ func (c *Cluster) dialPlain(ctx context.Context, network, addr string) (net.Conn
 // member: SNI and validation against its hostname, verification as
 // configured, the client certificate.
 func (c *Cluster) dialTLS(ctx context.Context, network, addr string) (net.Conn, error) {
-	t, ok := ctx.Value(dialKey{}).(dialTarget)
-	if !ok {
+	var t dialTarget
+	if d := DestinationOf(ctx); d != nil {
+		t = dialTarget{d.hostname, d.ip}
+	} else {
 		t.hostname, _, _ = net.SplitHostPort(addr)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.ProbeTimeout)
@@ -80,74 +76,87 @@ func (c *Cluster) dialTLS(ctx context.Context, network, addr string) (net.Conn, 
 	return tc, nil
 }
 
-// memberTransport is a member's RoundTripper.
-type memberTransport struct {
-	c *Cluster
-	m *member
-}
+// Transport returns the RoundTripper that sends each request to its
+// Destination, carried in the request's context (WithDestination); a
+// request without one is refused, whatever its URL says. For a member it
+// uses the scheme of the member's latest probe; when the connection fails
+// it probes the member again at once and retries an idempotent request
+// once on the scheme the new probe found, so a member restarted from
+// plain to SSL between two requests costs the caller nothing. It never
+// follows redirects and adds only the Destination's Credentials. Its
+// errors are *Error.
+func (c *Cluster) Transport() http.RoundTripper { return transport{c} }
 
-// RoundTrip sends the request to the member whatever its URL's scheme and
-// host say (the proxy may set anything there; it cannot redirect the
-// request elsewhere), with the scheme of the member's latest probe. It
-// adds nothing to the request's headers: the browser's Authorization
-// reaches this member, and only it.
-func (t *memberTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return t.c.roundTrip(req, t.m, waitMember)
-}
+type transport struct{ c *Cluster }
 
-// leaderTransport is the leader route's RoundTripper: the route names no
-// master, only whoever leads. It sends to the member that led when the
-// route was resolved; when that member is unreachable and discovery has
-// meanwhile found another leader, an idempotent request goes to the new
-// one instead of failing.
-type leaderTransport struct {
-	c *Cluster
-	m *member
-}
-
-// RoundTrip: see leaderTransport.
-func (t *leaderTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.c.roundTrip(req, t.m, waitLeader)
-	var ue *UnreachableError
-	if err == nil || !retryable(req) || req.Context().Err() != nil || !errors.As(err, &ue) {
+func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	d := DestinationOf(req.Context())
+	if d == nil || d.c != t.c {
+		closeBody(req)
+		return nil, &Error{Reason: ReasonInternal, Detail: "a request without a destination of this cluster"}
+	}
+	if d.m == nil {
+		return t.c.frameworkRoundTrip(req, d)
+	}
+	resp, err := t.c.roundTrip(req, d)
+	if err == nil || d.wait != waitLeader || !retryable(req) || req.Context().Err() != nil || ReasonOf(err) != ReasonUnreachable {
 		return resp, err
 	}
+	// The route names no master, only whoever leads: when the member that
+	// led is unreachable and discovery has meanwhile found another
+	// leader, the request goes there instead of failing.
 	next := t.c.leaderMember()
-	if next == nil || next == t.m {
+	if next == nil || next.m == d.m {
 		return resp, err
 	}
 	t.c.log.Debug("the leader changed while a request waited for it; sending the request to the new leader",
-		"request_id", req.Header.Get("X-Request-Id"), "was", t.m.addr, "leader", next.addr)
-	return t.c.roundTrip(req, next, waitLeader)
+		"request_id", req.Header.Get("X-Request-Id"), "was", d.m.addr, "leader", next.m.addr)
+	d.moveTo(next)
+	return t.c.roundTrip(req, d)
 }
 
-// leaderMember is the member leading now, nil when none does.
-func (c *Cluster) leaderMember() *member {
+// frameworkRoundTrip sends a request to a framework's UI as its webui_url
+// says. A failed connection is the caller's error: there is no probe to
+// consult.
+func (c *Cluster) frameworkRoundTrip(req *http.Request, d *Destination) (*http.Response, error) {
+	resp, err := c.transport.RoundTrip(d.outgoing(req))
+	if err != nil {
+		return nil, connectionError(d, err, c.cfg.ProbeTimeout)
+	}
+	return resp, nil
+}
+
+// leaderMember is the master leading now, nil when none does.
+func (c *Cluster) leaderMember() *masterState {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if c.leader == nil {
-		return nil
-	}
-	return c.leader.m
+	return c.leader
+}
+
+// moveTo sends the destination to another master (the next leader).
+func (d *Destination) moveTo(ms *masterState) {
+	d.c.mu.RLock()
+	d.Member = d.c.masterViewLocked(ms)
+	d.c.mu.RUnlock()
+	d.m, d.Address, d.Host, d.hostname, d.ip = ms.m, ms.m.addr, ms.m.host, ms.m.hostname, ms.m.ip
 }
 
 // reprobeUnreachable is how old a probe that found a member unreachable
 // may be before a request probes it again instead of failing at once.
 const reprobeUnreachable = time.Second
 
-// roundTrip sends req to m. When the connection fails (the member was
-// restarted with other settings, or died) m is probed again at once, and
-// an idempotent request without a body is retried once on the scheme the
-// new probe found. wait says whether a request that finds m unreachable
-// waits for it to come back (awaitRestart).
-func (c *Cluster) roundTrip(req *http.Request, m *member, wait waitMode) (*http.Response, error) {
-	ctx := req.Context()
-	out, err := c.outgoing(req, m, c.awaitRestart(ctx, req, m, c.usableProbe(ctx, m), wait))
-	if err != nil {
+// roundTrip sends req to d's member. When the connection fails (the
+// member was restarted with other settings, or died) the member is probed
+// again at once, and an idempotent request without a body is retried once
+// on the scheme the new probe found. d.wait says whether a request that
+// finds the member unreachable waits for it to come back (awaitRestart).
+func (c *Cluster) roundTrip(req *http.Request, d *Destination) (*http.Response, error) {
+	ctx, m := req.Context(), d.m
+	if err := d.follow(c.awaitRestart(ctx, req, d, c.usableProbe(ctx, m))); err != nil {
 		closeBody(req)
 		return nil, err
 	}
-	resp, err := c.transport.RoundTrip(out)
+	resp, err := c.transport.RoundTrip(d.outgoing(req))
 	if err == nil || ctx.Err() != nil {
 		return resp, err
 	}
@@ -159,19 +168,23 @@ func (c *Cluster) roundTrip(req *http.Request, m *member, wait waitMode) (*http.
 		signal(c.refreshNow) // the leader may be gone: look for the next one now
 	}
 	if !retryable(req) {
-		return nil, fmt.Errorf("%s %s (re-probed: %s): %w", req.Method, m.addr, p.Speaks, err)
+		e := connectionError(d, err, c.cfg.ProbeTimeout)
+		e.Detail += fmt.Sprintf(" (%s %s; re-probed: %s)", req.Method, m.addr, p.Speaks)
+		return nil, e
 	}
-	p = c.awaitRestart(ctx, req, m, p, wait)
-	out, oerr := c.outgoing(req, m, p)
-	if oerr != nil {
-		return nil, oerr
+	if err := d.follow(c.awaitRestart(ctx, req, d, p)); err != nil {
+		return nil, err
 	}
 	// The gateway's request id (X-Request-Id, which it sends every
 	// member) ties this line to its access log line.
 	c.log.Debug("retrying after a failed connection", "request_id", req.Header.Get("X-Request-Id"),
 		"member", m.addr, "speaks", p.Speaks, "err", err)
 	c.stats.retries.Add(1)
-	return c.transport.RoundTrip(out)
+	resp, err = c.transport.RoundTrip(d.outgoing(req))
+	if err != nil && ctx.Err() == nil {
+		return nil, connectionError(d, err, c.cfg.ProbeTimeout)
+	}
+	return resp, err
 }
 
 // A member restarted in a rolling upgrade (SPEC section 6) is gone for a
@@ -200,7 +213,8 @@ const (
 // awaitRestart re-probes a member that p found unreachable until it
 // answers, restartGrace passes, ctx ends or (waitLeader) another master
 // leads, for a request that may be retried; it returns the last probe.
-func (c *Cluster) awaitRestart(ctx context.Context, req *http.Request, m *member, p *Probe, wait waitMode) *Probe {
+func (c *Cluster) awaitRestart(ctx context.Context, req *http.Request, d *Destination, p *Probe) *Probe {
+	m, wait := d.m, d.wait
 	if wait == noWait || p.Speaks != Unreachable || !retryable(req) || time.Since(time.Unix(0, m.downSince.Load())) > restartWindow {
 		return p
 	}
@@ -235,34 +249,47 @@ func (c *Cluster) usableProbe(ctx context.Context, m *member) *Probe {
 	return p
 }
 
-// outgoing makes the request sent to m: a shallow copy addressed to the
-// member with the probe's scheme, its Host the member's hostname:port
-// unless the caller set one.
-func (c *Cluster) outgoing(req *http.Request, m *member, p *Probe) (*http.Request, error) {
-	scheme, err := c.schemeFor(m, p)
-	if err != nil {
-		return nil, err
-	}
-	out := req.WithContext(context.WithValue(req.Context(), dialKey{}, dialTarget{m.hostname, m.ip}))
+// outgoing makes the request sent to the destination: a shallow copy
+// addressed to it (whatever the caller put in its URL) and carrying it in
+// its context for the dial functions.
+func (d *Destination) outgoing(req *http.Request) *http.Request {
+	out := req.WithContext(WithDestination(req.Context(), d))
 	u := *req.URL
-	u.Scheme, u.Host = scheme, m.addr
+	u.Scheme, u.Host = d.Scheme, d.Address
 	out.URL = &u
 	if out.Host == "" {
-		out.Host = m.host
+		out.Host = d.Host
 	}
-	return out, nil
+	return out
 }
 
-// schemeFor decides how to reach m by its probe and the TLS policy.
-func (c *Cluster) schemeFor(m *member, p *Probe) (string, error) {
+// follow makes the destination use the scheme a probe of its member
+// found, or says why the member cannot be reached (schemeFor).
+func (d *Destination) follow(p *Probe) error {
+	scheme, err := d.c.schemeFor(d, p)
+	if err != nil {
+		return err
+	}
+	d.Scheme = scheme
+	return nil
+}
+
+// schemeFor decides how to reach a member by its probe and the TLS
+// policy. This is where the connecting side's downgrade is decided:
+// under --upstream-tls=auto (the default) a member that speaks plain HTTP
+// only is reached over plain HTTP, as a libprocess client with
+// SUPPORT_DOWNGRADE retries plain when TLS fails, whatever the gateway's
+// own LIBPROCESS_SSL_SUPPORT_DOWNGRADE says (that setting is the front's:
+// the gateway must browse a cluster mid-migration); under required it is
+// refused, as a libprocess client without downgrade refuses it.
+func (c *Cluster) schemeFor(d *Destination, p *Probe) (string, error) {
 	switch {
 	case p.Speaks == Unreachable:
-		return "", &UnreachableError{Role: c.roleOf(m), Address: m.addr, Reason: p.Reason}
+		return "", d.errorf(ReasonUnreachable, p.Reason)
 	case p.Speaks == PlainOnly && c.cfg.UpstreamTLS == TLSRequired:
-		return "", fmt.Errorf("%s %s: %w; restart it with LIBPROCESS_SSL_ENABLED=true, or run the gateway with --upstream-tls=auto", c.roleOf(m), m.addr, ErrTLSRequired)
+		return "", d.errorf(ReasonTLSRequired, "")
 	case p.Speaks.TLS() && c.tls.Settings().VerifiesServer() && p.Cert != nil && !p.Cert.Verified:
-		return "", &UnreachableError{Role: c.roleOf(m), Address: m.addr,
-			Reason: "its certificate does not verify and LIBPROCESS_SSL_VERIFY_SERVER_CERT is on: " + p.Cert.VerifyError}
+		return "", d.errorf(ReasonCertificate, "its certificate does not verify and LIBPROCESS_SSL_VERIFY_SERVER_CERT is on: "+p.Cert.VerifyError)
 	case p.Speaks.TLS():
 		return "https", nil
 	}
@@ -280,36 +307,4 @@ func closeBody(req *http.Request) {
 	if req.Body != nil {
 		req.Body.Close()
 	}
-}
-
-// frameworkTransport is a framework UI's RoundTripper: requests go to the
-// webui_url's scheme and host, whatever the request's URL says.
-type frameworkTransport struct {
-	c      *Cluster
-	scheme string
-	host   string
-	target dialTarget
-}
-
-func newFrameworkTransport(c *Cluster, u *url.URL) *frameworkTransport {
-	t := &frameworkTransport{c: c, scheme: u.Scheme, host: u.Host}
-	t.target.hostname = u.Hostname()
-	if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
-		t.target.ip = ip
-	}
-	if u.Port() == "" {
-		t.host = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
-	}
-	return t
-}
-
-// RoundTrip sends the request to the framework's UI as its webui_url says
-// (usually plain HTTP). A failed connection is the caller's error: there
-// is no probe to consult.
-func (t *frameworkTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	out := req.WithContext(context.WithValue(req.Context(), dialKey{}, t.target))
-	u := *req.URL
-	u.Scheme, u.Host = t.scheme, t.host
-	out.URL = &u
-	return t.c.transport.RoundTrip(out)
 }

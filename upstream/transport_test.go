@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -17,39 +18,63 @@ import (
 	"github.com/mesosgate/mesosgate/e2e/sim"
 )
 
-// proxyTo serves a ReverseProxy to a Target, as the gateway's server does,
-// and returns its URL. Each response says which scheme reached the member.
-func proxyTo(t *testing.T, tg *Target) string {
+// proxyTo serves a ReverseProxy to a route, as the gateway's server does:
+// each request is resolved, rewritten for its destination and sent by the
+// cluster's Transport. It returns the proxy's URL. Each response says
+// which scheme reached the member.
+func proxyTo(t *testing.T, c *Cluster, route Route) string {
 	t.Helper()
 	proxy := &httputil.ReverseProxy{
-		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(tg.URL) },
-		Transport: tg.Transport,
+		Rewrite:   func(pr *httputil.ProxyRequest) { DestinationOf(pr.In.Context()).Rewrite(pr.Out) },
+		Transport: c.Transport(),
 		ModifyResponse: func(resp *http.Response) error {
-			resp.Header.Set("X-Test-Scheme", resp.Request.URL.Scheme)
+			resp.Header.Set("X-Test-Scheme", DestinationOf(resp.Request.Context()).Scheme)
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 		},
 	}
-	front := httptest.NewServer(proxy)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		route := route
+		route.Tail = r.URL.EscapedPath()
+		d, err := c.Resolve(r.Context(), route)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		proxy.ServeHTTP(w, r.WithContext(WithDestination(r.Context(), d)))
+	}))
 	t.Cleanup(front.Close)
 	return front.URL
 }
 
-// agentTarget starts a simulated cluster of one agent in mode, discovers
-// it, and resolves the agent's Target.
-func agentTarget(t *testing.T, mode sim.Mode) (*Cluster, *sim.Agent, *Target) {
+// send resolves a route and sends req to its destination through the
+// cluster's Transport, as the gateway's proxy does.
+func send(t *testing.T, c *Cluster, route Route, req *http.Request) (*http.Response, *Destination, error) {
+	t.Helper()
+	if route.Tail == "" {
+		route.Tail = req.URL.EscapedPath()
+	}
+	d, err := c.Resolve(context.Background(), route)
+	if err != nil {
+		return nil, nil, err
+	}
+	req = req.WithContext(WithDestination(req.Context(), d))
+	d.Rewrite(req)
+	resp, err := c.Transport().RoundTrip(req)
+	return resp, d, err
+}
+
+// agentRoute starts a simulated cluster of one agent in mode, discovers
+// it, and returns the agent's route.
+func agentRoute(t *testing.T, mode sim.Mode) (*Cluster, *sim.Agent, Route) {
 	t.Helper()
 	sc := startSim(t, sim.Options{Modes: []sim.Mode{mode}})
 	c := newCluster(t, sc, Config{})
 	discover(t, c)
 	a := sc.Agents()[0]
-	tg, err := c.Target(KindAgent, a.ID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, a, tg
+	return c, a, Route{Kind: KindAgent, Key: a.ID(), Prefix: AgentPrefix(a.ID())}
 }
 
 // browse GETs a URL through the proxy and returns the status and scheme.
@@ -83,8 +108,8 @@ func TestRestartBetweenRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.from)+" to "+string(tt.to), func(t *testing.T) {
-			c, a, tg := agentTarget(t, tt.from)
-			front := proxyTo(t, tg)
+			c, a, route := agentRoute(t, tt.from)
+			front := proxyTo(t, c, route)
 			client := &http.Client{Timeout: 20 * time.Second}
 			for i, want := range []string{tt.scheme, tt.then} {
 				if i == 1 {
@@ -112,8 +137,8 @@ func TestRestartBetweenRequests(t *testing.T) {
 // (stopped, then started again as a rolling upgrade does) waits for it and
 // is served, instead of failing in the gap.
 func TestRequestWaitsForRestart(t *testing.T) {
-	c, a, tg := agentTarget(t, sim.Plain)
-	front := proxyTo(t, tg)
+	c, a, route := agentRoute(t, sim.Plain)
+	front := proxyTo(t, c, route)
 	if err := a.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -150,13 +175,16 @@ func TestRequestWaitsForRestart(t *testing.T) {
 // TestRequestsNotRetried: a request with a body is not sent twice, but the
 // member is re-probed at once, so the next request finds it.
 func TestRequestsNotRetried(t *testing.T) {
-	c, a, tg := agentTarget(t, sim.Plain)
+	c, a, route := agentRoute(t, sim.Plain)
+	var d *Destination
 	send := func(method string, body io.Reader) (*http.Response, error) {
 		req, err := http.NewRequest(method, "http://ignored/slave(1)/state", body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return tg.Transport.RoundTrip(req)
+		var resp *http.Response
+		resp, d, err = send(t, c, route, req)
+		return resp, err
 	}
 	resp, err := send(http.MethodGet, nil)
 	if err != nil {
@@ -176,7 +204,7 @@ func TestRequestsNotRetried(t *testing.T) {
 		t.Errorf("stats after the failed POST: %d retries after %d re-probes, want 0 after 1", s.Retries, s.Reprobes)
 	}
 	resp, err = send(http.MethodGet, nil)
-	if err != nil || resp.StatusCode != http.StatusOK || resp.Request.URL.Scheme != "https" {
+	if err != nil || resp.StatusCode != http.StatusOK || d.Scheme != "https" {
 		t.Fatalf("GET after the failed POST: %v", err)
 	}
 	resp.Body.Close()
@@ -188,14 +216,14 @@ func TestTransportErrors(t *testing.T) {
 	plain, ssl, down := sc.Agents()[0], sc.Agents()[1], sc.Agents()[2]
 	get := func(t *testing.T, c *Cluster, kind Kind, key string) (*http.Response, error) {
 		t.Helper()
-		tg, err := c.Target(kind, key)
-		if err != nil {
-			t.Fatalf("Target(%d, %s): %v", kind, key, err)
-		}
 		req, _ := http.NewRequest(http.MethodGet, "http://ignored/master/state", nil)
-		resp, err := tg.Transport.RoundTrip(req)
+		resp, d, err := send(t, c, Route{Kind: kind, Key: key}, req)
+		if d == nil && err != nil {
+			t.Fatalf("Resolve(%s, %s): %v", kind, key, err)
+		}
 		if resp != nil {
 			resp.Body.Close()
+			resp.Header.Set("X-Test-Scheme", d.Scheme)
 		}
 		return resp, err
 	}
@@ -209,8 +237,8 @@ func TestTransportErrors(t *testing.T) {
 		}
 		t.Cleanup(func() { stopped.Restart(sim.Plain) })
 		_, err := get(t, c, KindAgent, stopped.ID())
-		var ue *UnreachableError
-		if !errors.As(err, &ue) || ue.Reason != "connection refused" || ue.Role != RoleAgent || ue.Address != stopped.Addr() {
+		var ue *Error
+		if !errors.As(err, &ue) || ue.Reason != ReasonUnreachable || ue.Detail != "connection refused" || ue.Role != RoleAgent || ue.Address != stopped.Addr() {
 			t.Fatalf("error %v", err)
 		}
 		if err.Error() != "agent "+stopped.Addr()+" is unreachable: connection refused" {
@@ -220,11 +248,11 @@ func TestTransportErrors(t *testing.T) {
 	t.Run("TLS required refuses plain members", func(t *testing.T) {
 		c := newCluster(t, sc, Config{UpstreamTLS: TLSRequired})
 		discover(t, c)
-		if _, err := get(t, c, KindAgent, plain.ID()); !errors.Is(err, ErrTLSRequired) {
+		if _, err := get(t, c, KindAgent, plain.ID()); ReasonOf(err) != ReasonTLSRequired {
 			t.Errorf("plain agent: %v", err)
 		}
 		for _, a := range []*sim.Agent{ssl, down} {
-			if resp, err := get(t, c, KindAgent, a.ID()); err != nil || resp.Request.URL.Scheme != "https" {
+			if resp, err := get(t, c, KindAgent, a.ID()); err != nil || resp.Header.Get("X-Test-Scheme") != "https" {
 				t.Errorf("agent %s: %v", a.Mode(), err)
 			}
 		}
@@ -243,8 +271,8 @@ func TestTransportErrors(t *testing.T) {
 		c = newCluster(t, plainMaster, Config{TLS: newTLS(t, s)})
 		discover(t, c)
 		_, err := get(t, c, KindAgent, plainMaster.Agents()[0].ID())
-		var ue *UnreachableError
-		if !errors.As(err, &ue) || !strings.Contains(ue.Reason, "certificate does not verify and LIBPROCESS_SSL_VERIFY_SERVER_CERT is on") {
+		var ue *Error
+		if !errors.As(err, &ue) || ue.Reason != ReasonCertificate || !strings.Contains(ue.Detail, "certificate does not verify and LIBPROCESS_SSL_VERIFY_SERVER_CERT is on") {
 			t.Errorf("error %v", err)
 		}
 		if _, err := get(t, c, KindAgent, plainMaster.Agents()[1].ID()); err != nil {
@@ -261,56 +289,56 @@ func TestTransportErrors(t *testing.T) {
 	})
 }
 
-// TestTargets covers route keys and their errors.
-func TestTargets(t *testing.T) {
+// TestResolve covers routes and their errors.
+func TestResolve(t *testing.T) {
 	sc := startSim(t, sim.Options{Masters: 2, Modes: []sim.Mode{sim.Plain}, Frameworks: []sim.FrameworkSpec{
 		{Name: "marathon"}, {Name: "jenkins", UIPath: "/jenkins/"}, {Name: "batch", NoUI: true}, {Name: "twin"}, {Name: "twin"},
 	}})
 	c := newCluster(t, sc, Config{})
 	discover(t, c)
 	fws := sc.Frameworks()
+	origin := func(webUI string) string { u, _ := url.Parse(webUI); return u.Scheme + "://" + u.Host }
 	tests := []struct {
-		name string
-		kind Kind
-		key  string
-		url  string
-		err  error
+		name   string
+		kind   Kind
+		key    string
+		tail   string
+		origin string // scheme://address
+		path   string
+		reason Reason
 	}{
-		{"leader", KindLeader, "", "http://" + sc.Masters()[0].HostPort(), nil},
-		{"standby by address", KindMaster, sc.Masters()[1].HostPort(), "http://" + sc.Masters()[1].HostPort(), nil},
-		{"unknown master", KindMaster, "elsewhere.example.com:5050", "", ErrUnknown},
-		{"agent", KindAgent, sc.Agents()[0].ID(), "http://" + sc.Agents()[0].Addr(), nil},
-		{"unknown agent", KindAgent, "no-such-agent", "", ErrUnknown},
-		{"framework by name", KindFrameworkName, "marathon", fws[0].WebUIURL(), nil},
-		{"framework under a path", KindFrameworkName, "jenkins", fws[1].WebUIURL(), nil},
-		{"framework by id", KindFrameworkID, fws[1].ID(), fws[1].WebUIURL(), nil},
-		{"framework without UI", KindFrameworkName, "batch", "", ErrNoWebUI},
-		{"repeated name: the latest", KindFrameworkName, "twin", fws[4].WebUIURL(), nil},
-		{"repeated name, first by id", KindFrameworkID, fws[3].ID(), fws[3].WebUIURL(), nil},
-		{"unknown framework", KindFrameworkName, "nope", "", ErrUnknown},
+		{"leader", KindLeader, "", "/x", "http://" + sc.Masters()[0].HostPort(), "/x", 0},
+		{"standby by address", KindMaster, sc.Masters()[1].HostPort(), "/x", "http://" + sc.Masters()[1].HostPort(), "/x", 0},
+		{"unknown master", KindMaster, "elsewhere.example.com:5050", "/", "", "", ReasonUnknown},
+		{"agent", KindAgent, sc.Agents()[0].ID(), "/x", "http://" + sc.Agents()[0].Addr(), "/x", 0},
+		{"unknown agent", KindAgent, "no-such-agent", "/", "", "", ReasonUnknown},
+		{"framework by name", KindFrameworkName, "marathon", "/x", origin(fws[0].WebUIURL()), "/x", 0},
+		{"framework under a path", KindFrameworkName, "jenkins", "/jobs", origin(fws[1].WebUIURL()), "/jenkins/jobs", 0},
+		{"framework under a path, tail under it", KindFrameworkName, "jenkins", "/jenkins/jobs", origin(fws[1].WebUIURL()), "/jenkins/jobs", 0},
+		{"framework by id", KindFrameworkID, fws[1].ID(), "/", origin(fws[1].WebUIURL()), "/jenkins/", 0},
+		{"framework without UI", KindFrameworkName, "batch", "/", "", "", ReasonNoWebUI},
+		{"repeated name: the latest", KindFrameworkName, "twin", "/", origin(fws[4].WebUIURL()), "/", 0},
+		{"repeated name, first by id", KindFrameworkID, fws[3].ID(), "/", origin(fws[3].WebUIURL()), "/", 0},
+		{"unknown framework", KindFrameworkName, "nope", "/", "", "", ReasonUnknown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tg, err := c.Target(tt.kind, tt.key)
-			if tt.err != nil {
-				if !errors.Is(err, tt.err) {
-					t.Errorf("error %v, want %v", err, tt.err)
+			d, err := c.Resolve(context.Background(), Route{Kind: tt.kind, Key: tt.key, Tail: tt.tail})
+			if tt.reason != 0 {
+				if ReasonOf(err) != tt.reason {
+					t.Errorf("error %v, want reason %d", err, tt.reason)
 				}
 				return
 			}
-			if err != nil || tg.URL.String() != tt.url {
-				t.Fatalf("Target: %v, URL %v, want %s", err, tg, tt.url)
+			if err != nil || d.Scheme+"://"+d.Address != tt.origin || d.Path != tt.path {
+				t.Fatalf("Resolve: %v, %s://%s%s, want %s%s", err, d.Scheme, d.Address, d.Path, tt.origin, tt.path)
 			}
 		})
 	}
 
 	t.Run("framework UI through a proxy; its host cannot be redirected", func(t *testing.T) {
-		tg, err := c.Target(KindFrameworkName, "jenkins")
-		if err != nil {
-			t.Fatal(err)
-		}
 		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, "http://evil.example.com/jenkins/api/info", nil)
-		resp, err := tg.Transport.RoundTrip(req)
+		resp, _, err := send(t, c, Route{Kind: KindFrameworkName, Key: "jenkins"}, req)
 		if err != nil {
 			t.Fatal(err)
 		}

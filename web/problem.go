@@ -119,6 +119,19 @@ func Unreachable(m Ref, reason string) Problem {
 	}
 }
 
+// NotDiscovered is the 503 while no master has answered the gateway yet.
+func NotDiscovered() Problem {
+	return Problem{
+		Status: http.StatusServiceUnavailable,
+		Type:   problemType("not-discovered"),
+		Title:  "Cluster not discovered yet",
+		Detail: "The gateway has not yet learned the cluster's members from its masters.",
+		Action: "Check that the masters given with --master are running and reachable from the gateway (its dashboard and log say what each answered). " +
+			"Pages are served as soon as one answers.",
+		Retry: true,
+	}
+}
+
 // NoLeader is the 503 while no master is leading.
 func NoLeader() Problem {
 	return Problem{

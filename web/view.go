@@ -188,6 +188,8 @@ const (
 	RoleLeader  Role = "leader"
 	RoleStandby Role = "standby"
 	RoleAgent   Role = "agent"
+	// RoleFrameworkUI names a framework's web UI in problems.
+	RoleFrameworkUI Role = "framework UI"
 )
 
 // Speaks is what a member accepts, found by probing (SPEC section 1).
