@@ -1,5 +1,6 @@
 // Package zookeeper reads the ZooKeeper group Apache Mesos masters join,
-// the way Mesos's own detector does.
+// the way Mesos's own detector does, and stores certmagic's certificates
+// and locks in ZooKeeper so that several gateways share them.
 //
 // # Naming masters the Mesos way
 //
@@ -22,6 +23,12 @@
 //
 // Join registers a member the way a Mesos master does; the simulated
 // cluster's masters use it.
+//
+// # Certificates
+//
+// Storage is a certmagic.Storage whose keys are znodes and whose locks
+// follow ZooKeeper's lock recipe, so that of several gateways only one
+// issues a given certificate and all serve it.
 //
 // # The client library
 //
