@@ -14,11 +14,17 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/mesosgate/mesosgate/zookeeper/zktest"
 )
 
 // testPKI is shared by the package's clusters: RSA keys are slow to make,
 // the more so under the race detector.
 var testPKI *PKI
+
+// zkServer is the package's one ZooKeeper server, started by the first
+// test that needs it; each test uses a path of its own (zktest.Path).
+var zkServer zktest.Shared
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "sim-test-pki-")
@@ -32,6 +38,10 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if err := zkServer.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			fmt.Fprintln(os.Stderr, "goroutines leaked:", err)
