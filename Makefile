@@ -7,6 +7,10 @@ GO        ?= go
 # command-line tools, a headless browser, and NSS's certutil (to trust the
 # internal CA in Chromium as the README tells users to).
 DEB_TOOLS ?= openssl:openssl curl:curl chromium:chromium certutil:libnss3-tools
+# Packages checked by a file they install rather than a command on the PATH:
+# ZooKeeper's server (the zookeeper package, which brings Java), run by
+# zookeeper/zktest for the ZooKeeper discovery and storage tests.
+DEB_FILES ?= /usr/share/java/zookeeper.jar:zookeeper
 TESTFLAGS ?= -race -timeout 30m
 # The reverse proxies `make bench` measures mesosgate against (SPEC section
 # 12): nginx and Caddy for small JSONP over HTTPS, Apache httpd with
@@ -38,6 +42,10 @@ deps:
 	for pair in $(DEB_TOOLS); do \
 		bin=$${pair%%:*}; pkg=$${pair##*:}; \
 		command -v $$bin >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	for pair in $(DEB_FILES); do \
+		file=$${pair%%:*}; pkg=$${pair##*:}; \
+		[ -e $$file ] || missing="$$missing $$pkg"; \
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then sudo=""; \

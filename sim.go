@@ -13,6 +13,7 @@ import (
 
 	"github.com/mesosgate/mesosgate/config"
 	"github.com/mesosgate/mesosgate/e2e/sim"
+	"github.com/mesosgate/mesosgate/zookeeper"
 )
 
 // runSim is `mesosgate sim`: a simulated Mesos cluster on loopback until
@@ -42,6 +43,8 @@ func simOptions(c *config.Sim) (sim.Options, error) {
 		WebUIDir:    c.WebUIDir,
 		Dir:         c.Dir,
 		Name:        "mesosgate-sim",
+		ZK:          c.ZK,
+		ZKProtobuf:  c.ZKProtobuf,
 	}
 	if c.Agents == 0 {
 		opts.Modes = nil // zero agents, not one per mode
@@ -113,6 +116,9 @@ func printCluster(w io.Writer, c *sim.Cluster) {
 	fmt.Fprintf(w, "\nCA to trust for the SSL members: %s\n", c.CAFile())
 	fmt.Fprintf(w, "Client certificate for ssl-clientcert members: %s (key %s)\n", certFile, keyFile)
 	fmt.Fprintf(w, "Cluster files: %s\n", c.Dir())
+	if zk := c.ZK(); zk != "" {
+		fmt.Fprintf(w, "Masters registered in ZooKeeper: %s\n", zookeeper.RedactURL(zk))
+	}
 	if l := c.Leader(); l != nil {
 		fmt.Fprintf(w, "WebUI: %s/\n", l.URL())
 	}

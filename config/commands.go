@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mesosgate/mesosgate/zookeeper"
 )
 
 // This file holds the settings of the commands that are not the gateway:
@@ -185,6 +187,12 @@ type Sim struct {
 	// Dir, if set, keeps the cluster's certificates, logs and sandboxes;
 	// empty means a temporary directory removed on exit.
 	Dir string
+	// ZK, if set, is a zk:// URL the masters register in as Mesos masters
+	// do; empty means no ZooKeeper.
+	ZK string
+	// ZKProtobuf makes the masters write Mesos 0.23's protobuf info_
+	// znodes instead of JSON.
+	ZKProtobuf bool
 
 	Origins
 }
@@ -220,7 +228,24 @@ func (m *Sim) define(s *set) []string {
 	s.add(&setting{flag: "dir", placeholder: "DIR",
 		usage: "keep the cluster's certificates, logs and sandboxes here (default: a temporary directory removed on exit)",
 		parse: pathParser(&m.Dir), show: func() string { return orNone(m.Dir) }})
+	s.add(&setting{flag: "zk", placeholder: "URL",
+		usage: "register the masters in this ZooKeeper group as Mesos masters do, zk://HOST:PORT/PATH (default: no ZooKeeper)",
+		parse: zkParser(&m.ZK), redact: zookeeper.RedactURL, show: func() string { return orNone(zookeeper.RedactURL(m.ZK)) }})
+	s.add(&setting{flag: "zk-protobuf", boolean: true, def: "false",
+		usage: "with --zk, write Mesos 0.23's protobuf info_ znodes instead of JSON",
+		parse: boolParser(&m.ZKProtobuf), show: func() string { return strconv.FormatBool(m.ZKProtobuf) }})
 	return nil
+}
+
+// zkParser checks a zk:// URL.
+func zkParser(p *string) func(string) error {
+	return func(v string) error {
+		if _, err := zookeeper.ParseURL(v); err != nil {
+			return err
+		}
+		*p = v
+		return nil
+	}
 }
 
 func (m *Sim) validate(s *set) []string {
@@ -230,6 +255,9 @@ func (m *Sim) validate(s *set) []string {
 		if err := webUIDir(m.WebUIDir); err != nil {
 			s.fail("%s=%s: %v", s.name("webui-dir"), quote(m.WebUIDir), err)
 		}
+	}
+	if m.ZKProtobuf && m.ZK == "" && s.ok("zk") {
+		s.fail("%s needs %s: give the ZooKeeper group's URL", s.name("zk-protobuf"), s.name("zk"))
 	}
 	return nil
 }

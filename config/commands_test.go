@@ -103,6 +103,8 @@ func TestSim(t *testing.T) {
 		{"unknown mode", []string{"--modes", "tls"}, nil, 0, nil, 0, nil, "", `--modes="tls": unknown mode; use plain, downgrade, ssl or ssl-clientcert`},
 		{"masters out of range", []string{"--masters", "0"}, nil, 0, nil, 0, nil, "", `--masters="0": not a number from 1 to 9`},
 		{"webui without index.html", []string{"--webui-dir", f.dir}, nil, 0, nil, 0, nil, "", "has no readable index.html"},
+		{"zk without a port", []string{"--zk", "zk://u:s3cret@127.0.0.1/mesos"}, nil, 0, nil, 0, nil, "", `--zk="zk://u:xxxxx@127.0.0.1/mesos": ZooKeeper URL`},
+		{"zk-protobuf without zk", []string{"--zk-protobuf"}, nil, 0, nil, 0, nil, "", "--zk-protobuf needs --zk"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,6 +121,9 @@ func TestSim(t *testing.T) {
 			if m.Modes == nil {
 				m.Modes = []string{}
 			}
+			if m.ZK != "" || m.ZKProtobuf {
+				t.Errorf("ZooKeeper set by default: %q %v", m.ZK, m.ZKProtobuf)
+			}
 			if m.Masters != tt.masters || !reflect.DeepEqual(m.MasterModes, tt.masterModes) || m.Agents != tt.agents ||
 				!reflect.DeepEqual(m.Modes, tt.modes) || m.WebUIDir != tt.webui {
 				t.Errorf("sim settings %+v", m)
@@ -133,5 +138,17 @@ func TestKnownVariablesAcrossCommands(t *testing.T) {
 	g := loadGateway(t, "config", nil, baseEnv("MESOSGATE_AGENTS=3", "MESOSGATE_JSON=true", "MESOSGATE_OUT=/tmp/x"))
 	if len(g.Warnings) != 0 {
 		t.Errorf("warnings: %q", g.Warnings)
+	}
+}
+
+// TestSimZK: --zk and --zk-protobuf reach the settings; the password is
+// hidden where settings are shown.
+func TestSimZK(t *testing.T) {
+	m, err := LoadSim([]string{"--zk", "zk://u:s3cret@127.0.0.1:2181/mesos", "--zk-protobuf"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ZK != "zk://u:s3cret@127.0.0.1:2181/mesos" || !m.ZKProtobuf {
+		t.Errorf("ZK %q, ZKProtobuf %v", m.ZK, m.ZKProtobuf)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mesosgate/mesosgate/tlsx"
+	"github.com/mesosgate/mesosgate/zookeeper"
 )
 
 // Options configure a simulated cluster. The zero value starts one plain
@@ -71,6 +72,17 @@ type Options struct {
 	// the gateway's internal CA, so one file to trust covers everything).
 	// Nil means a CA of the cluster's own.
 	CA *tlsx.CA
+	// ZK, if set, is a zk:// URL (zk://127.0.0.1:2181/mesos): each master
+	// then registers in that ZooKeeper group as a Mesos master does, an
+	// ephemeral sequential json.info_ znode holding its MasterInfo, and
+	// the cluster's leader is whoever ZooKeeper elects (the lowest
+	// sequence): the first master at start, the next one when the
+	// leader's session ends (Master.EndSession) or it stops. "" means no
+	// ZooKeeper: the first master leads until SetLeader.
+	ZK string
+	// ZKProtobuf makes the masters write info_ znodes holding MasterInfo
+	// as a serialized protobuf, as Mesos 0.23 masters do, instead of JSON.
+	ZKProtobuf bool
 	// Logger receives the members' errors (TLS handshake failures and the
 	// like) at debug level and the cluster's own events. Nil discards.
 	Logger *slog.Logger
@@ -120,6 +132,8 @@ type Cluster struct {
 	nextFW     int
 	subs       map[*subscriber]bool
 	closed     bool
+
+	zk *zkGroup // nil without Options.ZK
 }
 
 // Start starts a cluster: its masters, agents and framework UIs, each on
@@ -164,6 +178,12 @@ func Start(opts Options) (c *Cluster, err error) {
 	if c.webui, err = newWebUI(opts.WebUIDir); err != nil {
 		return c, err
 	}
+	if opts.ZK != "" {
+		if c.zk, err = newZKGroup(opts); err != nil {
+			return c, err
+		}
+		c.startZK()
+	}
 	if err := c.startMasters(); err != nil {
 		return c, err
 	}
@@ -189,6 +209,11 @@ func (o *Options) validate() error {
 	}
 	if err := checkHostname(o.Hostname); err != nil {
 		errs = append(errs, err)
+	}
+	if o.ZK != "" {
+		if _, err := zookeeper.ParseURL(o.ZK); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if o.WebUIDir != "" {
 		if _, err := os.Stat(filepath.Join(o.WebUIDir, "index.html")); err != nil {
@@ -257,9 +282,19 @@ func (c *Cluster) startMasters() error {
 		if err := m.RestartWith(ModeAt(c.opts.MasterModes, i).Settings(c.pki)); err != nil {
 			return err
 		}
+		if c.zk != nil && m.membership() == nil {
+			return fmt.Errorf("master %s could not join the ZooKeeper group %s (see the log)", m.Addr(), c.zk.url)
+		}
 	}
 	c.mu.Lock()
 	c.masterID = c.masters[0].id
+	c.mu.Unlock()
+	if c.zk != nil {
+		// The first to join leads, unless a stale master of another
+		// run still does: wait for ZooKeeper to say so.
+		return c.awaitLeader(c.masters[0])
+	}
+	c.mu.Lock()
 	c.leader, c.electedAt = c.masters[0], time.Now()
 	c.mu.Unlock()
 	return nil
@@ -311,6 +346,7 @@ func (c *Cluster) Close() error {
 		return nil
 	}
 	c.closed = true
+	zk := c.zk
 	members := c.membersLocked()
 	for s := range c.subs {
 		s.end()
@@ -318,6 +354,9 @@ func (c *Cluster) Close() error {
 	c.subs = map[*subscriber]bool{}
 	c.mu.Unlock()
 
+	if zk != nil {
+		c.closeZK()
+	}
 	var wg sync.WaitGroup
 	for _, m := range members {
 		wg.Go(func() { m.Stop() })
@@ -395,7 +434,21 @@ func (c *Cluster) Leader() *Master {
 // SUBSCRIBE streams on the previous leader end, as they do when a Mesos
 // master loses leadership and exits. A stopped master may be made leader;
 // nothing elects another on its own.
+//
+// With Options.ZK the change goes through ZooKeeper, as it would in Mesos:
+// the masters ahead of m end their sessions and join again behind it (nil:
+// every master leaves the group), and SetLeader returns once the cluster
+// follows.
 func (c *Cluster) SetLeader(m *Master) {
+	if c.zk != nil {
+		c.zkSetLeader(m)
+		return
+	}
+	c.setLeader(m)
+}
+
+// setLeader records m as the leader and ends the SUBSCRIBE streams.
+func (c *Cluster) setLeader(m *Master) {
 	c.mu.Lock()
 	if c.leader == m {
 		c.mu.Unlock()

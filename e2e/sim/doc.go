@@ -60,6 +60,17 @@
 // FRAMEWORK_ADDED, FRAMEWORK_REMOVED; stopping or restarting a framework's
 // UI sends FRAMEWORK_UPDATED, as its scheduler disconnects or reregisters).
 //
+// # ZooKeeper
+//
+// With Options.ZK ("zk://127.0.0.1:2181/mesos") every master registers in
+// that ZooKeeper group as a Mesos master does: an ephemeral sequential
+// json.info_ znode (info_ protobuf with ZKProtobuf, as Mesos 0.23)
+// holding its MasterInfo, on a session of its own. The leader is then
+// whoever ZooKeeper elects, the lowest sequence: Master.EndSession ends a
+// master's session (the next master leads, the old one joins again
+// behind), Stop leaves the group and a start joins it at the end, and
+// SetLeader works through ZooKeeper too.
+//
 // # Sandboxes
 //
 // Each agent runs one command-executor task of the frameworks in turn, and

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -13,11 +14,16 @@ import (
 	"time"
 
 	"github.com/mesosgate/mesosgate/internal/testsupport"
+	"github.com/mesosgate/mesosgate/zookeeper/zktest"
 )
 
 // testPKI is shared by the package's clusters: RSA keys are slow to make,
 // the more so under the race detector.
 var testPKI *PKI
+
+// zkServer is the package's one ZooKeeper server, started by the first
+// test that needs it; each test uses a path of its own (zktest.Path).
+var zkServer zktest.Shared
 
 func TestMain(m *testing.M) {
 	testsupport.Main(m, func() (func(), error) {
@@ -26,7 +32,12 @@ func TestMain(m *testing.M) {
 			return nil, err
 		}
 		testPKI, err = NewPKI(dir)
-		return func() { os.RemoveAll(dir) }, err
+		return func() {
+			os.RemoveAll(dir)
+			if err := zkServer.Close(); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+			}
+		}, err
 	})
 }
 

@@ -51,6 +51,9 @@ func newMaster(c *Cluster, i int) (*Master, error) {
 	}
 	m.routes = m.leaderRoutes()
 	m.Member = newMember(c, RoleMaster, http.HandlerFunc(m.serveHTTP))
+	if c.zk != nil {
+		m.Member.onChange = m.syncGroup
+	}
 	m.files = newFileSystem(c, RealmMasterReadOnly, m.prepareLog)
 	return m, nil
 }

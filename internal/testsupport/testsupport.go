@@ -90,17 +90,20 @@ func Main(m *testing.M, setup func() (teardown func(), err error)) {
 }
 
 func run(m *testing.M, setup func() (func(), error)) int {
+	teardown := func() {}
 	if setup != nil {
-		teardown, err := setup()
+		down, err := setup()
+		if down != nil {
+			teardown = down
+		}
 		if err != nil {
+			teardown()
 			fmt.Fprintln(os.Stderr, "test setup:", err)
 			return 1
 		}
-		if teardown != nil {
-			defer teardown()
-		}
 	}
 	code := m.Run()
+	teardown() // before the leak check: what it stops is no leak
 	if code != 0 {
 		return code
 	}
