@@ -248,7 +248,7 @@ func TestValues(t *testing.T) {
 		{"Refresh", g.Refresh, 5 * time.Second}, {"ProbeInterval", g.ProbeInterval, time.Minute},
 		{"ProbeTimeout", g.ProbeTimeout, 2 * time.Second}, {"StaleSoftLimit", g.StaleSoftLimit, 30 * time.Second},
 		{"StaleHardLimit", g.StaleHardLimit, time.Hour}, {"ReadHeaderTimeout", g.ReadHeaderTimeout, 3 * time.Second},
-		{"IdleTimeout", g.IdleTimeout, time.Minute}, {"ShutdownTimeout", g.ShutdownTimeout, time.Duration(0)},
+		{"IdleTimeout", g.IdleTimeout, time.Minute}, {"ShutdownTimeout", g.ShutdownTimeout, time.Duration(-1)}, // 0 given: none
 		{"LogFormat", g.LogFormat, LogJSON}, {"LogLevel", g.LogLevel, slog.LevelDebug},
 		{"WebUIDir", g.WebUIDir, f.webui}, {"DataDir", g.DataDir, f.dir}, {"CertSource", g.CertSource, CertACME},
 		{"CertFile", g.TLS.CertFile, f.cert}, {"KeyFile", g.TLS.KeyFile, f.key}, {"KeyPassphraseFile", g.TLS.KeyPassphraseFile, f.pass},

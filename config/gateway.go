@@ -154,7 +154,8 @@ type Gateway struct {
 	IdleTimeout time.Duration
 	// ShutdownTimeout is how long in-flight requests may finish after
 	// SIGINT/SIGTERM before connections are closed; zero means
-	// DefaultShutdownTimeout.
+	// DefaultShutdownTimeout, negative closes them at once
+	// (--shutdown-timeout 0).
 	ShutdownTimeout time.Duration
 
 	// LogFormat is the log's format; "" means LogText.
@@ -259,8 +260,18 @@ func (g *Gateway) define(s *set) []string {
 		"longest time a client may take to send a request's headers"))
 	s.add(durationSetting(&g.IdleTimeout, "idle-timeout", DefaultIdleTimeout, time.Millisecond,
 		"longest time a keep-alive connection waits for its next request"))
-	s.add(durationSetting(&g.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, 0,
-		"how long in-flight requests may finish after SIGINT/SIGTERM (0: close at once)"))
+	shutdown := durationSetting(&g.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, 0,
+		"how long in-flight requests may finish after SIGINT/SIGTERM (0: close at once)")
+	parse := shutdown.parse
+	shutdown.parse = func(v string) error {
+		if err := parse(v); err != nil || g.ShutdownTimeout != 0 {
+			return err
+		}
+		g.ShutdownTimeout = -1 // 0 given: none, not the default
+		return nil
+	}
+	shutdown.show = func() string { return max(g.ShutdownTimeout, 0).String() }
+	s.add(shutdown)
 	g.defineLogs(s)
 	return s.addSSL(&g.TLS, gatewaySSL())
 }

@@ -51,7 +51,7 @@ func (m *Mapper) RewriteResponse(resp *http.Response, p Page) error {
 		resp.Uncompressed = true
 	}
 	if !m.noRuntime {
-		hash := RuntimeHash()
+		hash := m.runtimeHash
 		for _, name := range []string{"Content-Security-Policy", "Content-Security-Policy-Report-Only"} {
 			for i, v := range resp.Header[name] {
 				resp.Header[name][i] = amendCSP(v, hash)

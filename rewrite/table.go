@@ -124,9 +124,11 @@ type Mapper struct {
 	leader     string                       // LeaderAlias, cleaned
 
 	// tableJSON is the table as the browser runtime reads it, and
-	// runtimeTail the injection after it (see runtime.go).
+	// runtimeTail the injection after it (see runtime.go); runtimeHash is
+	// the CSP source that allows the runtime, computed once.
 	tableJSON   []byte
 	runtimeTail []byte
+	runtimeHash string
 }
 
 // NewMapper compiles t. Entries that cannot be used (an address that is
@@ -173,6 +175,7 @@ func NewMapper(t Table, o Options) *Mapper {
 	})
 	m.tableJSON = mustJSON(js)
 	m.runtimeTail = runtimeTail()
+	m.runtimeHash = RuntimeHash()
 	return m
 }
 

@@ -21,24 +21,50 @@ import (
 // cookie of a busy domain stay far below it (nginx allows 32 KiB).
 const DefaultMaxHeaderBytes = 64 << 10
 
+// Defaults of ServeOptions' zero fields.
+const (
+	// DefaultReadHeaderTimeout bounds the TLS handshake and the reading
+	// of a request's header (slow clients).
+	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultIdleTimeout bounds a keep-alive connection's wait for its
+	// next request.
+	DefaultIdleTimeout = 2 * time.Minute
+	// DefaultShutdownTimeout is how long in-flight requests may finish
+	// once serving ends.
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
 // ServeOptions are the listening side's limits. Zero fields mean the
 // defaults their comments name.
 type ServeOptions struct {
 	// ReadHeaderTimeout bounds the TLS handshake and the reading of a
-	// request's header (slow clients); zero means 10 seconds.
+	// request's header (slow clients); zero means
+	// DefaultReadHeaderTimeout.
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout bounds a keep-alive connection's wait for its next
-	// request; zero means 2 minutes. There is no write timeout (it would
-	// cut downloads and event streams); Options.StallTimeout cuts clients
-	// that stop reading.
+	// request; zero means DefaultIdleTimeout. There is no write timeout
+	// (it would cut downloads and event streams); Options.StallTimeout
+	// cuts clients that stop reading.
 	IdleTimeout time.Duration
 	// MaxHeaderBytes bounds a request's header; zero means
 	// DefaultMaxHeaderBytes. Larger headers get 431.
 	MaxHeaderBytes int
 	// ShutdownTimeout is how long in-flight requests may finish once ctx
-	// ends; zero means 30 seconds. Event streams and WebSockets are ended
-	// at once (browsers reconnect them to wherever the gateway comes back).
+	// ends; zero means DefaultShutdownTimeout, negative none. Event
+	// streams and WebSockets are ended at once (browsers reconnect them
+	// to wherever the gateway comes back).
 	ShutdownTimeout time.Duration
+}
+
+// withDefaults gives every zero field its default.
+func (o ServeOptions) withDefaults() ServeOptions {
+	o.ReadHeaderTimeout = orDefault(o.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	o.IdleTimeout = orDefault(o.IdleTimeout, DefaultIdleTimeout)
+	o.ShutdownTimeout = orDefault(o.ShutdownTimeout, DefaultShutdownTimeout)
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	return o
 }
 
 // Listen opens the front listener on addr: HTTPS with HTTP/2 when tc's
@@ -51,7 +77,7 @@ func Listen(addr string, tc *tlsx.Context) (ln net.Listener, hsts bool, err erro
 		return nil, false, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	s := tc.Settings()
-	tlsOn := s.Enabled.Or(false)
+	tlsOn := s.Enabled == tlsx.On
 	// The http.Server is configured for HTTP/2 by Serve when the
 	// listener yields *tls.Conn that negotiated "h2" (tlsx's listeners
 	// do). Per tlsx, the configuration is changed in place, never cloned.
@@ -63,18 +89,16 @@ func Listen(addr string, tc *tlsx.Context) (ln net.Listener, hsts bool, err erro
 // ShutdownTimeout to finish, and what remains is closed. It returns nil
 // after a shutdown, or the error that stopped serving.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener, o ServeOptions) error {
+	o = o.withDefaults()
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
 	srv := &http.Server{
 		Handler:           g,
-		ReadHeaderTimeout: orDefault(o.ReadHeaderTimeout, 10*time.Second),
-		IdleTimeout:       orDefault(o.IdleTimeout, 2*time.Minute),
+		ReadHeaderTimeout: o.ReadHeaderTimeout,
+		IdleTimeout:       o.IdleTimeout,
 		MaxHeaderBytes:    o.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return base },
-	}
-	if srv.MaxHeaderBytes <= 0 {
-		srv.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -83,8 +107,8 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, o ServeOptions) er
 		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	g.log.Info("shutting down", "timeout", orDefault(o.ShutdownTimeout, 30*time.Second))
-	sctx, cancel := context.WithTimeout(context.Background(), orDefault(o.ShutdownTimeout, 30*time.Second))
+	g.log.Info("shutting down", "timeout", o.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
 	defer cancel()
 	g.streams.endAll()
 	err := srv.Shutdown(sctx)

@@ -10,7 +10,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mesosgate/mesosgate/config"
 	"github.com/mesosgate/mesosgate/e2e/sim"
+	"github.com/mesosgate/mesosgate/rewrite"
+	"github.com/mesosgate/mesosgate/upstream"
+	"github.com/mesosgate/mesosgate/web"
 )
 
 // TestRoutes walks every route of SPEC section 7 through the gateway to a
@@ -215,5 +219,56 @@ func TestObserveHook(t *testing.T) {
 	defer mu.Unlock()
 	if seen["/master/state"] != 1 || seen["/gateway/metrics"] != 1 {
 		t.Errorf("observed %v", seen)
+	}
+}
+
+// TestVocabulary: every value of upstream's roles, speaks and phases, and
+// of the link modes, has its own web value (a value added upstream that
+// the conversion misses shows as web's zero value here).
+func TestVocabulary(t *testing.T) {
+	seen := map[web.Role]bool{}
+	for _, r := range upstream.Roles() {
+		w := webRole(r)
+		if w == "" || seen[w] || string(w) != string(r) {
+			t.Errorf("role %q -> %q", r, w)
+		}
+		seen[w] = true
+	}
+	speaks := map[web.Speaks]bool{}
+	for _, s := range upstream.AllSpeaks() {
+		w := webSpeaks(s)
+		if w == web.SpeaksUnknown || speaks[w] || w.Label() != string(s) {
+			t.Errorf("speaks %q -> %q", s, w)
+		}
+		speaks[w] = true
+	}
+	if webSpeaks("") != web.SpeaksUnknown {
+		t.Error("a member not probed yet must show as not probed")
+	}
+	phases := map[web.Phase]bool{}
+	for _, p := range upstream.Phases() {
+		w := webPhase(p)
+		if phases[w] || (w == web.PhaseUnknown) != (p == upstream.PhaseUnknown) || strings.HasPrefix(w.Title(), "Unknown phase") {
+			t.Errorf("phase %q -> %q", p, w)
+		}
+		phases[w] = true
+	}
+	if webLinks(rewrite.Proxy) != web.LinksProxy || webLinks(rewrite.Direct) != web.LinksDirect {
+		t.Error("link modes")
+	}
+	for in, want := range map[config.LinkMode]rewrite.Mode{"": rewrite.Proxy, config.LinksProxy: rewrite.Proxy, config.LinksDirect: rewrite.Direct} {
+		if got := linkMode(in); got != want {
+			t.Errorf("--links %q -> %v", in, got)
+		}
+	}
+	for in, want := range map[config.UpstreamTLS]upstream.TLSPolicy{"": upstream.TLSAuto, config.UpstreamAuto: upstream.TLSAuto, config.UpstreamRequired: upstream.TLSRequired} {
+		if got := upstreamTLS(in); got != want {
+			t.Errorf("--upstream-tls %q -> %q", in, got)
+		}
+	}
+	for _, k := range upstream.Kinds() {
+		if c := classOf(k); c == classGateway || c.String() != k.String() {
+			t.Errorf("route kind %s -> class %s", k, c)
+		}
 	}
 }
