@@ -211,9 +211,5 @@ func gatewayCert(tc *tlsx.Context) web.GatewayCert {
 		return web.GatewayCert{}
 	}
 	c := certs[0]
-	names := append([]string(nil), c.DNSNames...)
-	for _, ip := range c.IPAddresses {
-		names = append(names, ip.String())
-	}
-	return web.GatewayCert{Subject: c.Subject, Issuer: c.Issuer, Names: names, NotAfter: c.NotAfter, Source: c.Source}
+	return web.GatewayCert{Subject: c.Subject, Issuer: c.Issuer, Names: c.SANs, NotAfter: c.NotAfter, Source: c.Source}
 }

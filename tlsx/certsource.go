@@ -2,6 +2,9 @@ package tlsx
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -35,22 +38,27 @@ const (
 	SourceACME     = "acme"
 )
 
-// CertInfo describes a certificate the front presents: what the dashboard
-// shows about the gateway's own certificate and what an expiry metric
-// reads.
+// CertInfo describes a certificate: what the dashboard shows of the
+// gateway's own and of members', what an expiry metric reads, and what
+// `mesosgate probe --json` prints (upstream adds what a probe made of a
+// member's).
 type CertInfo struct {
-	// Source is SourceFiles, SourceInternal or SourceACME.
-	Source string
+	// Source is SourceFiles, SourceInternal or SourceACME for the front's,
+	// "" for a member's.
+	Source string `json:"source,omitempty"`
 	// Subject and Issuer are the distinguished names in RFC 2253 form
 	// ("CN=localhost,O=mesosgate").
-	Subject, Issuer string
-	// DNSNames and IPAddresses are the certificate's SANs.
-	DNSNames    []string
-	IPAddresses []netip.Addr
+	Subject string `json:"subject"`
+	Issuer  string `json:"issuer"`
+	// SANs are the certificate's DNS names, then its IP addresses.
+	SANs []string `json:"sans"`
 	// NotBefore and NotAfter bound its validity.
-	NotBefore, NotAfter time.Time
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
+	// Key is the public key ("RSA 2048", "ECDSA P-256").
+	Key string `json:"key"`
 	// SHA256 is the leaf's fingerprint, lower-case hex.
-	SHA256 string
+	SHA256 string `json:"sha256"`
 }
 
 // DaysLeft returns the days until the certificate expires at now, negative
@@ -59,24 +67,39 @@ func (i CertInfo) DaysLeft(now time.Time) float64 {
 	return i.NotAfter.Sub(now).Hours() / 24
 }
 
-// NewCertInfo describes leaf as presented by source.
+// NewCertInfo describes leaf as presented by source ("" for a member).
 func NewCertInfo(leaf *x509.Certificate, source string) CertInfo {
 	sum := sha256.Sum256(leaf.Raw)
 	info := CertInfo{
 		Source:    source,
 		Subject:   leaf.Subject.String(),
 		Issuer:    leaf.Issuer.String(),
-		DNSNames:  slices.Clone(leaf.DNSNames),
+		SANs:      make([]string, 0, len(leaf.DNSNames)+len(leaf.IPAddresses)),
 		NotBefore: leaf.NotBefore,
 		NotAfter:  leaf.NotAfter,
+		Key:       keyName(leaf),
 		SHA256:    hex.EncodeToString(sum[:]),
 	}
+	info.SANs = append(info.SANs, leaf.DNSNames...)
 	for _, ip := range leaf.IPAddresses {
 		if a, ok := netip.AddrFromSlice(ip); ok {
-			info.IPAddresses = append(info.IPAddresses, a.Unmap())
+			info.SANs = append(info.SANs, a.Unmap().String())
 		}
 	}
 	return info
+}
+
+// keyName describes a public key: algorithm and size.
+func keyName(cert *x509.Certificate) string {
+	switch k := cert.PublicKey.(type) {
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA %d", k.N.BitLen())
+	case *ecdsa.PublicKey:
+		return "ECDSA " + k.Curve.Params().Name
+	case ed25519.PublicKey:
+		return "Ed25519"
+	}
+	return cert.PublicKeyAlgorithm.String()
 }
 
 // CertReporter is implemented by a CertSource that can say which
@@ -444,10 +467,6 @@ func (m *ManagedSource) storedLeaf(ctx context.Context, key string) (*x509.Certi
 
 func (m *ManagedSource) logCert(msg string, leaf *x509.Certificate) {
 	info := NewCertInfo(leaf, m.source)
-	names := slices.Clone(info.DNSNames)
-	for _, ip := range info.IPAddresses {
-		names = append(names, ip.String())
-	}
-	m.log.Info(msg, "source", m.source, "names", names, "issuer", info.Issuer,
+	m.log.Info(msg, "source", m.source, "names", info.SANs, "issuer", info.Issuer,
 		"not_after", info.NotAfter.UTC().Format(time.RFC3339), "days_left", fmt.Sprintf("%.1f", info.DaysLeft(time.Now())))
 }

@@ -150,7 +150,7 @@ func TestInternalSource(t *testing.T) {
 			t.Errorf("storage holds files for the refused name: %v", found)
 		}
 		for _, info := range src.Certificates() {
-			if strings.Contains(strings.Join(info.DNSNames, ","), "evil") {
+			if strings.Contains(strings.Join(info.SANs, ","), "evil") {
 				t.Errorf("a certificate for the refused name is in use: %+v", info)
 			}
 		}
@@ -168,7 +168,7 @@ func TestInternalSource(t *testing.T) {
 				t.Errorf("days left %.2f, want about 7", d)
 			}
 		}
-		if got := infos[2].IPAddresses; len(got) != 1 || got[0] != loopback {
+		if got := infos[2].SANs; len(got) != 1 || got[0] != loopback.String() {
 			t.Errorf("the third certificate is for %v, want 127.0.0.1 (the order given)", got)
 		}
 	})
@@ -396,7 +396,7 @@ func TestFilesFrontCertificates(t *testing.T) {
 	c := mustContext(t, Settings{Enabled: On, CertFile: certFile, KeyFile: keyFile}, Options{Logger: slog.New(log), ReloadInterval: reloadEvery})
 	addr := serveTLS(t, c, nil)
 	infos := c.FrontCertificates()
-	if len(infos) != 1 || infos[0].Source != SourceFiles || infos[0].DNSNames[0] != "localhost" || infos[0].NotAfter.After(time.Now().Add(20*time.Minute)) {
+	if len(infos) != 1 || infos[0].Source != SourceFiles || infos[0].SANs[0] != "localhost" || infos[0].NotAfter.After(time.Now().Add(20*time.Minute)) {
 		t.Fatalf("FrontCertificates = %+v", infos)
 	}
 	if !log.has("INFO", "tls certificate loaded") || !log.has("INFO", "not_after=") {

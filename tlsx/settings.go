@@ -73,8 +73,10 @@ type Settings struct {
 	// (secure by default) and keeps an explicit Off as plain HTTP.
 	Enabled Toggle
 	// SupportDowngrade is SUPPORT_DOWNGRADE. Accepting side: plain
-	// connections are served too, on the same port. Connecting side: plain
-	// is tried when TLS fails.
+	// connections are served too, on the same port. A libprocess client
+	// with it also retries plain when TLS fails; the gateway's connecting
+	// side follows --upstream-tls instead (upstream decides it, in
+	// schemeFor).
 	SupportDowngrade bool
 
 	// CertFile and KeyFile are CERT_FILE and KEY_FILE: the PEM certificate

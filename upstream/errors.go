@@ -188,11 +188,13 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// isRemoteAlert reports whether the member answered with a TLS alert
-// (crypto/tls returns some as text only).
+// isRemoteAlert reports whether the member answered with a TLS alert:
+// crypto/tls reports a received alert as a net.OpError whose Op is
+// "remote error" (conn.go, readRecordOrCCS).
 func isRemoteAlert(err error) bool {
 	var alert tls.AlertError
-	return errors.As(err, &alert) || strings.Contains(err.Error(), "remote error: tls:")
+	var oe *net.OpError
+	return errors.As(err, &alert) || errors.As(err, &oe) && oe.Op == "remote error"
 }
 
 // connectionError wraps a failed exchange with a member or framework UI.

@@ -217,7 +217,7 @@ func (c *Cluster) warnings(m *member, p *Probe, chain []*x509.Certificate) []str
 	return w
 }
 
-func namesOf(cert *CertInfo) string {
+func namesOf(cert *MemberCert) string {
 	if len(cert.SANs) == 0 {
 		return "no subject alternative names"
 	}

@@ -3,13 +3,9 @@ package upstream
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mesosgate/mesosgate/tlsx"
 )
 
 // Speaks is what a member accepts, found by probing (SPEC section 1).
@@ -66,7 +64,7 @@ type Probe struct {
 
 	// Cert describes the certificate the member presented, nil without a
 	// completed handshake.
-	Cert *CertInfo
+	Cert *MemberCert
 	// Warnings are the problems worth an operator's attention (SPEC
 	// section 6): an expiring certificate, a hostname or IP it does not
 	// cover, an untrusted chain, a short RSA key, TLS below 1.2.
@@ -102,22 +100,14 @@ type TLSInfo struct {
 	version uint16
 }
 
-// CertInfo describes a member's certificate chain.
-type CertInfo struct {
-	// Subject and Issuer are the leaf's distinguished names.
-	Subject string `json:"subject"`
-	// SANs are the leaf's DNS names and IP addresses.
-	SANs   []string `json:"sans"`
-	Issuer string   `json:"issuer"`
-	// NotBefore and NotAfter bound the leaf's validity; DaysLeft counts
-	// whole days from the probe to NotAfter (negative once expired).
-	NotBefore time.Time `json:"not_before"`
-	NotAfter  time.Time `json:"not_after"`
-	DaysLeft  int       `json:"days_left"`
-	// Key is the leaf's public key ("RSA 2048", "ECDSA P-256").
-	Key string `json:"key"`
-	// SHA256 is the leaf's fingerprint in hex.
-	SHA256 string `json:"sha256"`
+// MemberCert is a member's certificate as a probe found it: what the
+// certificate says of itself (tlsx.CertInfo, the one description of a
+// certificate) and what the gateway made of it.
+type MemberCert struct {
+	tlsx.CertInfo
+	// DaysLeft counts whole days from the probe to NotAfter (negative
+	// once expired).
+	DaysLeft int `json:"days_left"`
 	// Chain is how many certificates the member sent.
 	Chain int `json:"chain"`
 	// Verified is whether the chain verifies as a libprocess client with
@@ -236,7 +226,7 @@ func unreachableReason(t tlsResult, plainErr string) string {
 // tlsResult is the TLS half of a probe.
 type tlsResult struct {
 	info  *TLSInfo
-	cert  *CertInfo
+	cert  *MemberCert
 	chain []*x509.Certificate
 	// reason and failure say why there is no info; connectFailed when
 	// TCP itself failed, handshakeFailed when the member answered TLS but
@@ -320,7 +310,7 @@ func (c *Cluster) handshake(ctx context.Context, m *member, request []byte, slot
 	defer conn.Close()
 	a.ip = remoteIP(conn, m.ip)
 	cfg := c.tls.ClientConfig(m.hostname, a.ip)
-	// Probing reports verification separately (CertInfo.Verified) instead
+	// Probing reports verification separately (MemberCert.Verified) instead
 	// of failing the handshake on it.
 	cfg.VerifyConnection = nil
 	if cfg.CurvePreferences == nil {
@@ -485,32 +475,21 @@ func tlsVersionName(v uint16) string {
 }
 
 // certInfo describes the chain and verifies it with libprocess's rules.
-func (c *Cluster) certInfo(chain []*x509.Certificate, hostname string, ip netip.Addr) *CertInfo {
+func (c *Cluster) certInfo(chain []*x509.Certificate, hostname string, ip netip.Addr) *MemberCert {
 	return c.checkCert(describeChain(chain), chain, chainSum(chain), hostname, ip)
 }
 
-// describeChain returns what a chain says of itself: the CertInfo without
-// DaysLeft and verification, which change with the time and the trust
-// anchors.
-func describeChain(chain []*x509.Certificate) *CertInfo {
-	leaf := chain[0]
-	sum := sha256.Sum256(leaf.Raw)
-	return &CertInfo{
-		Subject:   leaf.Subject.String(),
-		SANs:      sans(leaf),
-		Issuer:    leaf.Issuer.String(),
-		NotBefore: leaf.NotBefore,
-		NotAfter:  leaf.NotAfter,
-		Key:       keyName(leaf),
-		SHA256:    hex.EncodeToString(sum[:]),
-		Chain:     len(chain),
-	}
+// describeChain returns what a chain says of itself: the MemberCert
+// without DaysLeft and verification, which change with the time and the
+// trust anchors.
+func describeChain(chain []*x509.Certificate) *MemberCert {
+	return &MemberCert{CertInfo: tlsx.NewCertInfo(chain[0], ""), Chain: len(chain)}
 }
 
 // checkCert completes a chain's description (describeChain) as of now:
 // the days left and the verification against hostname and ip. sum is the
 // chain's chainSum.
-func (c *Cluster) checkCert(facts *CertInfo, chain []*x509.Certificate, sum [sha256.Size]byte, hostname string, ip netip.Addr) *CertInfo {
+func (c *Cluster) checkCert(facts *MemberCert, chain []*x509.Certificate, sum [sha256.Size]byte, hostname string, ip netip.Addr) *MemberCert {
 	info := *facts
 	info.DaysLeft = int(info.NotAfter.Sub(c.cfg.Now()).Hours() / 24)
 	if o := c.verify(chain, sum, hostname, ip); o.verifyErr != nil {
@@ -519,28 +498,6 @@ func (c *Cluster) checkCert(facts *CertInfo, chain []*x509.Certificate, sum [sha
 		info.Verified = true
 	}
 	return &info
-}
-
-func sans(cert *x509.Certificate) []string {
-	out := make([]string, 0, len(cert.DNSNames)+len(cert.IPAddresses))
-	out = append(out, cert.DNSNames...)
-	for _, ip := range cert.IPAddresses {
-		out = append(out, ip.String())
-	}
-	return out
-}
-
-// keyName describes a public key: algorithm and size.
-func keyName(cert *x509.Certificate) string {
-	switch k := cert.PublicKey.(type) {
-	case *rsa.PublicKey:
-		return fmt.Sprintf("RSA %d", k.N.BitLen())
-	case *ecdsa.PublicKey:
-		return "ECDSA " + k.Curve.Params().Name
-	case ed25519.PublicKey:
-		return "Ed25519"
-	}
-	return cert.PublicKeyAlgorithm.String()
 }
 
 // remoteIP returns the IP a connection reached, or fallback.

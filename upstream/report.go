@@ -42,7 +42,7 @@ type ReportMember struct {
 	// Speaks is "" for a member not probed yet.
 	Speaks Speaks    `json:"speaks"`
 	TLS    *TLSInfo  `json:"tls"`
-	Cert   *CertInfo `json:"cert"`
+	Cert   *MemberCert `json:"cert"`
 	// Error says what is wrong with the member (Probe.Problem), "" when
 	// nothing is.
 	Error string `json:"error"`

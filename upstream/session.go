@@ -66,7 +66,7 @@ type handshakeFacts struct {
 	requested, sent bool
 	// cert describes the member's chain (describeChain), nil without one;
 	// sum is the chain's chainSum.
-	cert *CertInfo
+	cert *MemberCert
 	sum  [sha256.Size]byte
 }
 
