@@ -159,7 +159,26 @@ func NewMetrics(o MetricsOptions) (*Metrics, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	m := &Metrics{
+	m := newMetrics()
+	if err := m.register(o); err != nil {
+		return nil, err
+	}
+	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		ErrorLog:      promLogger{log},
+		ErrorHandling: promhttp.ContinueOnError,
+		// The gateway's middleware gzips text for clients that take it.
+		DisableCompression: true,
+		// A scrape costs little, but the endpoint is as public as the
+		// dashboard: a flood of scrapes waits in line, not in parallel.
+		MaxRequestsInFlight: 4,
+		Timeout:             30 * time.Second,
+	})
+	return m, nil
+}
+
+// newMetrics makes the metrics the gateway counts per request.
+func newMetrics() *Metrics {
+	return &Metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mesosgate_http_requests_total",
@@ -187,6 +206,11 @@ func NewMetrics(o MetricsOptions) (*Metrics, error) {
 			Help: "Bytes of HTML the link rewriter wrote (before the gateway's own compression).",
 		}),
 	}
+}
+
+// register adds the per-request metrics, the gauges read at scrape time
+// and the Go runtime's and process's collectors to m's own registry.
+func (m *Metrics) register(o MetricsOptions) error {
 	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "mesosgate_http_requests_in_flight",
 		Help: "Requests being served, open event streams and WebSockets included.",
@@ -204,20 +228,10 @@ func NewMetrics(o MetricsOptions) (*Metrics, error) {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
 		if err := m.reg.Register(c); err != nil {
-			return nil, fmt.Errorf("server: register metrics: %w", err)
+			return fmt.Errorf("server: register metrics: %w", err)
 		}
 	}
-	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
-		ErrorLog:      promLogger{log},
-		ErrorHandling: promhttp.ContinueOnError,
-		// The gateway's middleware gzips text for clients that take it.
-		DisableCompression: true,
-		// A scrape costs little, but the endpoint is as public as the
-		// dashboard: a flood of scrapes waits in line, not in parallel.
-		MaxRequestsInFlight: 4,
-		Timeout:             30 * time.Second,
-	})
-	return m, nil
+	return nil
 }
 
 // ServeHTTP serves the metrics in the Prometheus text format (or

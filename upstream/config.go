@@ -136,25 +136,7 @@ type Config struct {
 // withDefaults returns the configuration with every zero field set, or
 // every problem at once.
 func (cfg Config) withDefaults() (Config, error) {
-	var errs []error
-	if len(cfg.Masters) == 0 {
-		errs = append(errs, errors.New("no master configured: give at least one --master"))
-	}
-	seen := map[string]bool{}
-	for _, m := range cfg.Masters {
-		host, port, err := net.SplitHostPort(m.Address)
-		if err != nil || host == "" || port == "" {
-			errs = append(errs, fmt.Errorf("master %q is not host:port; write it like master1:5050", m.Address))
-		}
-		if m.Scheme != "" && m.Scheme != "http" && m.Scheme != "https" {
-			errs = append(errs, fmt.Errorf("master %s: scheme %q is not http or https", m.Address, m.Scheme))
-		}
-		if key := strings.ToLower(m.Address); seen[key] {
-			errs = append(errs, fmt.Errorf("master %s is given twice; give each master once", m.Address))
-		} else {
-			seen[key] = true
-		}
-	}
+	errs := checkMasters(cfg.Masters)
 	switch cfg.UpstreamTLS {
 	case "":
 		cfg.UpstreamTLS = TLSAuto
@@ -201,6 +183,30 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("upstream configuration: %w", errors.Join(errs...))
 	}
 	return cfg, nil
+}
+
+// checkMasters reports every problem of the configured masters.
+func checkMasters(masters []Master) []error {
+	var errs []error
+	if len(masters) == 0 {
+		errs = append(errs, errors.New("no master configured: give at least one --master"))
+	}
+	seen := map[string]bool{}
+	for _, m := range masters {
+		host, port, err := net.SplitHostPort(m.Address)
+		if err != nil || host == "" || port == "" {
+			errs = append(errs, fmt.Errorf("master %q is not host:port; write it like master1:5050", m.Address))
+		}
+		if m.Scheme != "" && m.Scheme != "http" && m.Scheme != "https" {
+			errs = append(errs, fmt.Errorf("master %s: scheme %q is not http or https", m.Address, m.Scheme))
+		}
+		if key := strings.ToLower(m.Address); seen[key] {
+			errs = append(errs, fmt.Errorf("master %s is given twice; give each master once", m.Address))
+		} else {
+			seen[key] = true
+		}
+	}
+	return errs
 }
 
 func setDuration(d *time.Duration, def time.Duration) {

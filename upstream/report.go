@@ -40,8 +40,8 @@ type ReportMember struct {
 	Address  string `json:"address"`
 	Hostname string `json:"hostname"`
 	// Speaks is "" for a member not probed yet.
-	Speaks Speaks    `json:"speaks"`
-	TLS    *TLSInfo  `json:"tls"`
+	Speaks Speaks      `json:"speaks"`
+	TLS    *TLSInfo    `json:"tls"`
 	Cert   *MemberCert `json:"cert"`
 	// Error says what is wrong with the member (Probe.Problem), "" when
 	// nothing is.
@@ -171,6 +171,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	_, err := io.WriteString(w, r.summary())
+	return err
+}
+
+// summary is what follows the table: the phase, the problems, the next
+// steps and every member's warnings.
+func (r *Report) summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nphase: %s\n", r.Phase)
 	if r.DiscoveryError != "" {
@@ -203,8 +210,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  %s %s: certificate does not verify: %s\n", m.Role, m.Address, m.Cert.VerifyError)
 		}
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.String()
 }
 
 func dash(s string) string {
