@@ -4,23 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/mesosgate/mesosgate/config"
 	"github.com/mesosgate/mesosgate/server"
 )
-
-// runCerts is `mesosgate certs`: discover the cluster, then write a CA
-// (unless given) and one certificate covering every master and agent,
-// with a README saying what to set on each.
-func runCerts(args, environ []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return certsCommand(ctx, args, environ, stdout, stderr)
-}
 
 // certsCommand exits 0 when the files are written, and 2 for what the
 // user can fix: bad settings, no master to discover from, files already

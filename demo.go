@@ -5,24 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"text/tabwriter"
 
 	"github.com/mesosgate/mesosgate/config"
 	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/server"
 )
-
-// runDemo is `mesosgate demo`: a simulated Mesos cluster in the middle of
-// an SSL migration on loopback, and the gateway in front of it with a
-// certificate from its internal CA, until SIGINT or SIGTERM.
-func runDemo(args, environ []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return demoCommand(ctx, args, environ, stdout, stderr, demoHooks{})
-}
 
 // demoHooks let tests see into a running demo.
 type demoHooks struct {
@@ -40,10 +28,15 @@ var (
 	demoAgentModes  = []sim.Mode{sim.Plain, sim.Downgrade, sim.SSL, sim.SSLClientCert}
 )
 
-// demoCommand runs the demo until ctx ends. Bad flags exit 2; a demo that
+// demoCommand is `mesosgate demo`: runDemo without hooks.
+func demoCommand(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	return runDemo(ctx, args, environ, stdout, stderr, demoHooks{})
+}
+
+// runDemo runs the demo until ctx ends. Bad flags exit 2; a demo that
 // cannot start (the address is taken, the data directory is not
 // writable) exits 2 with one line saying what to change.
-func demoCommand(ctx context.Context, args, environ []string, stdout, stderr io.Writer, hooks demoHooks) int {
+func runDemo(ctx context.Context, args, environ []string, stdout, stderr io.Writer, hooks demoHooks) int {
 	g, err := config.Load("demo", args, environ)
 	if err != nil {
 		return loadFailed("demo", err, stdout, stderr)

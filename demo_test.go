@@ -45,7 +45,7 @@ func startDemo(t *testing.T, hooks demoHooks, args ...string) *demo {
 	}
 	exit := make(chan int, 1)
 	args = append([]string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}, args...)
-	go func() { exit <- demoCommand(ctx, args, []string{"HOME=" + t.TempDir()}, d.stdout, d.stderr, hooks) }()
+	go func() { exit <- runDemo(ctx, args, []string{"HOME=" + t.TempDir()}, d.stdout, d.stderr, hooks) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -174,7 +174,7 @@ func TestDemoBadFlags(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var stdout, stderr testsupport.Buffer
-			code := demoCommand(context.Background(), c.args, []string{"HOME=" + t.TempDir()}, &stdout, &stderr, demoHooks{})
+			code := runDemo(context.Background(), c.args, []string{"HOME=" + t.TempDir()}, &stdout, &stderr, demoHooks{})
 			if code != 2 || !strings.HasPrefix(stderr.String(), "mesosgate demo: ") || !strings.Contains(stderr.String(), c.want) {
 				t.Errorf("exit %d, stderr %q", code, stderr.String())
 			}
@@ -184,7 +184,7 @@ func TestDemoBadFlags(t *testing.T) {
 	d := startDemo(t, demoHooks{})
 	u, _ := url.Parse(d.url)
 	var stdout, stderr testsupport.Buffer
-	code := demoCommand(context.Background(), []string{"--listen", strings.Replace(u.Host, "localhost", "127.0.0.1", 1), "--data-dir", t.TempDir()}, []string{"HOME=" + t.TempDir()}, &stdout, &stderr, demoHooks{})
+	code := runDemo(context.Background(), []string{"--listen", strings.Replace(u.Host, "localhost", "127.0.0.1", 1), "--data-dir", t.TempDir()}, []string{"HOME=" + t.TempDir()}, &stdout, &stderr, demoHooks{})
 	if code != 2 || strings.Count(stderr.String(), "mesosgate demo: ") != 1 || !strings.Contains(stderr.String(), "--listen") {
 		t.Errorf("address in use: exit %d, stderr %q", code, stderr.String())
 	}

@@ -8,14 +8,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/mesosgate/mesosgate/config"
 )
@@ -32,13 +35,23 @@ type command struct {
 // commands lists the subcommands that work. A subcommand appears here only
 // once it does what SPEC section 3 says.
 var commands = map[string]command{
-	"certs":   {"write a CA and one certificate covering every master and agent, for LIBPROCESS_SSL_CERT_FILE", runCerts},
+	"certs":   {"write a CA and one certificate covering every master and agent, for LIBPROCESS_SSL_CERT_FILE", untilSignal(certsCommand)},
 	"config":  {"print every effective setting and where it came from", runConfig},
-	"demo":    {"run the gateway in front of a simulated mixed-state cluster", runDemo},
-	"probe":   {"discover a cluster, probe every member for TLS and plain HTTP, show the migration phase", runProbe},
-	"serve":   {"run the gateway in front of a Mesos cluster", runServe},
-	"sim":     {"run a simulated Mesos cluster on loopback", runSim},
+	"demo":    {"run the gateway in front of a simulated mixed-state cluster", untilSignal(demoCommand)},
+	"probe":   {"discover a cluster, probe every member for TLS and plain HTTP, show the migration phase", untilSignal(probeCommand)},
+	"serve":   {"run the gateway in front of a Mesos cluster", untilSignal(serveCommand)},
+	"sim":     {"run a simulated Mesos cluster on loopback", untilSignal(simCommand)},
 	"version": {"print the version and exit", runVersion},
+}
+
+// untilSignal runs a command until it returns or SIGINT or SIGTERM ends
+// its context (a graceful stop for serve, demo and sim).
+func untilSignal(cmd func(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int) func(args, environ []string, stdout, stderr io.Writer) int {
+	return func(args, environ []string, stdout, stderr io.Writer) int {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return cmd(ctx, args, environ, stdout, stderr)
+	}
 }
 
 func main() {

@@ -6,22 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/mesosgate/mesosgate/config"
 	"github.com/mesosgate/mesosgate/server"
 )
-
-// runProbe is `mesosgate probe`: discover the cluster once, probe every
-// member, print a table or JSON.
-func runProbe(args, environ []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return probeCommand(ctx, args, environ, stdout, stderr)
-}
 
 // probeCommand exits 0 when every member is reachable, 1 when discovery
 // worked but some member is not (the report says why), and 2 for bad

@@ -4,22 +4,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/mesosgate/mesosgate/config"
 	"github.com/mesosgate/mesosgate/server"
 )
-
-// runServe is `mesosgate serve`, the production daemon: the gateway in
-// front of the masters given with --master until SIGINT or SIGTERM, then a
-// graceful shutdown.
-func runServe(args, environ []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return serveCommand(ctx, args, environ, stdout, stderr)
-}
 
 // serveCommand runs the gateway until ctx ends. Bad settings, and a
 // gateway that cannot start with them (a key that does not load, an

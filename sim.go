@@ -5,24 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 
 	"github.com/mesosgate/mesosgate/config"
 	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/zookeeper"
 )
-
-// runSim is `mesosgate sim`: a simulated Mesos cluster on loopback until
-// SIGINT or SIGTERM.
-func runSim(args, environ []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return simCommand(ctx, args, environ, stdout, stderr)
-}
 
 // simOptions turns sim's settings into the cluster's options. The mode
 // names were checked by config; ParseModes cannot fail on them.
