@@ -73,8 +73,13 @@ func Eventually(tb testing.TB, what string, timeout time.Duration, cond func() b
 //     after the lock is released (filestorage.go, keepLockfileFresh).
 //   - certmagic's ACME client keeps one rate limiter per directory and
 //     account for the life of the process (acmeclient.go, rateLimiters).
+//   - certmagic renews a certificate found due during a TLS handshake in a
+//     goroutine of its own, on a context of its own (five minutes, with
+//     retries; handshake.go, renewDynamicCertificate): nothing outside can
+//     stop it, and a test whose renewal fails leaves it waiting to retry.
 var leakExceptions = []goleak.Option{
 	goleak.IgnoreAnyFunction("github.com/caddyserver/certmagic.keepLockfileFresh"),
+	goleak.IgnoreAnyFunction("github.com/caddyserver/certmagic.(*Config).renewDynamicCertificate.func2"),
 	goleak.IgnoreTopFunction("github.com/caddyserver/certmagic.(*RingBufferRateLimiter).permit"),
 }
 
