@@ -65,6 +65,7 @@ func connect(u URL, timeout time.Duration, log *slog.Logger) (*client, error) {
 func (c *client) close() {
 	close(c.dialer.done) // stops a backoff wait, makes the library give up
 	c.conn.Close()
+	c.dialer.closeConn()
 	if c.monitored != nil {
 		<-c.monitored
 		return
@@ -169,6 +170,7 @@ type dialer struct {
 	next     int
 	attempts int // since the last session was made
 	lastErr  error
+	conn     net.Conn // the latest connection made
 }
 
 var _ zk.HostProvider = (*dialer)(nil)
@@ -237,9 +239,50 @@ func (d *dialer) dial(network, addr string, timeout time.Duration) (net.Conn, er
 	}
 	c, err := net.DialTimeout(network, addr, timeout)
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.lastErr = err
-	d.mu.Unlock()
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	d.conn = &handshakeConn{Conn: c, limit: min(timeout, maxHandshake)}
+	return d.conn, nil
+}
+
+// closeConn closes the connection in use, so a library goroutine blocked
+// on it returns when the client closes.
+func (d *dialer) closeConn() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.conn != nil {
+		d.conn.Close()
+	}
+}
+
+// maxHandshake bounds the wait for the answer to a connection's first
+// request (the session handshake). The library allows ten times its
+// receive timeout there (200 s for a 30 s session): a server that accepts
+// a connection and does not answer (one still starting, or one that is
+// stuck) would hold the client, and its Close, that long.
+const maxHandshake = 5 * time.Second
+
+// handshakeConn caps the first read deadline set on a connection (the
+// library's wait for the session handshake's answer) at limit; later
+// deadlines, the receive loop's, are the library's own.
+type handshakeConn struct {
+	net.Conn
+	limit time.Duration
+	once  sync.Once
+}
+
+func (c *handshakeConn) SetReadDeadline(t time.Time) error {
+	if !t.IsZero() {
+		c.once.Do(func() {
+			if cap := time.Now().Add(c.limit); t.After(cap) {
+				t = cap
+			}
+		})
+	}
+	return c.Conn.SetReadDeadline(t)
 }
 
 func (d *dialer) lastError() error {
