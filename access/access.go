@@ -76,7 +76,7 @@ type Config struct {
 	// ClientCertificates).
 	Viewers, Operators []string
 	// ClientCertificates identifies clients by the certificate the front's
-	// TLS verified (--client-cert-identities), for cn:, dns: and email
+	// TLS verified (--client-ca), for cn:, dns: and email
 	// entries. False means certificates identify nobody.
 	ClientCertificates bool
 	// AllowWrites makes everyone an operator on a gateway without
@@ -87,6 +87,10 @@ type Config struct {
 	// (https://gateway.example.com): writes from browsers must come from
 	// one of them. Nil means the request's own Host.
 	Origins []string
+	// Origin, if set, returns the gateway's origin as the browser of r
+	// sees it (behind a trusted proxy, as the proxy says), which writes
+	// may also come from. Nil adds none.
+	Origin func(r *http.Request) string
 	// LoginPath, CallbackPath and LogoutPath are where the sign-in
 	// handlers answer; empty means DefaultLoginPath, DefaultCallbackPath
 	// and DefaultLogoutPath.
@@ -206,7 +210,7 @@ func (a *Access) checkCombination() []error {
 	var errs []error
 	auth := a.authenticated()
 	if !auth && (a.cfg.Viewers != nil || a.cfg.Operators != nil) {
-		errs = append(errs, errors.New("--viewers and --operators need a way to identify clients: set --oidc-issuer or --client-cert-identities, or drop the lists"))
+		errs = append(errs, errors.New("--viewers and --operators need a way to identify clients: set --oidc-issuer, or --client-ca for client certificates, or drop the lists"))
 	}
 	if auth && a.cfg.AllowWrites {
 		errs = append(errs, errors.New("--allow-writes makes everyone an operator and is only for gateways without authentication: name the operators in --operators instead"))
@@ -293,4 +297,17 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// ReadOnly reports a gateway on which nobody may write: no authentication
+// and no --allow-writes.
+func (a *Access) ReadOnly() bool { return !a.authenticated() && !a.cfg.AllowWrites }
+
+// SignOutPath is where a signed-in browser POSTs to sign out, "" on a
+// gateway without OIDC.
+func (a *Access) SignOutPath() string {
+	if a.provider == nil {
+		return ""
+	}
+	return a.cfg.LogoutPath
 }

@@ -48,7 +48,7 @@ func TestNewRefusesBadSettings(t *testing.T) {
 		{"bad_operator_entry", func(c *Config) { c.Operators = []string{"ops"} }, []string{"--operators", `"ops"`, "group:ops"}},
 		{"no_roles_with_auth", func(c *Config) { c.Viewers = nil }, []string{"no one has a role", "--viewers", "--operators"}},
 		{"allow_writes_with_auth", func(c *Config) { c.AllowWrites = true }, []string{"--allow-writes", "--operators"}},
-		{"roles_without_auth", func(c *Config) { *c = Config{Operators: []string{"group:ops"}} }, []string{"--oidc-issuer", "--client-cert-identities"}},
+		{"roles_without_auth", func(c *Config) { *c = Config{Operators: []string{"group:ops"}} }, []string{"--oidc-issuer", "--client-ca"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package access
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -57,7 +58,7 @@ func (a *Access) Decide(w http.ResponseWriter, r *http.Request, op Operation) De
 	if !d.Role.Allows(op) {
 		return a.refuse(r, d, op)
 	}
-	if !op.Read && !SameOrigin(r, a.cfg.Origins) {
+	if !op.Read && !SameOrigin(r, a.origins(r)) {
 		d.Status, d.Need = http.StatusForbidden, d.Role
 		d.Reason = "the write came from a page of another site (Origin " + strings.Join(r.Header.Values("Origin"), ", ") +
 			"): the gateway accepts writes from its own pages only; open the page through the gateway"
@@ -93,7 +94,7 @@ func (a *Access) refuse(r *http.Request, d Decision, op Operation) Decision {
 	switch {
 	case !a.authenticated():
 		d.Status, d.Setting = http.StatusForbidden, "--allow-writes"
-		d.Reason = "this gateway is read-only " + what + ": start it with --allow-writes, or with authentication (--oidc-issuer) and --operators"
+		d.Reason = "this gateway refuses every write, and this request would change the cluster (" + op.Reason + "): start the gateway with --allow-writes, or with authentication (--oidc-issuer, or --client-ca for client certificates) and --operators"
 	case d.Identity.Kind == Anonymous && a.cfg.OIDC.Issuer != "":
 		d.Status = http.StatusUnauthorized
 		d.Challenge = `Bearer realm="mesosgate"`
@@ -170,4 +171,12 @@ func (a *Access) identify(w http.ResponseWriter, r *http.Request) (Identity, Dec
 		}
 	}
 	return Identity{}, Decision{}, true
+}
+
+// origins are the origins writes from r may come from.
+func (a *Access) origins(r *http.Request) []string {
+	if a.cfg.Origin == nil {
+		return a.cfg.Origins
+	}
+	return append(slices.Clip(a.cfg.Origins), a.cfg.Origin(r))
 }

@@ -125,6 +125,9 @@ type Gateway struct {
 	Cluster
 	// Links is how member URLs are rewritten; "" means LinksProxy.
 	Links LinkMode
+	// Access is who may read and change the cluster; its zero value is a
+	// read-only gateway without authentication.
+	Access
 
 	// CertSource is where the front's certificate comes from: Load
 	// resolves CertAuto; "" and CertAuto mean its rule (Certificates).
@@ -172,8 +175,9 @@ type Gateway struct {
 func (g *Gateway) FrontTLS() bool { return g.TLS.Enabled != tlsx.Off }
 
 // FrontSSL returns the SSL settings with the gateway's defaults applied
-// to what is unset (gatewaySSL): ENABLED and ENABLE_TLS_V1_3 on. Load
-// applies them already; a Gateway made in code gets them here.
+// to what is unset (gatewaySSL): ENABLED and ENABLE_TLS_V1_3 on (Load
+// applies them already; a Gateway made in code gets them here), and
+// --client-ca for the front's client certificates.
 func (g *Gateway) FrontSSL() tlsx.Settings {
 	s := g.TLS
 	if s.Enabled == tlsx.Unset {
@@ -182,6 +186,7 @@ func (g *Gateway) FrontSSL() tlsx.Settings {
 	if s.EnableTLSv13 == tlsx.Unset {
 		s.EnableTLSv13 = tlsx.On
 	}
+	s.ClientCAFile = g.ClientCA
 	return s
 }
 
@@ -253,6 +258,7 @@ func (g *Gateway) define(s *set) []string {
 	g.defineCluster(s)
 	g.defineCerts(s)
 	g.defineWebUI(s)
+	g.defineAccess(s)
 	s.add(&setting{flag: "trusted-proxy", placeholder: "CIDR", multi: true,
 		usage: "network whose X-Forwarded-* headers are believed (IP or CIDR; repeat or separate with commas); default none",
 		parse: prefixParser(&g.TrustedProxies), show: func() string { return joinPrefixes(g.TrustedProxies) }})
@@ -283,6 +289,7 @@ func (g *Gateway) defineDemo(s *set) []string {
 	g.defineServerNames(s)
 	g.defineDataDir(s)
 	g.defineWebUI(s)
+	s.add(boolSetting(&g.AllowWrites, "allow-writes", "let everyone change the simulated cluster through the gateway (writes are refused otherwise)"))
 	g.defineLogs(s)
 	g.applyDefaults()
 	return nil

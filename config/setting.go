@@ -224,14 +224,29 @@ func (s *set) apply(st *setting, values []string) {
 	}
 }
 
-// splitList splits a comma-separated list, dropping blanks.
+// splitList splits a comma-separated list, dropping blanks. A comma
+// preceded by a backslash belongs to its item ("group:cn=ops\,ou=groups").
 func splitList(value string) []string {
 	var items []string
-	for _, item := range strings.Split(value, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			items = append(items, item)
+	var item strings.Builder
+	flush := func() {
+		if v := strings.TrimSpace(item.String()); v != "" {
+			items = append(items, v)
+		}
+		item.Reset()
+	}
+	for i := 0; i < len(value); i++ {
+		switch {
+		case value[i] == '\\' && i+1 < len(value) && value[i+1] == ',':
+			item.WriteByte(',')
+			i++
+		case value[i] == ',':
+			flush()
+		default:
+			item.WriteByte(value[i])
 		}
 	}
+	flush()
 	return items
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/tlsx"
 )
 
@@ -24,6 +25,7 @@ func (g *Gateway) validate(s *set, needMasters bool) {
 	checkSSLFiles(s, g.TLS)
 	g.checkFiles(s)
 	g.checkDurations(s)
+	g.checkAccess(s, g.FrontTLS(), g.OIDCRedirect(access.DefaultCallbackPath))
 }
 
 // sslName names a libprocess SSL setting as the user wrote it, or by its

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/rewrite"
 	"github.com/mesosgate/mesosgate/upstream"
 	"github.com/mesosgate/mesosgate/web"
@@ -13,7 +14,7 @@ import (
 // (web imports no other package of mesosgate).
 
 // dashboard is web.Options.Data: the cluster at a glance, now.
-func (g *Gateway) dashboard(*http.Request) web.Dashboard {
+func (g *Gateway) dashboard(r *http.Request) web.Dashboard {
 	s := g.opts.Cluster.Snapshot()
 	d := web.Dashboard{
 		Now:   g.opts.Now(),
@@ -49,6 +50,7 @@ func (g *Gateway) dashboard(*http.Request) web.Dashboard {
 		}
 		d.Frameworks = append(d.Frameworks, v)
 	}
+	d.Viewer = g.viewer(requestOf(r))
 	if g.opts.Dashboard != nil {
 		g.opts.Dashboard(&d)
 	}
@@ -158,4 +160,16 @@ func webLinks(m rewrite.Mode) web.LinksMode {
 		return web.LinksDirect
 	}
 	return web.LinksProxy
+}
+
+// viewer says who looks at a page, as access control saw them.
+func (g *Gateway) viewer(q *request) web.Viewer {
+	v := web.Viewer{Role: q.role.String(), ReadOnly: g.access.ReadOnly()}
+	if q.who.Kind != access.Anonymous {
+		v.Name = q.who.Label()
+	}
+	if q.who.Kind == access.Session {
+		v.SignOut = g.access.SignOutPath()
+	}
+	return v
 }

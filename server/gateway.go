@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/rewrite"
 	"github.com/mesosgate/mesosgate/web"
 )
@@ -65,6 +67,10 @@ type Options struct {
 	// Metrics, if set, counts every request (NewMetrics) and is served at
 	// /gateway/metrics. Nil counts nothing and serves no metrics.
 	Metrics *Metrics
+	// Access decides who may read and who may change the cluster (and
+	// serves the sign-in pages). Nil means a gateway without
+	// authentication where everyone is a viewer: writes are refused.
+	Access *access.Access
 
 	// Logger receives the access log (debug), failures (warn, error) and
 	// the cluster's changes as the gateway sees them. Nil discards.
@@ -86,6 +92,7 @@ type Gateway struct {
 	buffers buffers
 	links   linkTable
 	streams streams
+	access  *access.Access
 
 	hsts          bool
 	stall         time.Duration
@@ -114,6 +121,13 @@ func New(o Options) (*Gateway, error) {
 		g.opts.Now = time.Now
 	}
 	g.links = linkTable{mode: o.Links, noRuntime: o.NoRuntime, log: g.log}
+	if g.access = o.Access; g.access == nil {
+		a, err := access.New(context.Background(), access.Config{Logger: g.log})
+		if err != nil {
+			return nil, fmt.Errorf("server: default access control: %w", err)
+		}
+		g.access = a
+	}
 	pages, err := web.New(web.Options{
 		Prefix:  gatewayPrefix,
 		Data:    g.dashboard,

@@ -125,6 +125,11 @@ type Metrics struct {
 	rewriteIn    prometheus.Counter
 	rewriteOut   prometheus.Counter
 
+	// decisions counts access control's answers; decided holds its four
+	// series: [read or write][allowed or refused].
+	decisions *prometheus.CounterVec
+	decided4  [2][2]prometheus.Counter
+
 	// The request path finds its series here instead of hashing label
 	// values (WithLabelValues) every time: the counters of each route
 	// class and status code below 600, and the latency histograms of each
@@ -162,6 +167,11 @@ func NewMetrics(o MetricsOptions) (*Metrics, error) {
 	m := newMetrics()
 	if err := m.register(o); err != nil {
 		return nil, err
+	}
+	for i, op := range []string{"read", "write"} {
+		for j, d := range []string{"allowed", "refused"} {
+			m.decided4[i][j] = m.decisions.WithLabelValues(op, d)
+		}
 	}
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		ErrorLog:      promLogger{log},
@@ -201,6 +211,10 @@ func newMetrics() *Metrics {
 			Name: "mesosgate_rewrite_input_bytes_total",
 			Help: "Bytes of HTML the link rewriter read from members (after decoding gzip or deflate).",
 		}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mesosgate_access_decisions_total",
+			Help: "Access control's answers, by operation (read or write) and decision (allowed or refused).",
+		}, []string{"operation", "decision"}),
 		rewriteOut: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "mesosgate_rewrite_output_bytes_total",
 			Help: "Bytes of HTML the link rewriter wrote (before the gateway's own compression).",
@@ -222,7 +236,7 @@ func (m *Metrics) register(o MetricsOptions) error {
 	})
 	build.Set(1)
 	for _, c := range []prometheus.Collector{
-		m.requests, inFlight, m.aborted, m.upstream, m.rewritePages, m.rewriteIn, m.rewriteOut, build,
+		m.requests, inFlight, m.aborted, m.upstream, m.rewritePages, m.rewriteIn, m.rewriteOut, m.decisions, build,
 		newClusterCollector(o),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -262,6 +276,22 @@ func (m *Metrics) finished(q *request, status int, aborted bool) {
 		m.rewriteIn.Add(float64(q.rewrite.In))
 		m.rewriteOut.Add(float64(q.rewrite.Out))
 	}
+}
+
+// decided counts one of access control's answers. A nil Metrics counts
+// nothing.
+func (m *Metrics) decided(read, allowed bool) {
+	if m == nil {
+		return
+	}
+	op, d := 0, 0
+	if !read {
+		op = 1
+	}
+	if !allowed {
+		d = 1
+	}
+	m.decided4[op][d].Inc()
 }
 
 // counter returns the requests counter of a route class and status (0:

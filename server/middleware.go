@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/rewrite"
 	"github.com/mesosgate/mesosgate/web"
 )
@@ -58,6 +59,13 @@ type request struct {
 	// bodyErr is the error that cut the member's body short, for the
 	// access log line of an aborted response.
 	bodyErr error
+	// who and role are the client as access control saw it; write is the
+	// write it decided on (nil for a read), refused whether it refused
+	// the request. The audit line is made of them.
+	who     access.Identity
+	role    access.Role
+	write   *access.Operation
+	refused bool
 }
 
 type requestKey struct{}
@@ -251,6 +259,7 @@ func (g *Gateway) finish(r *http.Request, q *request, rec *recorder) {
 	if g.metrics != nil {
 		g.metrics.finished(q, status, rec.aborted)
 	}
+	g.audit(r, q, status)
 	if rec.aborted {
 		status = statusAborted
 	}

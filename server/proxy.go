@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/rewrite"
 	"github.com/mesosgate/mesosgate/upstream"
 	"github.com/mesosgate/mesosgate/web"
@@ -117,6 +118,9 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, d *upstream.Dest
 func (g *Gateway) rewriteRequest(pr *httputil.ProxyRequest) {
 	ex := exchangeOf(pr.In.Context())
 	out := pr.Out
+	// The gateway's own credentials (a bearer token, its cookies) are
+	// consumed here and never reach a member or framework UI.
+	access.StripCredentials(out.Header)
 	ex.dest.Rewrite(out)
 	setForwarded(pr, ex.q.trusted, ex.dest.Route.Prefix)
 	// Members are asked for gzip or identity only: the codings the

@@ -31,17 +31,25 @@ func (g *Gateway) routes() http.Handler {
 	})
 	r.NotFound(g.member)
 
-	// The gateway's own pages.
-	get(r, "/gateway", addSlash)
-	get(r, g.pages.DashboardPath(), g.pages.ServeHTTP)
-	get(r, g.pages.LivePath(), g.pages.ServeHTTP)
-	get(r, g.pages.AssetsPath()+"*", g.pages.ServeHTTP)
-	get(r, apiClusterPath, g.apiCluster)
+	// Open to load balancers and to people who are not signed in yet.
 	get(r, "/gateway/healthz", g.healthz)
 	get(r, "/gateway/readyz", g.readyz)
-	if g.metrics != nil {
-		get(r, "/gateway/metrics", g.metrics.ServeHTTP)
+	for _, p := range g.access.Paths() {
+		r.Handle(p, g.access.Handler())
 	}
+
+	// The gateway's own pages: viewers.
+	r.Group(func(r chi.Router) {
+		r.Use(g.requireViewer)
+		get(r, "/gateway", addSlash)
+		get(r, g.pages.DashboardPath(), g.pages.ServeHTTP)
+		get(r, g.pages.LivePath(), g.pages.ServeHTTP)
+		get(r, g.pages.AssetsPath()+"*", g.pages.ServeHTTP)
+		get(r, apiClusterPath, g.apiCluster)
+		if g.metrics != nil {
+			get(r, "/gateway/metrics", g.metrics.ServeHTTP)
+		}
+	})
 	r.Handle("/gateway/masters/*", http.HandlerFunc(g.member))
 	r.Handle("/gateway/*", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.pages.WriteProblem(w, r, web.NotFound())
@@ -109,6 +117,11 @@ func (g *Gateway) member(w http.ResponseWriter, r *http.Request) {
 		return
 	case route.Kind == upstream.KindLeader && route.Prefix == "" && strings.HasPrefix(route.Tail, gatewayPrefix):
 		g.pages.WriteProblem(w, r, web.NotFound()) // /gateway/masters/ without a master
+		return
+	}
+	// Who may go there is decided before where it is: an unknown agent is
+	// no news to someone who may not read the cluster.
+	if !g.authorize(w, r, g.operation(r, route)) {
 		return
 	}
 	d, err := g.opts.Cluster.Resolve(r.Context(), route)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/config"
 	"github.com/mesosgate/mesosgate/rewrite"
 	"github.com/mesosgate/mesosgate/tlsx"
@@ -41,9 +42,19 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Access control first: it may contact the OpenID Provider, and a
+	// gateway that cannot start must not have written anything (the
+	// internal CA) before it says so.
+	var gw *Gateway
+	acc, err := newAccess(ctx, g, func() *web.Pages { return gw.pages }, log)
+	if err != nil {
+		return err
+	}
+	if g.AllowWrites {
+		log.Warn("--allow-writes: everyone who reaches the gateway may change the cluster; use authentication (--oidc-issuer, --client-ca) and --operators instead")
+	}
 	src := o.Certificates
 	if src == nil {
-		var err error
 		if src, err = CertificateSource(g, log); err != nil {
 			return err
 		}
@@ -65,7 +76,7 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	if err != nil {
 		return err
 	}
-	gw, err := newGateway(g, cluster, tc, hsts, o.Version, log)
+	gw, err = newGateway(g, cluster, tc, acc, hsts, o.Version, log)
 	if err != nil {
 		ln.Close()
 		return err
@@ -119,7 +130,7 @@ func listen(ctx context.Context, g *config.Gateway, tc *tlsx.Context, src *tlsx.
 
 // newGateway makes the handler serve runs: metrics, the dashboard's view
 // of the front certificate and version, and the settings' options.
-func newGateway(g *config.Gateway, cluster *upstream.Cluster, tc *tlsx.Context, hsts bool, version string, log *slog.Logger) (*Gateway, error) {
+func newGateway(g *config.Gateway, cluster *upstream.Cluster, tc *tlsx.Context, acc *access.Access, hsts bool, version string, log *slog.Logger) (*Gateway, error) {
 	tlsOn := g.FrontTLS()
 	var front func() []tlsx.CertInfo
 	if tlsOn {
@@ -132,6 +143,7 @@ func newGateway(g *config.Gateway, cluster *upstream.Cluster, tc *tlsx.Context, 
 	return New(Options{
 		Cluster:        cluster,
 		Metrics:        metrics,
+		Access:         acc,
 		Links:          linkMode(g.Links),
 		TrustedProxies: g.TrustedProxies,
 		WebUIDir:       g.WebUIDir,

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/upstream"
 )
 
@@ -25,6 +26,9 @@ func (g *Gateway) mountWebUI(r chi.Router) {
 		route := upstream.ParseRoute(r.URL.EscapedPath()) // the leader's, at / or /mesos/
 		q := requestOf(r)
 		q.target, q.class = "webui", classWebUI
+		if !g.authorize(w, r, access.Operation{Read: true}) {
+			return
+		}
 		d := &upstream.Destination{Route: route, Scheme: "http", Address: "--webui-dir", Host: "webui", Path: route.Tail}
 		g.proxy(w, r, d, files)
 	}

@@ -3,6 +3,7 @@ package tlsx
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -71,10 +72,12 @@ type Context struct {
 
 	// keyPair is the CERT_FILE/KEY_FILE certificate, nil when not set.
 	// trust is what CA_FILE/CA_DIR hold, nil meaning the system roots.
+	// clientCAs is what ClientCAFile holds (read once), nil without it.
 	// Each is swapped whole when its files change, so a handshake sees
 	// either the old or the new set, never a mix.
-	keyPair atomic.Pointer[tls.Certificate]
-	trust   atomic.Pointer[trust]
+	keyPair   atomic.Pointer[tls.Certificate]
+	trust     atomic.Pointer[trust]
+	clientCAs *x509.CertPool
 
 	rdns rdnsCache
 
@@ -111,10 +114,17 @@ func NewContext(s Settings, opts Options) (*Context, error) {
 	// Fingerprints first: a file changing during the load is then seen
 	// as a change by the watcher.
 	keyPairFP, trustFP := c.keyPairFingerprint(), c.trustFingerprint()
-	if err := c.loadFiles(); err != nil {
-		errs = append(errs, err)
+	if s.ClientCAFile != "" {
+		if c.clientCAs, err = loadCertPool(s.ClientCAFile); err != nil {
+			errs = append(errs, fmt.Errorf("--client-ca: %w", err))
+		}
 	}
-	if s.Enabled.Or(false) && c.keyPair.Load() == nil && opts.Certificates == nil {
+	loadErr := c.loadFiles()
+	if loadErr != nil {
+		errs = append(errs, loadErr)
+	}
+	if s.Enabled.Or(false) && c.keyPair.Load() == nil && opts.Certificates == nil && s.CertFile == "" && s.KeyFile == "" {
+		// A pair that is set but does not load has its own error above.
 		errs = append(errs, fmt.Errorf("SSL is enabled but has no certificate: set %s and %s", c.name("CERT_FILE"), c.name("KEY_FILE")))
 	}
 	if len(errs) > 0 {
@@ -224,7 +234,15 @@ func (c *Context) ServerConfig(nextProtos ...string) *tls.Config {
 	}
 	cfg.GetCertificate = c.serverCertificate
 	gap := len(c.versions.gaps()) > 0
-	if c.s.RequireClientCert {
+	if c.clientCAs != nil {
+		// Go verifies the chain itself, so VerifiedChains says who the
+		// client is.
+		cfg.ClientCAs = c.clientCAs
+		cfg.ClientAuth = tls.VerifyClientCertIfGiven
+		if c.s.RequireClientCert {
+			cfg.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	} else if c.s.RequireClientCert {
 		// Go verifies nothing itself (RequireAnyClientCert): libprocess's
 		// rules (depth, legacy reverse lookup of the peer) are applied in
 		// VerifyConnection, which needs the peer's address. Like
@@ -232,7 +250,8 @@ func (c *Context) ServerConfig(nextProtos ...string) *tls.Config {
 		// sent with the request.
 		cfg.ClientAuth = tls.RequireAnyClientCert
 	}
-	if !c.s.RequireClientCert && !gap {
+	libprocessClients := c.s.RequireClientCert && c.clientCAs == nil
+	if !libprocessClients && !gap {
 		return cfg
 	}
 	// Each connection gets its own copy of the configuration: for the
@@ -245,7 +264,7 @@ func (c *Context) ServerConfig(nextProtos ...string) *tls.Config {
 			v := c.versions.pick(hello.SupportedVersions)
 			conn.MinVersion, conn.MaxVersion = v, v
 		}
-		if c.s.RequireClientCert {
+		if libprocessClients {
 			ip := addrIP(hello.Conn.RemoteAddr())
 			conn.VerifyConnection = func(cs tls.ConnectionState) error {
 				return c.verifyClient(cs.PeerCertificates, ip)

@@ -2,8 +2,9 @@ package tlsx
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -232,20 +233,25 @@ func TestNewContextErrors(t *testing.T) {
 	}
 }
 
-// TestUnusedCAFileWarns: libprocess reads CA_FILE and CA_DIR only when it
-// verifies, so a missing one with verification off is a warning, and
-// nothing verifies against it.
-func TestUnusedCAFileWarns(t *testing.T) {
-	p := newTestPKI(t)
-	c := mustContext(t, Settings{CAFile: "/nonexistent/ca.pem"}, Options{})
-	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "/nonexistent/ca.pem") || !strings.Contains(w[0], "LIBPROCESS_SSL_VERIFY_SERVER_CERT") {
-		t.Errorf("warnings = %q, want one naming the file and VERIFY_SERVER_CERT", w)
-	}
-	leaf, err := p.ca.Issue(LeafRequest{DNSNames: []string{"agent1.example"}})
-	if err != nil {
+// TestBadCAFileRefused: a CA_FILE that does not load is an error even
+// with verification off (libprocess would not read it then): the gateway
+// reads it to report whether members verify, and a garbage or missing file
+// is a mistake to fix at start. Each problem is one line.
+func TestBadCAFileRefused(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.pem")
+	if err := os.WriteFile(garbage, []byte("not a certificate\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Verify([]*x509.Certificate{leaf.Cert}, "agent1.example", loopback); err == nil {
-		t.Error("a certificate verified against a CA_FILE that did not load")
+	for _, tt := range []struct{ name, file, want string }{
+		{"missing", "/nonexistent/ca.pem", `read LIBPROCESS_SSL_CA_FILE "/nonexistent/ca.pem"`},
+		{"garbage", garbage, "holds no PEM certificate: give a PEM bundle of CA certificates"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewContext(Settings{CAFile: tt.file}, Options{ReloadInterval: -1})
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Count(err.Error(), "\n") != 0 {
+				t.Errorf("error %v, want one line with %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -24,13 +24,13 @@ func (c *Context) loadFiles() error {
 	if err := c.reloadKeyPair(); err != nil {
 		errs = append(errs, err)
 	}
+	// A CA file or directory that does not load is an error even while
+	// nothing is verified (libprocess would not read it then): the
+	// gateway reads it to report whether members' certificates verify,
+	// and a broken one is a mistake to fix now, not when verification
+	// is turned on.
 	if err := c.reloadTrust(); err != nil {
-		if c.s.VerifiesServer() {
-			errs = append(errs, err)
-		} else {
-			c.trust.Store(&trust{anchors: x509.NewCertPool()})
-			c.warnings = append(c.warnings, fmt.Sprintf("%v (ignored: nothing is verified while %s is off, and libprocess does not read the CA files then)", err, c.name("VERIFY_SERVER_CERT")))
-		}
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -391,4 +391,26 @@ func (c *Context) keyPairFacts() []any {
 	info := NewCertInfo(kp.Leaf, SourceFiles)
 	return []any{"subject", info.Subject, "not_after", info.NotAfter.UTC().Format(time.RFC3339),
 		"days_left", fmt.Sprintf("%.1f", info.DaysLeft(c.now()))}
+}
+
+// loadCertPool reads a PEM bundle of CA certificates; one that holds none
+// is an error.
+func loadCertPool(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %q: %w", path, err)
+	}
+	pool := x509.NewCertPool()
+	ders := pemCertificates(data)
+	for _, der := range ders {
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("%q: parse a certificate: %w", path, err)
+		}
+		pool.AddCert(cert)
+	}
+	if len(ders) == 0 {
+		return nil, fmt.Errorf("%q holds no PEM certificate: give a PEM bundle of CA certificates", path)
+	}
+	return pool, nil
 }

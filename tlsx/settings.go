@@ -89,6 +89,14 @@ type Settings struct {
 	// an encrypted KeyFile. It is mesosgate's addition (libprocess cannot
 	// read encrypted keys); empty means the key is not encrypted.
 	KeyPassphraseFile string
+	// ClientCAFile names a PEM file of CAs that client certificates are
+	// verified against on the accepting side, by Go's standard chain
+	// verification, so a verified chain identifies the client: a client
+	// may offer a certificate, and must with RequireClientCert (whose
+	// libprocess checks against CA_FILE then give way to this file). It
+	// is mesosgate's addition (the gateway's --client-ca); empty means
+	// libprocess's behaviour.
+	ClientCAFile string
 
 	// VerifyServerCert is VERIFY_SERVER_CERT (legacy alias VERIFY_CERT):
 	// the connecting side verifies the member's chain and name.

@@ -29,6 +29,7 @@ type dashboardPage struct {
 
 // head is what the shared page head and header need.
 type head struct {
+	Viewer  Viewer // who is looking; the zero value shows nothing
 	Title   string
 	Home    string // the dashboard's path
 	Script  bool   // load the dashboard's script
@@ -68,7 +69,7 @@ func (p *Pages) dashboardPage(r *http.Request) dashboardPage {
 		d.Links = LinksProxy
 	}
 	page := dashboardPage{
-		Head:    head{Title: "Cluster SSL migration", Home: p.DashboardPath(), Script: p.refresh > 0, Version: d.Version, API: p.apiPath},
+		Head:    head{Title: "Cluster SSL migration", Home: p.DashboardPath(), Script: p.refresh > 0, Version: d.Version, API: p.apiPath, Viewer: d.Viewer},
 		D:       d,
 		Now:     now,
 		LiveURL: p.LivePath(),

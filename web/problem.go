@@ -119,6 +119,39 @@ func Unreachable(m Ref, reason string) Problem {
 	}
 }
 
+// AccessRefused is the 401 or 403 of a request its client may not make:
+// reason says what was refused and how to get it, in the client's own
+// terms ("operator role needed to change the cluster (...): add
+// alice@example.com to --operators"); need is the role it takes and
+// setting the setting that grants it.
+func AccessRefused(status int, reason, need, setting string) Problem {
+	p := Problem{
+		Status: status,
+		Type:   problemType("forbidden"),
+		Title:  "Not allowed",
+		Detail: reason,
+		Action: fmt.Sprintf("The %s role is needed; whoever runs the gateway grants it with %s.", need, setting),
+	}
+	if status == http.StatusUnauthorized {
+		p.Type, p.Title = problemType("unauthenticated"), "Sign-in required"
+		p.Action = "Sign in, or send an ID token from the identity provider as Authorization: Bearer."
+	}
+	return p
+}
+
+// SignInFailed is the answer to a sign-in that did not complete (a state
+// that does not match, a provider that refused); message says why, in
+// words for the person.
+func SignInFailed(status int, message string) Problem {
+	return Problem{
+		Status: status,
+		Type:   problemType("sign-in-failed"),
+		Title:  "Sign-in failed",
+		Detail: message,
+		Action: "Start again from the page you wanted: the gateway sends you to sign in.",
+	}
+}
+
 // NotDiscovered is the 503 while no master has answered the gateway yet.
 func NotDiscovered() Problem {
 	return Problem{

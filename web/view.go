@@ -40,6 +40,23 @@ type Dashboard struct {
 	Links LinksMode
 	// Version is the gateway's version for the footer; empty shows none.
 	Version string
+	// Viewer is who is looking at the page, and what they may do; the
+	// zero value shows nothing.
+	Viewer Viewer
+}
+
+// Viewer is the person looking at a gateway page, as access control saw
+// them.
+type Viewer struct {
+	// Name is who signed in ("alice@example.com"), or "" when nobody did.
+	Name string
+	// Role is the role they have ("viewer", "operator"); "" shows none.
+	Role string
+	// SignOut is the path a POST to signs out; "" offers no sign-out.
+	SignOut string
+	// ReadOnly says that writes are refused to everyone (a gateway
+	// without authentication nor --allow-writes).
+	ReadOnly bool
 }
 
 // Phase is where the whole cluster stands in the SSL migration, as upstream

@@ -1,0 +1,117 @@
+package server
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/mesosgate/mesosgate/access"
+	"github.com/mesosgate/mesosgate/e2e/sim"
+)
+
+// send makes a request with a body through the gateway.
+func (ts *tester) send(method, path, body string, headers ...string) (*http.Response, string) {
+	ts.t.Helper()
+	req, err := http.NewRequest(method, ts.url+path, strings.NewReader(body))
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := ts.client.Do(req)
+	if err != nil {
+		ts.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// TestWritesRefusedByDefault: a gateway without authentication is
+// read-only. What an attacker tried first reaches no member: an anonymous
+// POST /master/teardown from a foreign page, a v1 TEARDOWN, libprocess's
+// /logging/toggle over GET. Reads pass, a v1 GET_STATE included; the
+// refusal names the setting; every write is audited and counted.
+func TestWritesRefusedByDefault(t *testing.T) {
+	ts := newTester(t, testerOptions{sim: sim.Options{Modes: []sim.Mode{sim.Plain}}, metrics: true})
+	agent := ts.sim.Agents()[0].ID()
+	refused := []struct {
+		name, method, path, body string
+		headers                  []string
+	}{
+		{"teardown from a foreign origin", "POST", "/master/teardown", "frameworkId=F1", []string{"Origin", "https://evil.example", "Content-Type", "application/x-www-form-urlencoded"}},
+		{"v1 TEARDOWN", "POST", "/api/v1", `{"type":"TEARDOWN","teardown":{"framework_id":{"value":"F1"}}}`, []string{"Content-Type", "application/json"}},
+		{"v1 TEARDOWN under /mesos", "POST", "/mesos/master/api/v1", `{"type":"TEARDOWN"}`, []string{"Content-Type", "application/json"}},
+		{"agent v1 KILL_CONTAINER", "POST", "/agent/" + agent + "/api/v1", `{"type":"KILL_CONTAINER"}`, []string{"Content-Type", "application/json"}},
+		{"logging toggle over GET", "GET", "/logging/toggle?level=3&duration=1hrs", "", nil},
+		{"v1 call of no known type", "POST", "/api/v1", `{"type":"NOT_A_CALL"}`, []string{"Content-Type", "application/json"}},
+		{"v1 body that is not JSON", "POST", "/api/v1", `not json`, []string{"Content-Type", "application/json"}},
+		{"DELETE to a framework UI", "DELETE", "/service/marathon/v2/apps/x", "", nil},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := ts.send(tt.method, tt.path, tt.body, tt.headers...)
+			if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "--allow-writes") || !strings.Contains(body, "2025:forbidden") {
+				t.Errorf("%d %s", resp.StatusCode, body)
+			}
+		})
+	}
+	t.Run("reads pass, a v1 read call included", func(t *testing.T) {
+		resp, body := ts.send("POST", "/api/v1", `{"type":"GET_STATE"}`, "Content-Type", "application/json")
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"get_state"`) {
+			t.Errorf("GET_STATE: %d %.200s", resp.StatusCode, body)
+		}
+		if resp, _ := ts.get("/master/state"); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET /master/state: %d", resp.StatusCode)
+		}
+	})
+	t.Run("audited and counted", func(t *testing.T) {
+		logs := ts.logs.String()
+		for _, want := range []string{`msg="write refused"`, "identity=anonymous", "role=viewer", "call=TEARDOWN", "status=403", "route=agent"} {
+			if !strings.Contains(logs, want) {
+				t.Errorf("the audit log lacks %s", want)
+			}
+		}
+		_, metrics := ts.get("/gateway/metrics")
+		for _, want := range []string{`mesosgate_access_decisions_total{decision="refused",operation="write"} 8`} {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
+}
+
+// TestAllowWrites: with --allow-writes everyone may write, but a write
+// from a page of another site is refused all the same (CSRF).
+func TestAllowWrites(t *testing.T) {
+	a, err := access.New(context.Background(), access.Config{AllowWrites: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newTester(t, testerOptions{sim: sim.Options{Modes: []sim.Mode{sim.Plain}}, gateway: func(o *Options) { o.Access = a }})
+	call := `{"type":"GET_HEALTH"}`
+	// A write the simulated master does not implement: it answers 501,
+	// which shows the request reached it.
+	resp, body := ts.send("POST", "/api/v1", `{"type":"TEARDOWN"}`, "Content-Type", "application/json")
+	if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(body, "does not implement TEARDOWN") {
+		t.Errorf("allowed write: %d %s", resp.StatusCode, body)
+	}
+	resp, body = ts.send("POST", "/api/v1", `{"type":"TEARDOWN"}`, "Content-Type", "application/json", "Origin", "https://evil.example")
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "another site") {
+		t.Errorf("cross-site write: %d %s", resp.StatusCode, body)
+	}
+	resp, _ = ts.send("POST", "/api/v1", `{"type":"TEARDOWN"}`, "Content-Type", "application/json", "Origin", ts.url)
+	if resp.StatusCode != http.StatusNotImplemented {
+		t.Errorf("same-origin write: %d", resp.StatusCode)
+	}
+	resp, _ = ts.send("POST", "/api/v1", call, "Content-Type", "application/json", "Sec-Fetch-Site", "cross-site")
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("a cross-site read call is a read: %d", resp.StatusCode)
+	}
+	if logs := ts.logs.String(); !strings.Contains(logs, `msg="write allowed"`) || !strings.Contains(logs, "status=501") {
+		t.Errorf("the allowed write is not audited with its status:\n%s", logs)
+	}
+}
