@@ -65,6 +65,7 @@ func setForwarded(pr *httputil.ProxyRequest, trusted bool, prefix string) {
 		out.Header.Del(h)
 	}
 	pr.SetXForwarded()
+	out.Header.Set("X-Forwarded-Host", validatedHost(in))
 	if trusted {
 		// One more proxy in a chain: keep what the trusted proxy says about
 		// the client and the original request, adding the proxy itself.
@@ -84,6 +85,33 @@ func setForwarded(pr *httputil.ProxyRequest, trusted bool, prefix string) {
 	if prefix != "" {
 		out.Header.Set("X-Forwarded-Prefix", prefix)
 	}
+}
+
+// validatedHost is the gateway's name as the request reached it, from
+// what the connection proved rather than from the Host header a client
+// writes: over TLS the name the certificate was chosen for (SNI, which
+// the certificate source accepts only for the gateway's names), otherwise
+// the local address the connection came in on. The listener's port is
+// added unless it is 443 or 80.
+func validatedHost(r *http.Request) string {
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	host, port := "", ""
+	if local != nil {
+		host, port, _ = net.SplitHostPort(local.String())
+	}
+	if r.TLS != nil && r.TLS.ServerName != "" {
+		host = r.TLS.ServerName
+	}
+	if host == "" {
+		return "localhost"
+	}
+	if port == "" || port == "443" && r.TLS != nil || port == "80" && r.TLS == nil {
+		if strings.Contains(host, ":") {
+			return "[" + host + "]"
+		}
+		return host
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // clientIP is the address the gateway logs for a request: the peer's, or

@@ -93,6 +93,7 @@ type Gateway struct {
 	links   linkTable
 	streams streams
 	access  *access.Access
+	via     string // this instance's Via pseudonym
 
 	hsts          bool
 	stall         time.Duration
@@ -113,6 +114,7 @@ func New(o Options) (*Gateway, error) {
 		hsts:          o.HSTS,
 		stall:         orDefault(o.StallTimeout, DefaultStallTimeout),
 		headerTimeout: orDefault(o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout),
+		via:           viaEntry(),
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"net/http"
 	"strings"
 
@@ -43,9 +45,10 @@ func refusal(r *http.Request) (web.Problem, bool) {
 // hasDotSegment reports whether a decoded path holds a "." or ".."
 // segment. Browsers resolve dot segments before sending a request, so only
 // hand-made requests carry them, and they are the way out of a route's
-// prefix (/agent/S1/../S2/x, /service/a/%2e%2e/b/). The path is decoded:
-// "%2e%2e" and "..%2f" arrive here as ".." and "../". Backslashes separate
-// segments too, as many servers behind a proxy read them.
+// prefix (/agent/S1/../S2/x, /service/a/%2e%2e/b/, /service/a/..;/b). The
+// path is decoded: "%2e%2e" and "..%2f" arrive here as ".." and "../".
+// Backslashes separate segments too, as many servers behind a proxy read
+// them, and a segment's path parameters (after ';') do not count.
 //
 // Refusing every dot segment is stricter than cleaning and checking the
 // result, and simpler to be sure of: no request a browser sends is refused.
@@ -58,9 +61,37 @@ func hasDotSegment(p string) bool {
 		} else {
 			p = ""
 		}
+		// Tomcat and Jetty drop a segment's ";parameters" before resolving
+		// it: "..;x" (or "..;") climbs like "..".
+		seg, _, _ = strings.Cut(seg, ";")
 		if seg == "." || seg == ".." {
 			return true
 		}
 	}
 	return false
+}
+
+// looped reports a request that this gateway sent itself: its Via names
+// the gateway's instance. It happens when a framework's webui_url leads
+// back to the gateway (a framework configured with its public URL behind
+// it): each pass would send the request on again, a chain of requests
+// and file descriptors without end. Several instances behind one name
+// each add their own entry, so a loop through another instance ends at
+// this one's second pass.
+func (g *Gateway) looped(r *http.Request) bool {
+	for _, v := range r.Header.Values("Via") {
+		if strings.Contains(v, g.via) {
+			return true
+		}
+	}
+	return false
+}
+
+// viaEntry is the Via entry of a gateway instance: the protocol and a
+// pseudonym unique to the process (RFC 9110 7.6.3), random so a client
+// cannot predict it and make the gateway refuse its own requests.
+func viaEntry() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "mesosgate-" + hex.EncodeToString(b[:])
 }

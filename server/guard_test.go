@@ -21,6 +21,10 @@ func TestHasDotSegment(t *testing.T) {
 		{"trailing dot dot", "/agent/S1/..", true},
 		{"single dot", "/a/./b", true},
 		{"backslash", `/a\..\b`, true},
+		{"Tomcat's path parameter", "/service/a/..;/x", true},
+		{"path parameter with a value", "/service/a/..;jsessionid=1/x", true},
+		{"dot with a parameter", "/a/.;x/b", true},
+		{"parameters on a name", "/a/b;v=1/c", false},
 		{"root", "/", false},
 		{"empty", "", false},
 	} {

@@ -132,6 +132,9 @@ func (g *Gateway) rewriteRequest(pr *httputil.ProxyRequest) {
 		out.Header.Set("Accept-Encoding", "identity")
 	}
 	out.Header.Set("X-Request-Id", ex.q.id)
+	// Via marks the request as this gateway's: if it comes back (a
+	// webui_url that leads to the gateway), the gateway answers 508.
+	out.Header.Add("Via", "1.1 "+g.via)
 }
 
 // modifyResponse rewrites the member's response for the browser.

@@ -60,9 +60,25 @@ func TestForwardingHeaders(t *testing.T) {
 		ts := newTester(t, testerOptions{sim: sim.Options{}})
 		fw := ts.sim.Frameworks()[0]
 		info := ts.frameworkInfo("/service/"+fw.Name()+"/api/info", spoof...)
-		want := frameworkInfo{Path: "/api/info", Host: fw.UI().HostPort(), XForwardedFor: "127.0.0.1", XForwardedProto: "https", XForwardedHost: ts.addr}
+		// The client asked for "localhost" (SNI) on 127.0.0.1.
+		_, port, _ := net.SplitHostPort(ts.addr)
+		validated := net.JoinHostPort("localhost", port)
+		want := frameworkInfo{Path: "/api/info", Host: fw.UI().HostPort(), XForwardedFor: "127.0.0.1", XForwardedProto: "https", XForwardedHost: validated}
 		if info != want {
 			t.Errorf("the framework saw %+v, want %+v", info, want)
+		}
+		// A Host header of the client's choosing is not the gateway's
+		// name: the member learns the name the connection proved.
+		req, _ := http.NewRequest("GET", ts.url+"/service/"+fw.Name()+"/api/info", nil)
+		req.Host = "evil.example"
+		resp, err := ts.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var forged frameworkInfo
+		if err := json.NewDecoder(resp.Body).Decode(&forged); err != nil || forged.XForwardedHost != validated {
+			t.Errorf("with Host: evil.example the framework saw X-Forwarded-Host %q (%v), want %q", forged.XForwardedHost, err, validated)
 		}
 	})
 	t.Run("trusted proxy", func(t *testing.T) {

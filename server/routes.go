@@ -70,6 +70,13 @@ func get(r chi.Router, pattern string, h http.HandlerFunc) {
 // route on the escaped path.
 func (g *Gateway) gate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.looped(r) {
+			requestOf(r).class = classRefused
+			g.log.Warn("request loop: a request the gateway sent came back to it; check the webui_url of the framework it was for",
+				"request_id", requestOf(r).id, "path", r.URL.Path, "via", r.Header.Values("Via"))
+			g.pages.WriteProblem(w, r, web.LoopDetected())
+			return
+		}
 		if p, refused := refusal(r); refused {
 			requestOf(r).class = classRefused
 			g.log.Info("request refused", "request_id", requestOf(r).id, "method", r.Method,

@@ -152,6 +152,18 @@ func SignInFailed(status int, message string) Problem {
 	}
 }
 
+// LoopDetected is the 508 for a request the gateway sent and got back: a
+// framework's webui_url that leads to the gateway itself.
+func LoopDetected() Problem {
+	return Problem{
+		Status: http.StatusLoopDetected,
+		Type:   problemType("loop"),
+		Title:  "Request loop",
+		Detail: "The gateway received a request it had sent itself: a framework's web UI address leads back to the gateway.",
+		Action: "Register the framework's own address as its webui_url (the host and port its web UI listens on), not the gateway's.",
+	}
+}
+
 // NotDiscovered is the 503 while no master has answered the gateway yet.
 func NotDiscovered() Problem {
 	return Problem{
