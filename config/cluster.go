@@ -42,6 +42,10 @@ type Cluster struct {
 	// StaleHardLimit is the age past which routes answer 503 saying why;
 	// zero means DefaultStaleHardLimit.
 	StaleHardLimit time.Duration
+	// ServiceAllow are hosts (names, IP addresses) and networks (CIDRs)
+	// framework UIs may be at besides the cluster members' hosts
+	// (--service-allow); nil allows members' hosts only.
+	ServiceAllow []string
 	// TLS are the libprocess SSL settings. They configure the
 	// connections to members, and for serve the front too: an Unset
 	// Enabled or EnableTLSv13 then means on (see Gateway).

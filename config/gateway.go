@@ -366,6 +366,9 @@ func (g *Gateway) defineCluster(s *set) {
 	s.add(durationSetting(&g.StaleSoftLimit, "stale-soft-limit", DefaultStaleSoftLimit, time.Second, "age of the cluster map past which it is served with a warning"))
 	s.add(durationSetting(&g.StaleHardLimit, "stale-hard-limit", DefaultStaleHardLimit, time.Second, "age of the cluster map past which routes answer 503"))
 	defineCredentials(s, &g.MasterCredentials)
+	s.add(&setting{flag: "service-allow", placeholder: "HOST|CIDR", multi: true,
+		usage: "a host or network framework UIs may be at besides the cluster members' hosts (repeat or separate with commas); default members' hosts only",
+		parse: serviceAllowParser(&g.ServiceAllow), show: func() string { return joinOrNone(g.ServiceAllow) }})
 }
 
 func (g *Gateway) defineLogs(s *set) {

@@ -314,3 +314,26 @@ func joinPrefixes(ps []netip.Prefix) string {
 	}
 	return joinOrNone(names)
 }
+
+// serviceAllowParser accepts a host name, an IP address or a CIDR.
+func serviceAllowParser(p *[]string) func(string) error {
+	return func(v string) error {
+		if strings.Contains(v, "/") {
+			pfx, err := netip.ParsePrefix(v)
+			if err != nil {
+				return errors.New("not a CIDR; write a network like 10.20.0.0/16")
+			}
+			*p = append(*p, pfx.Masked().String())
+			return nil
+		}
+		if addr, err := netip.ParseAddr(v); err == nil {
+			*p = append(*p, addr.String())
+			return nil
+		}
+		if !validDNSName(v) {
+			return errors.New("not a host name, IP address or CIDR; write it like jenkins.example.com, 10.0.0.7 or 10.20.0.0/16")
+		}
+		*p = append(*p, strings.ToLower(v))
+		return nil
+	}
+}

@@ -1,14 +1,20 @@
 package server
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/e2e/sim"
+	"github.com/mesosgate/mesosgate/internal/testsupport"
+	"github.com/mesosgate/mesosgate/upstream"
 )
 
 // send makes a request with a body through the gateway.
@@ -114,4 +120,67 @@ func TestAllowWrites(t *testing.T) {
 	if logs := ts.logs.String(); !strings.Contains(logs, `msg="write allowed"`) || !strings.Contains(logs, "status=501") {
 		t.Errorf("the allowed write is not audited with its status:\n%s", logs)
 	}
+}
+
+// TestStalledBody: a client that stops sending its request body midway is
+// cut after the body idle timeout with 408, and the member connection the
+// body was streaming to is released: the member's in-flight slot is free
+// for the next request even with one slot per member.
+func TestStalledBody(t *testing.T) {
+	a, err := access.New(context.Background(), access.Config{AllowWrites: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newTester(t, testerOptions{
+		sim:      sim.Options{Modes: []sim.Mode{sim.Plain}},
+		gateway:  func(o *Options) { o.Access, o.BodyIdleTimeout = a, 300*time.Millisecond },
+		upstream: func(c *upstream.Config) { c.MaxInFlight, c.BusyWait = 1, 100*time.Millisecond },
+	})
+	conn, err := tls.Dial("tcp", ts.addr, &tls.Config{RootCAs: testRoots, ServerName: "localhost", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	fmt.Fprintf(conn, "POST /master/api/v1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"type\":\"GET_HEALTH\"")
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to the stalled body: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout || time.Since(start) > 5*time.Second {
+		t.Errorf("stalled body: %d after %s, want 408 after about 300ms", resp.StatusCode, time.Since(start))
+	}
+	if r, body := ts.get("/master/state"); r.StatusCode != http.StatusOK {
+		t.Errorf("the next request to the leader: %d %.200s", r.StatusCode, body)
+	}
+}
+
+// TestMemberBusy: beyond the bound of requests in flight to one member, a
+// request waits a moment, then gets 503 saying so.
+func TestMemberBusy(t *testing.T) {
+	ts := newTester(t, testerOptions{
+		sim:      sim.Options{},
+		upstream: func(c *upstream.Config) { c.MaxInFlight, c.BusyWait = 1, 200*time.Millisecond },
+	})
+	fw := ts.sim.Frameworks()[0]
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", ts.url+"/service/"+fw.Name()+"/events", nil)
+	stream, err := ts.client.Do(req) // an event stream holds the one slot
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	resp, body := ts.get("/service/" + fw.Name() + "/api/info")
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "member-busy") || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("with the slot taken: %d %s", resp.StatusCode, body)
+	}
+	cancel()
+	stream.Body.Close()
+	testsupport.Eventually(t, "the slot freed", 5*time.Second, func() bool {
+		r, _ := ts.get("/service/" + fw.Name() + "/api/info")
+		return r.StatusCode == http.StatusOK
+	})
 }

@@ -26,6 +26,7 @@ func clusterConfig(c *config.Cluster, tc *tlsx.Context, log *slog.Logger) upstre
 		ProbeTimeout:   c.ProbeTimeout,
 		StaleSoftLimit: c.StaleSoftLimit,
 		StaleHardLimit: c.StaleHardLimit,
+		Policy:         upstream.Policy{ServiceAllow: c.ServiceAllow},
 		Logger:         log,
 	}
 	for _, m := range c.Masters {

@@ -19,6 +19,7 @@ import (
 // never reaches the client.
 //
 //	client gone                      499 (logged only; nothing is sent)
+//	request body stalled             408 RequestTimeout
 //	no response header in time       504 UpstreamTimeout
 //	upstream.ReasonTimeout           504 UpstreamTimeout, with the bound
 //	connection and TLS failures      502 Unreachable, with the reason
@@ -26,6 +27,8 @@ import (
 //	upstream.ReasonNoLeader          503 NoLeader
 //	upstream.ReasonStale             503 Stale
 //	upstream.ReasonNotReady          503 NotDiscovered
+//	upstream.ReasonForbidden         403 AddressRefused (the address policy)
+//	upstream.ReasonBusy              503 Busy (too many requests in flight)
 //	anything else                    500 Internal
 
 // headerTimeoutError is a member that accepted a request but sent no
@@ -43,7 +46,7 @@ func (e *headerTimeoutError) Timeout() bool { return true }
 // the client is gone or the response has begun) and a log line.
 func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
 	q := requestOf(r)
-	if clientGone(r, err) {
+	if clientGone(r, err) && !q.bodyStalled {
 		q.gone = true
 		g.log.Debug("client went away", "request_id", q.id, "path", r.URL.Path, "err", err)
 		return
@@ -55,6 +58,10 @@ func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
 		member = refString(ref)
 	}
 	p, level := problemFor(err, ref)
+	if q.bodyStalled {
+		p, level = web.RequestTimeout(), slog.LevelInfo // the client's doing, whatever the member made of it
+		w.Header().Set("Connection", "close")
+	}
 	g.log.Log(context.WithoutCancel(r.Context()), level, "request failed",
 		"request_id", q.id, "method", r.Method, "path", r.URL.Path, "target", q.target,
 		"member", member, "status", p.Status, "err", err)
@@ -113,6 +120,10 @@ func upstreamProblem(e *upstream.Error) (web.Problem, slog.Level) {
 		return web.Unreachable(ref, "it speaks plain HTTP only, and the gateway runs with --upstream-tls=required"), slog.LevelInfo
 	case upstream.ReasonTimeout:
 		return web.UpstreamTimeout(ref, e.Timeout), slog.LevelWarn
+	case upstream.ReasonForbidden:
+		return web.AddressRefused(ref, e.Detail), slog.LevelWarn
+	case upstream.ReasonBusy:
+		return web.Busy(ref), slog.LevelWarn
 	case upstream.ReasonInternal:
 		return web.Internal(), slog.LevelError
 	}

@@ -26,6 +26,10 @@ const (
 	// reading. Downloads and event streams last as long as they last;
 	// a client that takes nothing for this long is cut.
 	DefaultStallTimeout = time.Minute
+	// DefaultBodyIdleTimeout is how long a request body may go without
+	// bytes: a browser uploading sends continuously; a body that stops
+	// for this long is cut (408).
+	DefaultBodyIdleTimeout = 30 * time.Second
 )
 
 // Options configure a Gateway. Cluster is required; every other zero field
@@ -56,6 +60,9 @@ type Options struct {
 	// StallTimeout bounds one write to a client that stopped reading; zero
 	// means DefaultStallTimeout, negative none.
 	StallTimeout time.Duration
+	// BodyIdleTimeout bounds the wait for a request body's next bytes;
+	// zero means DefaultBodyIdleTimeout, negative none.
+	BodyIdleTimeout time.Duration
 
 	// Dashboard adds what only the caller knows to the dashboard: the
 	// front certificate, the version. Nil adds nothing.
@@ -97,6 +104,7 @@ type Gateway struct {
 
 	hsts          bool
 	stall         time.Duration
+	bodyIdle      time.Duration
 	headerTimeout time.Duration
 }
 
@@ -113,6 +121,7 @@ func New(o Options) (*Gateway, error) {
 		metrics:       o.Metrics,
 		hsts:          o.HSTS,
 		stall:         orDefault(o.StallTimeout, DefaultStallTimeout),
+		bodyIdle:      orDefault(o.BodyIdleTimeout, DefaultBodyIdleTimeout),
 		headerTimeout: orDefault(o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout),
 		via:           viaEntry(),
 	}

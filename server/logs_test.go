@@ -100,7 +100,9 @@ func TestJSONLogRequestIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	get("framework UI", "/service/marathon/", 200, ui.Host, "request")
+	// The gateway dials the address a name resolves to (the address policy
+	// checks it): localhost is 127.0.0.1 here.
+	get("framework UI", "/service/marathon/", 200, net.JoinHostPort("127.0.0.1", ui.Port()), "request")
 	get("leader", "/master/state", 200, ts.sim.Leader().Addr(), "request")
 	get("unknown agent", "/agent/no-such-agent/slave(1)/state", 404, "", "request failed", "request")
 	if err := ssl.Stop(); err != nil {

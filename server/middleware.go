@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -66,6 +68,9 @@ type request struct {
 	role    access.Role
 	write   *access.Operation
 	refused bool
+	// bodyStalled records a request body the client stopped sending
+	// (idleBody): the request fails with 408.
+	bodyStalled bool
 }
 
 type requestKey struct{}
@@ -91,6 +96,7 @@ type recorder struct {
 	status int
 	bytes  int64
 	armed  bool
+	wrote  bool // a write or flush went through the recorder
 	// aborted: the response was cut off (http.ErrAbortHandler, or a
 	// panic after the header was sent); writeErr the first failed write
 	// to the client.
@@ -111,6 +117,7 @@ func (w *recorder) Write(p []byte) (int, error) {
 	}
 	w.arm()
 	n, err := w.ResponseWriter.Write(p)
+	w.clear()
 	w.bytes += int64(n)
 	if err != nil && w.writeErr == nil {
 		w.writeErr = err
@@ -121,7 +128,9 @@ func (w *recorder) Write(p []byte) (int, error) {
 // FlushError flushes under the stall deadline.
 func (w *recorder) FlushError() error {
 	w.arm()
-	return w.rc.Flush()
+	err := w.rc.Flush()
+	w.clear()
+	return err
 }
 
 // Flush implements http.Flusher.
@@ -130,20 +139,33 @@ func (w *recorder) Flush() { _ = w.FlushError() }
 // Unwrap implements the ResponseController protocol.
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// arm moves the write deadline stall ahead: a write that cannot hand its
-// bytes to the kernel within that time fails, and the handler with it.
+// arm sets a write deadline stall ahead for the write about to happen: a
+// write that cannot hand its bytes on within that time fails, and the
+// handler with it. clear removes it once the write returned, so the
+// timeout counts time a write is blocked, never time without data: a
+// quiet long poll or event stream lives as long as client and member
+// keep it (over HTTP/2 a deadline left set resets the stream when it
+// passes, writing or not).
 func (w *recorder) arm() {
+	w.wrote = true
 	if w.stall > 0 {
 		w.armed = w.rc.SetWriteDeadline(time.Now().Add(w.stall)) == nil
 	}
 }
 
-// disarm flushes what is buffered while the deadline still holds, then
-// clears it so the next request on the connection starts without one.
-func (w *recorder) disarm() {
+func (w *recorder) clear() {
 	if w.armed {
-		_ = w.rc.Flush()
 		_ = w.rc.SetWriteDeadline(time.Time{})
+		w.armed = false
+	}
+}
+
+// disarm flushes what is buffered under the stall deadline, as the
+// handler returns (never on a connection a WebSocket took over: nothing
+// was written through the recorder then).
+func (w *recorder) disarm() {
+	if w.stall > 0 && w.wrote {
+		_ = w.FlushError()
 	}
 }
 
@@ -165,7 +187,11 @@ func (g *Gateway) middleware(next http.Handler) http.Handler {
 		}
 		r = r.WithContext(context.WithValue(r.Context(), requestKey{}, q))
 		r.Header.Del("X-Request-Id") // the gateway's goes upstream
-		rec := &recorder{ResponseWriter: w, rc: http.NewResponseController(w), stall: g.stall}
+		rc := http.NewResponseController(w)
+		if g.bodyIdle > 0 && r.Body != nil && r.Body != http.NoBody {
+			r.Body = &idleBody{ReadCloser: r.Body, rc: rc, idle: g.bodyIdle, q: q}
+		}
+		rec := &recorder{ResponseWriter: w, rc: rc, stall: g.stall}
 		h := rec.Header()
 		h.Set("X-Request-Id", q.id)
 		if g.hsts {
@@ -307,4 +333,36 @@ func (g *Gateway) logRequest(r *http.Request, q *request, rec *recorder, status 
 		}
 	}
 	g.log.LogAttrs(context.WithoutCancel(ctx), level, "request", attrs...)
+}
+
+// idleBody is a request body that may not go quiet for longer than idle:
+// each read waits at most that long for the client's next bytes (a read
+// deadline, per read, so the time after the body is not counted). A
+// client that stops sending mid-body (a slow-body attack, a stalled
+// upload) fails the read, which ends the request and frees the
+// connection to the member it was streaming to.
+type idleBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+	q    *request
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	if b.q.bodyStalled {
+		return 0, os.ErrDeadlineExceeded
+	}
+	armed := b.rc.SetReadDeadline(time.Now().Add(b.idle)) == nil
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		// The deadline stays passed: net/http's own reads of what is
+		// left of the body, after the handler, fail at once too, and
+		// the connection closes.
+		b.q.bodyStalled = true
+		return n, err
+	}
+	if armed {
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }

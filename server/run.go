@@ -76,6 +76,7 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	if err != nil {
 		return err
 	}
+	cluster.Exclude(ln.Addr()) // never a destination: a request there would loop
 	gw, err = newGateway(g, cluster, tc, acc, hsts, o.Version, log)
 	if err != nil {
 		ln.Close()

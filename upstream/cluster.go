@@ -46,6 +46,10 @@ type Cluster struct {
 	verifications atomic.Uint64
 	// stats count retries and sweeps for Stats (stats.go).
 	stats stats
+	// policy limits where the cluster connects (policy.go); inFlight how
+	// many requests go to one address at once (inflight.go).
+	policy   *policy
+	inFlight *inFlight
 
 	probeSeq atomic.Uint64 // numbers probes in the order they start
 	seq      atomic.Uint64 // bumped by every change: the snapshot is rebuilt
@@ -113,6 +117,9 @@ type member struct {
 	master   bool       // a master's, not an agent's
 
 	probe atomic.Pointer[Probe]
+	// seen is the IP the member was last reached at (a master configured
+	// by name), nil before: the address policy knows members by it.
+	seen atomic.Pointer[netip.Addr]
 	// downSince is when probes began to find the member unreachable
 	// (UnixNano); meaningless while it is reachable (transport.go).
 	downSince atomic.Int64
@@ -145,8 +152,14 @@ func New(cfg Config) (*Cluster, error) {
 	if probeDial == nil {
 		probeDial = (&net.Dialer{Timeout: cfg.ProbeTimeout, KeepAlive: -1}).DialContext
 	}
+	pl, err := newPolicy(cfg.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("upstream configuration: %w", err)
+	}
 	c := &Cluster{
 		probeDial:   probeDial,
+		policy:      pl,
+		inFlight:    newInFlight(cfg.MaxInFlight),
 		cfg:         cfg,
 		tls:         cfg.TLS,
 		log:         cfg.Logger,

@@ -22,6 +22,8 @@ const (
 	DefaultStaleSoftLimit     = time.Minute
 	DefaultStaleHardLimit     = 10 * time.Minute
 	DefaultDiscoveryWait      = 30 * time.Second
+	DefaultMaxInFlight        = 256
+	DefaultBusyWait           = 2 * time.Second
 )
 
 // Master is a configured master (--master).
@@ -116,6 +118,19 @@ type Config struct {
 	// zero means DefaultDiscoveryWait.
 	DiscoveryWait time.Duration
 
+	// MaxInFlight bounds the requests in flight through the gateway to
+	// one member or framework UI (each holds a connection); zero means
+	// DefaultMaxInFlight. Beyond it a request waits up to BusyWait (zero:
+	// DefaultBusyWait) for one to end, then fails with ReasonBusy.
+	MaxInFlight int
+	BusyWait    time.Duration
+
+	// Policy limits where the gateway connects; its zero value forbids
+	// link-local and metadata addresses, and framework UIs off the
+	// members' hosts. Call Cluster.Exclude with the gateway's listening
+	// address.
+	Policy Policy
+
 	// Credentials, if set, authenticate discovery with masters that
 	// require HTTP authentication. Nil sends none.
 	Credentials *Credentials
@@ -151,6 +166,10 @@ func (cfg Config) withDefaults() (Config, error) {
 	setDuration(&cfg.StaleSoftLimit, DefaultStaleSoftLimit)
 	setDuration(&cfg.StaleHardLimit, DefaultStaleHardLimit)
 	setDuration(&cfg.DiscoveryWait, DefaultDiscoveryWait)
+	setDuration(&cfg.BusyWait, DefaultBusyWait)
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
 	if cfg.ProbeConcurrency <= 0 {
 		cfg.ProbeConcurrency = DefaultProbeConcurrency
 	}

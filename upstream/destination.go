@@ -186,6 +186,12 @@ func frameworkDestination(c *Cluster, route Route, f *Framework) (*Destination, 
 		d.Address = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
 	}
 	d.ip, _ = netip.ParseAddr(u.Hostname())
+	if ap, err := netip.ParseAddrPort(d.Address); err == nil {
+		// An address is judged now; a name when it is resolved, at dial.
+		if reason := c.refusal(ap, true, u.Hostname()); reason != "" {
+			return nil, &Error{Reason: ReasonForbidden, Kind: route.Kind, Key: route.Key, ID: f.Name, Address: d.Address, Detail: reason}
+		}
+	}
 	d.Path = route.Tail
 	if base := strings.TrimSuffix(u.EscapedPath(), "/"); base != "" && !hasPathPrefix(route.Tail, base) {
 		d.Path = base + route.Tail

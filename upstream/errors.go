@@ -65,6 +65,13 @@ const (
 	// ReasonTLSRequired: the member speaks plain HTTP only and
 	// --upstream-tls=required refuses it (502).
 	ReasonTLSRequired
+	// ReasonForbidden: the address policy refuses the destination's
+	// address (403): a link-local or metadata address, the gateway's
+	// own, or a framework UI off the cluster's hosts (policy.go).
+	ReasonForbidden
+	// ReasonBusy: the member already has as many requests in flight as
+	// the gateway allows it, and none ended in time (503).
+	ReasonBusy
 )
 
 // Error is the error of Resolve, Wait and the Transport.
@@ -107,6 +114,10 @@ func (e *Error) Error() string {
 		msg = "no master leads"
 	case ReasonStale:
 		msg = fmt.Sprintf("the masters last confirmed the cluster map %s ago, more than the stale hard limit %s", e.Age.Round(time.Second), e.Limit)
+	case ReasonForbidden:
+		msg = what + " may not be reached"
+	case ReasonBusy:
+		msg = what + " has too many requests in flight"
 	case ReasonTLSRequired:
 		msg = what + " speaks plain HTTP only and --upstream-tls=required refuses it; restart it with LIBPROCESS_SSL_ENABLED=true, or run the gateway with --upstream-tls=auto"
 	default:
@@ -151,7 +162,10 @@ func classify(err error, timeout time.Duration) (Reason, string) {
 	var recErr tls.RecordHeaderError
 	var cve *tls.CertificateVerificationError
 	var alert tls.AlertError
+	var refused *refusedAddress
 	switch {
+	case errors.As(err, &refused):
+		return ReasonForbidden, refused.reason
 	case errors.As(err, &cve):
 		return ReasonCertificate, "its certificate does not verify: " + cve.Err.Error()
 	case errors.Is(err, syscall.ECONNREFUSED):

@@ -375,9 +375,12 @@ func (c *Cluster) probePlain(ctx context.Context, m *member, request []byte) (st
 
 // dialProbe connects to the member under the probe's deadline.
 func (c *Cluster) dialProbe(ctx context.Context, m *member) (net.Conn, error) {
-	conn, err := c.probeDial(ctx, "tcp", m.addr)
+	conn, err := c.dialAllowed(ctx, c.probeDial, "tcp", m.addr, false)
 	if err != nil {
 		return nil, err
+	}
+	if ip := remoteIP(conn, netip.Addr{}); ip.IsValid() {
+		m.seen.Store(&ip)
 	}
 	if d, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(d)

@@ -49,7 +49,14 @@ type dialTarget struct {
 func (c *Cluster) dialPlain(ctx context.Context, network, addr string) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.ProbeTimeout)
 	defer cancel()
-	return c.cfg.Dial(ctx, network, addr)
+	return c.dialAllowed(ctx, c.cfg.Dial, network, addr, isUI(ctx))
+}
+
+// isUI reports whether a dial is for a framework UI, which the address
+// policy holds to the cluster's hosts.
+func isUI(ctx context.Context) bool {
+	d := DestinationOf(ctx)
+	return d != nil && d.Framework != nil
 }
 
 // dialTLS connects and handshakes with tlsx's client configuration for the
@@ -64,7 +71,7 @@ func (c *Cluster) dialTLS(ctx context.Context, network, addr string) (net.Conn, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.ProbeTimeout)
 	defer cancel()
-	conn, err := c.cfg.Dial(ctx, network, addr)
+	conn, err := c.dialAllowed(ctx, c.cfg.Dial, network, addr, isUI(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -95,6 +102,23 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, &Error{Reason: ReasonInternal, Detail: "a request without a destination of this cluster"}
 	}
+	release, err := t.c.inFlight.acquire(req.Context(), d.Address, t.c.cfg.BusyWait)
+	if err != nil {
+		closeBody(req)
+		return nil, d.errorf(ReasonBusy, fmt.Sprintf("%d requests in flight, none ended within %s", t.c.cfg.MaxInFlight, t.c.cfg.BusyWait))
+	}
+	resp, err := t.send(req, d)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	resp.Body = releasing(resp.Body, release)
+	return resp, nil
+}
+
+// send sends a request to its destination: a framework UI as its
+// webui_url says, a member as it can be reached (roundTrip).
+func (t transport) send(req *http.Request, d *Destination) (*http.Response, error) {
 	if d.m == nil {
 		return t.c.frameworkRoundTrip(req, d)
 	}

@@ -152,6 +152,45 @@ func SignInFailed(status int, message string) Problem {
 	}
 }
 
+// AddressRefused is the 403 for a destination at an address the gateway
+// never connects to (reason says which rule): the master's state named it,
+// and the gateway does not take the state's word for where it may go.
+func AddressRefused(m Ref, reason string) Problem {
+	return Problem{
+		Status: http.StatusForbidden,
+		Type:   problemType("address-refused"),
+		Title:  "Address not allowed",
+		Detail: fmt.Sprintf("The gateway does not connect to %s: %s.", describeRef(m), reason),
+		Action: "A framework UI must run on a host of the cluster; to allow another host or network, whoever runs the gateway adds it to --service-allow. " +
+			"Link-local and cloud metadata addresses, and the gateway's own, are never allowed.",
+	}
+}
+
+// Busy is the 503 for a member that already has as many requests in
+// flight as the gateway allows it.
+func Busy(m Ref) Problem {
+	return Problem{
+		Status:     http.StatusServiceUnavailable,
+		Type:       problemType("member-busy"),
+		Title:      "Member busy",
+		Detail:     fmt.Sprintf("%s already has as many requests in flight through the gateway as it allows, and none ended in time.", capitalize(describeRef(m))),
+		Action:     "Try again shortly. If it lasts, something holds many requests open (long polls, slow uploads): the gateway's log names them.",
+		Retry:      true,
+		RetryAfter: 2 * time.Second,
+	}
+}
+
+// RequestTimeout is the 408 for a request whose body stopped coming.
+func RequestTimeout() Problem {
+	return Problem{
+		Status: http.StatusRequestTimeout,
+		Type:   problemType("body-timeout"),
+		Title:  "Request body stalled",
+		Detail: "The request's body stopped arriving before it was complete, and the gateway gave up waiting.",
+		Action: "Send the request again over a working connection.",
+	}
+}
+
 // LoopDetected is the 508 for a request the gateway sent and got back: a
 // framework's webui_url that leads to the gateway itself.
 func LoopDetected() Problem {

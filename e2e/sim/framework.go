@@ -23,6 +23,11 @@ type FrameworkSpec struct {
 	Role string
 	// User is the user its tasks run as; "" means "root".
 	User string
+	// WebUIURL, if set, is registered as the framework's webui_url as it
+	// is, and no UI is started: what a framework may claim, pointing
+	// anywhere (tests of the gateway's address policy). "" means the UI
+	// the simulator starts.
+	WebUIURL string
 }
 
 // Framework is a registered framework and its web UI: a plain HTTP app on
@@ -67,6 +72,9 @@ func (f *Framework) Name() string { return f.name }
 // "/" (Marathon registers "http://host:8080"; a UI under a path, such as
 // Jenkins's, registers "http://host:8080/jenkins/").
 func (f *Framework) WebUIURL() string {
+	if f.spec.WebUIURL != "" {
+		return f.spec.WebUIURL
+	}
 	if f.ui == nil {
 		return ""
 	}
@@ -157,7 +165,7 @@ func (c *Cluster) AddFramework(spec FrameworkSpec) (*Framework, error) {
 	c.nextFW++
 	c.mu.Unlock()
 
-	if !spec.NoUI {
+	if !spec.NoUI && spec.WebUIURL == "" {
 		f.ui = newMember(c, RoleFramework, newFrameworkUI(f))
 		// The scheduler lives in the UI's process: stopping the UI
 		// disconnects the framework and restarting it reregisters.
