@@ -27,6 +27,27 @@ func (c *pageContext) rewriteHeader(h http.Header) {
 	for i, v := range h["Set-Cookie"] {
 		h["Set-Cookie"][i] = c.rewriteCookie(v)
 	}
+	c.confineWorkerScope(h)
+}
+
+// confineWorkerScope keeps a Service-Worker-Allowed header within the
+// page's prefix: mapped like a Location, and dropped when it still points
+// outside (a framework UI's worker may control its own pages, never the
+// gateway's or another's). At the root (the leader) it stays as it is.
+func (c *pageContext) confineWorkerScope(h http.Header) {
+	const name = "Service-Worker-Allowed"
+	vs := h[name]
+	if len(vs) == 0 || c.prefix == "" {
+		return
+	}
+	for _, v := range vs {
+		mapped := c.mapString(strings.TrimSpace(v))
+		if !hasPathPrefix([]byte(mapped), c.prefix) {
+			h.Del(name)
+			return
+		}
+		h.Set(name, mapped)
+	}
 }
 
 // mapString maps one URL held in a string.
@@ -80,6 +101,9 @@ func (c *pageContext) rewriteCookie(v string) string {
 	out := make([]string, 1, len(parts))
 	out[0] = parts[0]
 	changed := false
+	if c.cookiePrefix != "" {
+		out[0], changed = prefixCookie(parts[0], c.cookiePrefix), true
+	}
 	for _, p := range parts[1:] {
 		name, value, _ := strings.Cut(p, "=")
 		switch strings.ToLower(strings.TrimSpace(name)) {
@@ -100,6 +124,20 @@ func (c *pageContext) rewriteCookie(v string) string {
 		return v
 	}
 	return strings.Join(out, ";")
+}
+
+// prefixCookie gives a cookie's name=value the prefix, after the
+// browser's own __Host- or __Secure- prefix when it has one (which must
+// stay first to mean anything).
+func prefixCookie(nameValue, prefix string) string {
+	lead := nameValue[:len(nameValue)-len(strings.TrimLeft(nameValue, " "))]
+	nv := nameValue[len(lead):]
+	for _, p := range []string{"__Host-", "__Secure-"} {
+		if strings.HasPrefix(nv, p) {
+			return lead + p + prefix + nv[len(p):]
+		}
+	}
+	return lead + prefix + nv
 }
 
 // rewriteEntity adjusts the headers of a response whose body the rewriter

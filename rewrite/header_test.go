@@ -47,6 +47,12 @@ func TestRewriteHeader(t *testing.T) {
 		{"cookie_path_already_prefixed", Page{Prefix: "/agent/a1"}, "Set-Cookie",
 			[]string{"s=1; Path=/agent/a1/x"}, []string{"s=1; Path=/agent/a1/x"}},
 		{"cookie_without_attributes", Page{Prefix: "/agent/a1"}, "Set-Cookie", []string{"s=1"}, []string{"s=1"}},
+		{"worker_scope_confined", Page{Prefix: "/service/x"}, "Service-Worker-Allowed", []string{"/"}, []string{"/service/x/"}},
+		{"worker_scope_at_root_kept", Page{}, "Service-Worker-Allowed", []string{"/"}, []string{"/"}},
+		{"worker_scope_elsewhere_dropped", Page{Prefix: "/service/x"}, "Service-Worker-Allowed", []string{"//agent2.example.com:5051/"}, nil},
+		{"cookie_name_prefixed", Page{CookiePrefix: "mesos-"}, "Set-Cookie",
+			[]string{"session=abc; Path=/", "__Host-sid=1; Path=/; Secure", " lead=1"},
+			[]string{"mesos-session=abc; Path=/", "__Host-mesos-sid=1; Path=/; Secure", " mesos-lead=1"}},
 		{"cookie_value_with_path_text", Page{Prefix: "/agent/a1"}, "Set-Cookie",
 			[]string{"path=/x; Max-Age=10"}, []string{"path=/x; Max-Age=10"}},
 	} {

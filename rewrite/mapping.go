@@ -25,6 +25,11 @@ type Page struct {
 	// Counts, if set, is told the sizes of the page's body when
 	// RewriteResponse rewrites it (see Counts); nil counts nothing.
 	Counts *Counts
+	// CookiePrefix, if set, is put before the name of every cookie the
+	// response sets (after a __Host- or __Secure- prefix), so the gateway
+	// can tell its member's cookies from others when they come back; ""
+	// keeps names as they are.
+	CookiePrefix string
 }
 
 // Map returns u mapped for a page: a URL naming a known member or framework
@@ -49,6 +54,8 @@ type pageContext struct {
 	prefix  string // the page's prefix, cleaned
 	scheme  string // "http" or "https"
 	gateway string // browser-facing origin, or ""
+	// cookiePrefix is Page.CookiePrefix.
+	cookiePrefix string
 	// root is the prefix root-relative URLs move under: the page's prefix,
 	// or what a <base> element made it.
 	root string
@@ -69,12 +76,13 @@ func (m *Mapper) context(p Page) *pageContext {
 		scheme = "http"
 	}
 	return &pageContext{
-		m:       m,
-		prefix:  prefix,
-		root:    prefix,
-		scheme:  scheme,
-		gateway: strings.TrimRight(p.Gateway, "/"),
-		key:     make([]byte, 0, 64),
+		m:            m,
+		prefix:       prefix,
+		root:         prefix,
+		scheme:       scheme,
+		gateway:      strings.TrimRight(p.Gateway, "/"),
+		cookiePrefix: p.CookiePrefix,
+		key:          make([]byte, 0, 64),
 	}
 }
 

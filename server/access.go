@@ -55,7 +55,7 @@ func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, op access.Op
 // viewer role.
 func (g *Gateway) requireViewer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if g.authorize(w, r, access.Operation{Read: true}) {
+		if g.isolate(w, r, upstream.Route{}, true) && g.authorize(w, r, access.Operation{Read: true}) {
 			next.ServeHTTP(w, r)
 		}
 	})

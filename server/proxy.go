@@ -147,7 +147,8 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		ex.q.switched = true
 	}
 	body := resp.Body
-	page := rewrite.Page{Prefix: ex.dest.Route.Prefix, Scheme: ex.dest.Scheme, Gateway: ex.origin, Counts: g.metrics.rewriteCounts(ex.q)}
+	page := rewrite.Page{Prefix: ex.dest.Route.Prefix, Scheme: ex.dest.Scheme, Gateway: ex.origin, Counts: g.metrics.rewriteCounts(ex.q),
+		CookiePrefix: ex.dest.CookiePrefix()}
 	if err := ex.links.forPage(ex.document, &g.links).RewriteResponse(resp, page); err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func (g *Gateway) mountWebUI(r chi.Router) {
 		route := upstream.ParseRoute(r.URL.EscapedPath()) // the leader's, at / or /mesos/
 		q := requestOf(r)
 		q.target, q.class = "webui", classWebUI
-		if !g.authorize(w, r, access.Operation{Read: true}) {
+		if !g.isolate(w, r, route, false) || !g.authorize(w, r, access.Operation{Read: true}) {
 			return
 		}
 		d := &upstream.Destination{Route: route, Scheme: "http", Address: "--webui-dir", Host: "webui", Path: route.Tail}

@@ -216,12 +216,74 @@ func (d *Destination) Rewrite(out *http.Request) {
 	u.Opaque, u.User, u.Fragment, u.RawFragment = "", nil, "", ""
 	out.URL = &u
 	out.Host = d.Host
+	sortCookies(out.Header, d.Framework == nil)
 	switch {
 	case d.Credentials != nil:
 		out.SetBasicAuth(d.Credentials.Principal, d.Credentials.Secret)
 	case !d.KeepAuthorization:
 		out.Header.Del("Authorization")
 	}
+}
+
+// MemberCookiePrefix marks the cookies masters and agents set: the gateway
+// gives them this prefix on their way to the browser (CookiePrefix,
+// rewrite.Page.CookiePrefix) and sends them back under their own names to
+// members only. Framework UIs never receive them, nor members the cookies
+// framework UIs set: the leader is served at "/", so its cookies would
+// otherwise reach every framework UI under /service/.
+const MemberCookiePrefix = "mesos-"
+
+// CookiePrefix is the prefix the destination's cookie names carry in the
+// browser: MemberCookiePrefix for a member, none for a framework UI.
+func (d *Destination) CookiePrefix() string {
+	if d.Framework == nil {
+		return MemberCookiePrefix
+	}
+	return ""
+}
+
+// sortCookies keeps the cookies of a request that belong to its
+// destination: for a member those with MemberCookiePrefix, under their
+// own names; for a framework UI all but those.
+func sortCookies(h http.Header, member bool) {
+	lines := h.Values("Cookie")
+	if len(lines) == 0 {
+		return
+	}
+	var kept []string
+	for _, line := range lines {
+		for part := range strings.SplitSeq(line, ";") {
+			part = strings.TrimSpace(part)
+			name, value, _ := strings.Cut(part, "=")
+			own, isMember := memberCookie(name)
+			switch {
+			case part == "":
+			case member && isMember:
+				kept = append(kept, own+"="+value)
+			case !member && !isMember:
+				kept = append(kept, part)
+			}
+		}
+	}
+	h.Del("Cookie")
+	if len(kept) > 0 {
+		h.Set("Cookie", strings.Join(kept, "; "))
+	}
+}
+
+// memberCookie returns a member cookie's own name: without
+// MemberCookiePrefix, which follows the browser's __Host- or __Secure-
+// prefix when there is one.
+func memberCookie(name string) (string, bool) {
+	lead := ""
+	for _, p := range []string{"__Host-", "__Secure-"} {
+		if strings.HasPrefix(name, p) {
+			lead, name = p, name[len(p):]
+			break
+		}
+	}
+	rest, ok := strings.CutPrefix(name, MemberCookiePrefix)
+	return lead + rest, ok
 }
 
 // unescapedPath returns the decoded path and the escaped form to keep

@@ -180,6 +180,20 @@ func Busy(m Ref) Problem {
 	}
 }
 
+// CrossContext is the 403 for a request a framework UI's page made outside
+// its own prefix (detail says what), where the gateway serves framework
+// UIs on its own origin (path mode).
+func CrossContext(detail string) Problem {
+	return Problem{
+		Status: http.StatusForbidden,
+		Type:   problemType("cross-context"),
+		Title:  "Outside the framework UI",
+		Detail: "The gateway refused this request: " + detail + ".",
+		Action: "Open the page you want from the gateway's dashboard. Framework UIs served under /service/ share the gateway's origin; " +
+			"whoever runs the gateway can give each its own origin with --service-domain.",
+	}
+}
+
 // RequestTimeout is the 408 for a request whose body stopped coming.
 func RequestTimeout() Problem {
 	return Problem{
