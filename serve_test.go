@@ -89,11 +89,20 @@ func TestServe(t *testing.T) {
 }
 
 // TestServeBadSettings: what stops the gateway from starting is one line
-// per problem, naming the setting, and exit status 2.
+// per problem, naming the setting, exit status 2, and nothing written (the
+// internal CA's data directory stays empty).
 func TestServeBadSettings(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.pem")
 	os.WriteFile(bad, []byte("not a certificate"), 0o600)
+	pki, err := sim.NewPKI(filepath.Join(dir, "pki"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := sim.NewPKI(filepath.Join(dir, "other"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
 		args []string
@@ -101,17 +110,32 @@ func TestServeBadSettings(t *testing.T) {
 		want string
 	}{
 		{"no master", nil, nil, "--master"},
-		{"unreadable certificate", []string{"--master", "127.0.0.1:1", "--listen", "127.0.0.1:0"},
+		{"unreadable certificate", []string{"--master", "127.0.0.1:1"},
 			[]string{"LIBPROCESS_SSL_CERT_FILE=" + bad, "LIBPROCESS_SSL_KEY_FILE=" + bad}, "LIBPROCESS_SSL_CERT_FILE"},
+		{"key of another certificate", []string{"--master", "127.0.0.1:1"},
+			[]string{"LIBPROCESS_SSL_CERT_FILE=" + pki.CertFile, "LIBPROCESS_SSL_KEY_FILE=" + other.KeyFile}, "LIBPROCESS_SSL_KEY_FILE"},
 		{"bad address", []string{"--master", "127.0.0.1:1", "--listen", "256.0.0.1:80", "--ssl-enabled=false"}, nil, "--listen"},
+		{"no TLS version", []string{"--master", "127.0.0.1:1"}, []string{"LIBPROCESS_SSL_ENABLE_TLS_V1_2=false", "MESOSGATE_SSL_ENABLE_TLS_V1_3=false"}, "every TLS version is disabled"},
+		{"garbage CA file", []string{"--master", "127.0.0.1:1"}, []string{"LIBPROCESS_SSL_CA_FILE=" + bad}, "LIBPROCESS_SSL_CA_FILE"},
+		{"unknown role entry", []string{"--master", "127.0.0.1:1", "--client-ca", pki.CAFile, "--viewers", "team:x"}, nil, "--viewers"},
+		{"unreachable issuer", []string{"--master", "127.0.0.1:1", "--oidc-issuer", "http://127.0.0.1:1/", "--oidc-client-id", "gw",
+			"--session-key-file", pki.KeyFile, "--server-name", "gw.example.com", "--viewers", "*"}, nil, "--oidc-issuer"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var stdout, stderr testsupport.Buffer
+			data := filepath.Join(t.TempDir(), "data")
+			args := append([]string{"--listen", "127.0.0.1:0", "--data-dir", data}, c.args...)
 			env := append([]string{"HOME=" + t.TempDir()}, c.env...)
-			code := serveCommand(context.Background(), c.args, env, &stdout, &stderr)
+			code := serveCommand(context.Background(), args, env, &stdout, &stderr)
 			msg := stderr.String()
-			if code != 2 || !strings.Contains(msg, c.want) || strings.Contains(msg, "goroutine ") {
+			if code != 2 || !strings.Contains(msg, c.want) || strings.Contains(msg, "goroutine ") || strings.Contains(msg, "has no certificate") {
 				t.Errorf("exit %d, stderr:\n%s", code, msg)
+			}
+			if lines := strings.Count(strings.TrimSpace(msg), "\n") + 1; lines != 1 {
+				t.Errorf("%d lines, want one:\n%s", lines, msg)
+			}
+			if entries, _ := os.ReadDir(data); len(entries) != 0 {
+				t.Errorf("%d entries written into the data directory", len(entries))
 			}
 		})
 	}

@@ -57,6 +57,7 @@ type Cluster struct {
 // the warnings about the settings, libprocess's included.
 func (c *Cluster) checkCluster(s *set, command string) []string {
 	requireMasters(s, c.Masters, command)
+	checkVersions(s, c.TLS)
 	checkKeyPair(s, c.TLS)
 	checkSSLFiles(s, c.TLS)
 	warnings := readCredentials(s, c.MasterCredentials, &c.MasterCredential)

@@ -55,8 +55,21 @@ func newFixture(t *testing.T) fixture {
 		webui:  filepath.Join(dir, "webui"),
 		notDir: filepath.Join(dir, "plain-file"),
 	}
+	// Real PEM: Load checks what the files hold, not only that they can
+	// be read.
+	ca, err := tlsx.NewCA("config test CA", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.Issue(tlsx.LeafRequest{DNSNames: []string{"gw.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := leaf.WriteFiles(f.cert, f.key); err != nil {
+		t.Fatal(err)
+	}
 	for path, content := range map[string]string{
-		f.cert: "cert", f.key: "key", f.ca: "ca", f.pass: "hunter2-the-passphrase\n", f.notDir: "x",
+		f.ca: string(ca.CertPEM()), f.pass: "hunter2-the-passphrase\n", f.notDir: "x",
 	} {
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
@@ -345,6 +358,7 @@ func TestValidation(t *testing.T) {
 			[]string{"no one has a role: name them in --viewers and --operators"}},
 		{"allow-writes with authentication", "config", []string{"--oidc-issuer", "https://idp.example.com", "--oidc-client-id", "gw", "--session-key-file", f.key, "--server-name", "gw.example.com", "--allow-writes", "--viewers", "*"}, nil,
 			[]string{"--allow-writes makes everyone an operator"}},
+		{"no TLS version", "config", []string{"--ssl-enable-tls-v1-2=false", "--ssl-enable-tls-v1-3=false"}, nil, []string{"every TLS version is disabled: set --ssl-enable-tls-v1-2 or --ssl-enable-tls-v1-3 to true"}},
 		{"client-ca unreadable", "config", []string{"--client-ca", "/nonexistent/ca.pem", "--viewers", "cn:alice"}, nil, []string{`--client-ca="/nonexistent/ca.pem": does not exist`}},
 		{"acme-email", "config", []string{"--cert-source=acme", "--acme-domain=a.example", "--acme-email", "Ops <ops@example.com>"}, nil, []string{`not an email address`}},
 		{"acme-domain IP", "config", []string{"--acme-domain", "192.0.2.1"}, nil, []string{`--acme-domain="192.0.2.1": an IP address|--cert-source internal`}},

@@ -21,6 +21,7 @@ func (g *Gateway) validate(s *set, needMasters bool) {
 		requireMasters(s, g.Masters, "serve")
 	}
 	g.resolveCertSource(s)
+	checkVersions(s, g.FrontSSL())
 	checkKeyPair(s, g.TLS)
 	checkSSLFiles(s, g.TLS)
 	g.checkFiles(s)
@@ -87,6 +88,17 @@ func (g *Gateway) resolveCertSource(s *set) {
 	}
 }
 
+// checkVersions checks that some TLS version is enabled, before anything
+// (the internal CA) is written.
+func checkVersions(s *set, t tlsx.Settings) {
+	if !s.ok(sslFlag("ENABLE_SSL_V3"), sslFlag("ENABLE_TLS_V1_0"), sslFlag("ENABLE_TLS_V1_1"), sslFlag("ENABLE_TLS_V1_2"), sslFlag("ENABLE_TLS_V1_3")) {
+		return
+	}
+	if err := tlsx.CheckVersions(t, func(suffix string) string { return sslName(s, suffix) }); err != nil {
+		s.fail("%v", err)
+	}
+}
+
 // checkKeyPair checks that CERT_FILE, KEY_FILE and the passphrase file come
 // together.
 func checkKeyPair(s *set, t tlsx.Settings) {
@@ -114,16 +126,26 @@ func checkSSLFiles(s *set, t tlsx.Settings) {
 		{sslFlag("CA_FILE"), t.CAFile},
 		{"ssl-key-passphrase-file", t.KeyPassphraseFile},
 	}
+	readable := true
 	for _, f := range files {
 		if f.path != "" {
 			if err := readableFile(f.path); err != nil {
 				s.fail("%s=%s: %v", s.name(f.flag), quote(f.path), err)
+				readable = false
 			}
 		}
 	}
 	if t.CADir != "" {
 		if err := readableDir(t.CADir); err != nil {
 			s.fail("%s=%s: %v", s.name(sslFlag("CA_DIR")), quote(t.CADir), err)
+			readable = false
+		}
+	}
+	// What the files hold (a key matching its certificate, the
+	// passphrase, CA certificates), before anything is written.
+	if readable && (t.CertFile == "") == (t.KeyFile == "") && s.ok(sslFlag("CERT_FILE"), sslFlag("KEY_FILE"), sslFlag("CA_FILE"), sslFlag("CA_DIR"), "ssl-key-passphrase-file") {
+		if err := tlsx.CheckFiles(t, func(suffix string) string { return sslName(s, suffix) }); err != nil {
+			s.errs = append(s.errs, err)
 		}
 	}
 }

@@ -212,6 +212,14 @@ type versions []uint16
 
 // enabledVersions reads the ENABLE_* switches. SSLv3 is refused: Go has
 // none. No version at all is an error.
+// CheckVersions reports what is wrong with the enabled protocol versions
+// (none at all, SSLv3), as NewContext would, for a check before anything
+// is started; name names the settings as the user wrote them.
+func CheckVersions(s Settings, name func(string) string) error {
+	_, err := enabledVersions(s, name)
+	return err
+}
+
 func enabledVersions(s Settings, name func(string) string) (versions, error) {
 	if s.EnableSSLv3 {
 		return nil, fmt.Errorf("%s=true: SSLv3 cannot be enabled, Go's TLS has no SSLv3 (and SSLv3 is broken); unset it or set it to false", name("ENABLE_SSL_V3"))

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +20,15 @@ import (
 // loadFiles loads CERT_FILE/KEY_FILE and the trust anchors at start.
 // With verification off, trust files that do not load are only a warning:
 // libprocess does not even read CA_FILE and CA_DIR then.
+// CheckFiles loads the settings' certificate, key and trust anchors as
+// NewContext would and reports what is wrong with them, for a check
+// before anything is started or written; name names the settings as the
+// user wrote them.
+func CheckFiles(s Settings, name func(string) string) error {
+	c := &Context{s: s, opts: Options{Name: name}, log: slog.New(slog.DiscardHandler)}
+	return c.loadFiles()
+}
+
 func (c *Context) loadFiles() error {
 	var errs []error
 	if err := c.reloadKeyPair(); err != nil {
