@@ -68,7 +68,7 @@ func runDemo(ctx context.Context, args, environ []string, stdout, stderr io.Writ
 		Certificates: src,
 		Version:      version(),
 		Ready: func(url string) {
-			printDemo(stdout, url, src.CAFile(), cluster)
+			printDemo(stdout, g, url, src.CAFile(), cluster)
 			if hooks.ready != nil {
 				hooks.ready(cluster, url, src.CAFile())
 			}
@@ -119,7 +119,7 @@ func aimAt(g *config.Gateway, c *sim.Cluster, caFile string) {
 }
 
 // printDemo says what to open and what to trust, then what runs behind.
-func printDemo(w io.Writer, url, caFile string, c *sim.Cluster) {
+func printDemo(w io.Writer, g *config.Gateway, url, caFile string, c *sim.Cluster) {
 	fmt.Fprintf(w, "mesosgate demo: a simulated Mesos cluster in the middle of an SSL migration, behind the gateway.\n\n")
 	fmt.Fprintf(w, "  Open       %s/\n", url)
 	fmt.Fprintf(w, "  Dashboard  %s/gateway/\n", url)
@@ -139,7 +139,7 @@ func printDemo(w io.Writer, url, caFile string, c *sim.Cluster) {
 	}
 	for _, f := range c.Frameworks() {
 		if f.WebUIURL() != "" {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", f.Name(), "plain-only", f.UI().HostPort(), url+"/service/"+f.Name()+"/")
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", f.Name(), "plain-only", f.UI().HostPort(), server.ServiceURL(g, url, f.Name()))
 		}
 	}
 	tw.Flush()

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -13,8 +14,11 @@ import (
 // Defaults of the gateway's settings, for a Gateway made without Load:
 // each field's zero value means the default named in its comment.
 const (
-	DefaultListen            = ":8443"
-	DefaultDemoListen        = "127.0.0.1:8443"
+	DefaultListen     = ":8443"
+	DefaultDemoListen = "127.0.0.1:8443"
+	// DefaultDemoServiceDomain gives the demo's framework UIs origins of
+	// their own: <name>.localhost, which browsers resolve to loopback.
+	DefaultDemoServiceDomain = "localhost"
 	DefaultRefresh           = 10 * time.Second
 	DefaultProbeInterval     = 30 * time.Second
 	DefaultProbeTimeout      = 5 * time.Second
@@ -138,6 +142,13 @@ type Gateway struct {
 	DataDir string
 	// ACME is used when CertSource is CertACME.
 	ACME ACME
+	// ServiceDomain, if set, serves every framework UI on an origin of its
+	// own, https://<name>.<ServiceDomain>/ (--service-domain), instead of
+	// under /service/<name>/ on the gateway's; "" keeps path mode.
+	// ServicePort is the port browsers reach those origins on, "" for the
+	// --listen port.
+	ServiceDomain string
+	ServicePort   string
 	// WebUIDir, if set, is a Mesos WebUI directory (src/webui of a Mesos
 	// source tree) served instead of the leader's own; "" means the
 	// leader's.
@@ -258,6 +269,7 @@ func (g *Gateway) define(s *set) []string {
 	g.defineCluster(s)
 	g.defineCerts(s)
 	g.defineWebUI(s)
+	g.defineServiceDomain(s, "")
 	g.defineAccess(s)
 	s.add(&setting{flag: "trusted-proxy", placeholder: "CIDR", multi: true,
 		usage: "network whose X-Forwarded-* headers are believed (IP or CIDR; repeat or separate with commas); default none",
@@ -289,6 +301,7 @@ func (g *Gateway) defineDemo(s *set) []string {
 	g.defineServerNames(s)
 	g.defineDataDir(s)
 	g.defineWebUI(s)
+	g.defineServiceDomain(s, "")
 	s.add(boolSetting(&g.AllowWrites, "allow-writes", "let everyone change the simulated cluster through the gateway (writes are refused otherwise)"))
 	g.defineLogs(s)
 	g.applyDefaults()
@@ -315,6 +328,31 @@ func (g *Gateway) defineWebUI(s *set) {
 	s.add(&setting{flag: "webui-dir", placeholder: "DIR",
 		usage: "serve this Mesos WebUI directory (src/webui of a Mesos source tree) instead of the leader's",
 		parse: pathParser(&g.WebUIDir), show: func() string { return orNone(g.WebUIDir) }})
+}
+
+func (g *Gateway) defineServiceDomain(s *set, def string) {
+	s.add(&setting{flag: "service-domain", placeholder: "DOMAIN[:PORT]", def: def,
+		usage: "serve each framework UI on an origin of its own, https://<name>.DOMAIN/ (a wildcard DNS name pointing at the gateway; PORT: the port browsers use, default --listen's); default: under /service/<name>/",
+		parse: serviceDomainParser(&g.ServiceDomain, &g.ServicePort),
+		show: func() string {
+			if g.ServicePort != "" {
+				return g.ServiceDomain + ":" + g.ServicePort
+			}
+			return orNone(g.ServiceDomain)
+		}})
+}
+
+// PublicPort is the port browsers reach the gateway and its framework
+// origins on: --service-domain's, or --listen's; "" for 443.
+func (g *Gateway) PublicPort() string {
+	port := g.ServicePort
+	if port == "" {
+		_, port, _ = net.SplitHostPort(g.Listen)
+	}
+	if port == "443" || port == "0" {
+		return ""
+	}
+	return port
 }
 
 func (g *Gateway) defineServerNames(s *set) {

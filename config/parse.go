@@ -337,3 +337,23 @@ func serviceAllowParser(p *[]string) func(string) error {
 		return nil
 	}
 }
+
+// serviceDomainParser accepts DOMAIN[:PORT]: a DNS name (no wildcard) and
+// an optional port.
+func serviceDomainParser(domain, port *string) func(string) error {
+	return func(v string) error {
+		d, p := v, ""
+		if h, pp, err := net.SplitHostPort(v); err == nil {
+			if err := checkPort(pp); err != nil {
+				return err
+			}
+			d, p = h, pp
+		}
+		d = strings.ToLower(strings.TrimSuffix(d, "."))
+		if strings.HasPrefix(d, "*.") || !validDNSName(d) {
+			return errors.New("not a DNS name; give the domain under which framework UIs get names, e.g. apps.example.com (with a wildcard DNS record *.apps.example.com pointing at the gateway)")
+		}
+		*domain, *port = d, p
+		return nil
+	}
+}

@@ -25,6 +25,11 @@ type Page struct {
 	// Counts, if set, is told the sizes of the page's body when
 	// RewriteResponse rewrites it (see Counts); nil counts nothing.
 	Counts *Counts
+	// Origin, if set, is the origin the page is served on when it is not
+	// the gateway's: a framework UI's own (--service-domain). Links into
+	// the gateway then become absolute URLs on Gateway, which is needed,
+	// and root-relative URLs stay on the page's origin.
+	Origin string
 	// CookiePrefix, if set, is put before the name of every cookie the
 	// response sets (after a __Host- or __Secure- prefix), so the gateway
 	// can tell its member's cookies from others when they come back; ""
@@ -79,6 +84,7 @@ func (m *Mapper) context(p Page) *pageContext {
 		m:            m,
 		prefix:       prefix,
 		root:         prefix,
+		rootOff:      p.Origin != "",
 		scheme:       scheme,
 		gateway:      strings.TrimRight(p.Gateway, "/"),
 		cookiePrefix: p.CookiePrefix,
@@ -220,6 +226,14 @@ func (c *pageContext) mapAuthority(dst, u []byte, start, a int, scheme string) (
 // appendGateway appends the gateway path prefix that replaces a URL's
 // scheme and authority, given what follows them.
 func (c *pageContext) appendGateway(dst []byte, prefix string, tail []byte) []byte {
+	if isAbsolute(prefix) {
+		// A framework UI on its own origin.
+		dst = append(dst, prefix...)
+		if len(tail) == 0 || tail[0] == '?' || tail[0] == '#' {
+			dst = append(dst, '/')
+		}
+		return dst
+	}
 	if c.rootOff {
 		dst = append(dst, c.gateway...)
 	}
@@ -237,6 +251,11 @@ func (c *pageContext) appendGateway(dst []byte, prefix string, tail []byte) []by
 		dst = append(dst, '/')
 	}
 	return dst
+}
+
+// isAbsolute reports a target that is an origin, not a gateway path.
+func isAbsolute(prefix string) bool {
+	return strings.HasPrefix(prefix, "https://") || strings.HasPrefix(prefix, "http://")
 }
 
 // appendDirect appends the scheme and authority of a direct link to member

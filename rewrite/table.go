@@ -57,6 +57,10 @@ type Framework struct {
 	// Prefix is the gateway path of the UI, such as "/service/{name}";
 	// escaped as Member.Prefix.
 	Prefix string `json:"prefix"`
+	// Origin, if set, is the UI's own origin
+	// ("https://marathon.apps.example.com:8443", --service-domain): links
+	// to it become absolute URLs there, and Prefix is not used.
+	Origin string `json:"origin,omitempty"`
 }
 
 // Mode says where URLs naming a member point after mapping.
@@ -226,6 +230,11 @@ func (m *Mapper) addMember(mem Member, log *slog.Logger) ([]string, bool) {
 func (m *Mapper) addFramework(f Framework, log *slog.Logger) {
 	key, path, ok := splitOrigin([]byte(strings.TrimSpace(f.URL)))
 	prefix := cleanPrefix(f.Prefix)
+	if f.Origin != "" {
+		// The UI's own origin: an absolute target, no gateway path.
+		_, p, okOrigin := splitOrigin([]byte(f.Origin))
+		prefix, ok = strings.TrimRight(f.Origin, "/"), ok && okOrigin && (p == "" || p == "/")
+	}
 	if !ok || prefix == "" {
 		log.Warn("rewrite: skipping framework UI: its URL must be absolute http or https and its prefix a path", "url", f.URL, "prefix", f.Prefix)
 		return
@@ -238,7 +247,9 @@ func (m *Mapper) addFramework(f Framework, log *slog.Logger) {
 		}
 	}
 	m.frameworks[key] = append(m.frameworks[key], frameworkTarget{path: path, prefix: prefix})
-	m.addKnown(prefix)
+	if f.Origin == "" {
+		m.addKnown(prefix)
+	}
 }
 
 // addKnown remembers a gateway prefix, so that paths already under it are

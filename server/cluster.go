@@ -54,6 +54,9 @@ type linkTable struct {
 	mode      rewrite.Mode
 	noRuntime bool
 	log       *slog.Logger
+	// origin, when framework UIs have hosts of their own, is a host's
+	// origin as browsers reach it; nil serves them under /service/.
+	origin func(host string) string
 
 	cur atomic.Pointer[builtMapper]
 	mu  sync.Mutex // one build at a time
@@ -78,7 +81,7 @@ func (t *linkTable) mappers(c Cluster) *builtMapper {
 	if b := t.cur.Load(); b != nil && b.gen == s.Generation {
 		return b
 	}
-	b := &builtMapper{gen: s.Generation, table: tableOf(s)}
+	b := &builtMapper{gen: s.Generation, table: tableOf(s, t.origin)}
 	b.mapper = rewrite.NewMapper(b.table, rewrite.Options{Mode: t.mode, Logger: t.log, NoRuntime: t.noRuntime})
 	if t.noRuntime {
 		b.once.Do(func() { b.noInject = b.mapper })
@@ -100,14 +103,18 @@ func (b *builtMapper) forPage(document bool, t *linkTable) *rewrite.Mapper {
 }
 
 // tableOf is the link table of a snapshot: every member and framework UI
-// under the prefix upstream gives it.
-func tableOf(s *upstream.Snapshot) rewrite.Table {
+// under the prefix upstream gives it, a framework UI with a host of its own
+// at that host's origin (origin(host)).
+func tableOf(s *upstream.Snapshot, origin func(host string) string) rewrite.Table {
 	t := rewrite.Table{LeaderAlias: upstream.LeaderAlias}
 	for _, m := range s.Members() {
 		t.Members = append(t.Members, rewrite.Member{Addresses: m.Addresses, Prefix: m.Prefix, Scheme: m.Scheme()})
 	}
 	for _, f := range s.Frameworks {
-		if f.Prefix != "" {
+		switch {
+		case f.Host != "" && origin != nil:
+			t.Frameworks = append(t.Frameworks, rewrite.Framework{URL: f.WebUIURL, Origin: origin(f.Host)})
+		case f.Prefix != "":
 			t.Frameworks = append(t.Frameworks, rewrite.Framework{URL: f.WebUIURL, Prefix: f.Prefix})
 		}
 	}

@@ -45,12 +45,16 @@ func (g *Gateway) dashboard(r *http.Request) web.Dashboard {
 	}
 	for _, f := range s.Frameworks {
 		v := web.Framework{Name: f.Name, ID: f.ID, WebUIURL: f.WebUIURL}
-		if f.Prefix != "" {
+		switch {
+		case f.Host != "" && g.opts.ServiceDomain != "":
+			v.URL, v.Host = g.serviceOrigin(f.Host)+"/", f.Host
+		case f.Prefix != "":
 			v.URL = f.Prefix + "/"
 		}
 		d.Frameworks = append(d.Frameworks, v)
 	}
 	d.Viewer = g.viewer(requestOf(r))
+	d.OwnOrigins = g.opts.ServiceDomain != ""
 	if g.opts.Dashboard != nil {
 		g.opts.Dashboard(&d)
 	}

@@ -74,6 +74,13 @@ type Options struct {
 	// Metrics, if set, counts every request (NewMetrics) and is served at
 	// /gateway/metrics. Nil counts nothing and serves no metrics.
 	Metrics *Metrics
+	// ServiceDomain, if set, serves framework UIs on origins of their own,
+	// <label>.ServiceDomain (the cluster's snapshot names them); ""
+	// serves them under /service/ on the gateway's origin. PublicPort is
+	// the port browsers reach those origins and the gateway on ("" for
+	// 443), and GatewayHost the gateway's own name as they know it, for
+	// links from a framework UI back into the gateway.
+	ServiceDomain, PublicPort, GatewayHost string
 	// Access decides who may read and who may change the cluster (and
 	// serves the sign-in pages). Nil means a gateway without
 	// authentication where everyone is a viewer: writes are refused.
@@ -132,6 +139,12 @@ func New(o Options) (*Gateway, error) {
 		g.opts.Now = time.Now
 	}
 	g.links = linkTable{mode: o.Links, noRuntime: o.NoRuntime, log: g.log}
+	if o.ServiceDomain != "" {
+		g.links.origin = g.serviceOrigin
+		if g.opts.GatewayHost == "" {
+			g.opts.GatewayHost = "localhost"
+		}
+	}
 	if g.access = o.Access; g.access == nil {
 		a, err := access.New(context.Background(), access.Config{Logger: g.log})
 		if err != nil {

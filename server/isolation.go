@@ -84,9 +84,7 @@ func framePrefix(r *http.Request) (string, bool) {
 }
 
 // isFramework reports a route to a framework UI.
-func isFramework(r upstream.Route) bool {
-	return r.Kind == upstream.KindFrameworkName || r.Kind == upstream.KindFrameworkID
-}
+func isFramework(r upstream.Route) bool { return r.IsFramework() }
 
 // isolate applies crossContext, answering the request itself (a redirect
 // or a refusal) when it may not go on.

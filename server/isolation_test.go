@@ -1,10 +1,16 @@
 package server
 
 import (
+	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
+	"github.com/mesosgate/mesosgate/access"
+	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/upstream"
 )
 
@@ -54,5 +60,66 @@ func TestCrossContext(t *testing.T) {
 				t.Errorf("status %d", refuse.Status)
 			}
 		})
+	}
+}
+
+// TestServiceDomain: with --service-domain each framework UI is served on
+// its own host, its whole path space; /service/<name>/ redirects there;
+// its pages link into the gateway with the gateway's origin; and a write
+// from a framework UI's origin to the gateway is refused even where
+// everyone may write (the CSRF rule), while the UI's own writes reach it.
+func TestServiceDomain(t *testing.T) {
+	a, err := access.New(context.Background(), access.Config{AllowWrites: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newTester(t, testerOptions{
+		sim: sim.Options{Modes: []sim.Mode{sim.Plain}},
+		gateway: func(o *Options) {
+			o.Access, o.ServiceDomain, o.GatewayHost = a, "localhost", "gw.localhost"
+		},
+		upstream: func(c *upstream.Config) { c.ServiceDomain = "localhost" },
+	})
+	_, port, _ := net.SplitHostPort(ts.addr)
+	ts.gw.opts.PublicPort = port
+	fw := ts.sim.Frameworks()[0]
+	host := fw.Name() + ".localhost:" + port
+	on := func(method, host, path string, headers ...string) (*http.Response, string) {
+		req, _ := http.NewRequest(method, ts.url+path, nil)
+		req.Host = host
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		resp, err := ts.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, body := on("GET", host, "/")
+	if resp.StatusCode != 200 || !strings.Contains(body, "<h1>"+fw.Name()+"</h1>") || !strings.Contains(body, `href="/jobs"`) {
+		t.Fatalf("the UI on its own host: %d\n%.600s", resp.StatusCode, body)
+	}
+	if resp, _ := on("GET", host, "/api/info"); resp.StatusCode != 200 {
+		t.Errorf("the UI's API on its own host: %d", resp.StatusCode)
+	}
+	resp, _ = ts.get("/service/" + fw.Name() + "/jobs?x=1")
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusPermanentRedirect || loc != "https://"+host+"/jobs?x=1" {
+		t.Errorf("/service/ redirect: %d %q", resp.StatusCode, loc)
+	}
+	if resp, body := on("GET", "nosuch.localhost:"+port, "/"); resp.StatusCode != 404 || !strings.Contains(body, "unknown-framework") {
+		t.Errorf("an unknown framework host: %d %s", resp.StatusCode, body)
+	}
+	// A write from the UI's origin to the gateway's: refused.
+	resp, body = on("POST", "localhost:"+port, "/api/v1", "Origin", "https://"+host, "Content-Type", "application/json")
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "another site") {
+		t.Errorf("a write from the framework's origin: %d %s", resp.StatusCode, body)
+	}
+	// The UI's own write, from its own origin, reaches it (the simulated
+	// UI answers 405 to a POST there: its own answer).
+	if resp, body := on("POST", host, "/api/info", "Origin", "https://"+host); resp.StatusCode != http.StatusMethodNotAllowed || strings.Contains(body, "mesosgate") {
+		t.Errorf("the UI's own write: %d %s", resp.StatusCode, body)
 	}
 }

@@ -60,7 +60,7 @@ func classOf(kind upstream.Kind) routeClass {
 		return classMaster
 	case upstream.KindAgent:
 		return classAgent
-	case upstream.KindFrameworkName:
+	case upstream.KindFrameworkName, upstream.KindFrameworkHost:
 		return classService
 	case upstream.KindFrameworkID:
 		return classFramework

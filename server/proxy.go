@@ -149,6 +149,11 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	body := resp.Body
 	page := rewrite.Page{Prefix: ex.dest.Route.Prefix, Scheme: ex.dest.Scheme, Gateway: ex.origin, Counts: g.metrics.rewriteCounts(ex.q),
 		CookiePrefix: ex.dest.CookiePrefix()}
+	if ex.dest.Route.Kind == upstream.KindFrameworkHost {
+		// A framework UI on its own origin: links into the gateway carry
+		// the gateway's.
+		page.Origin, page.Gateway = ex.origin, g.gatewayOrigin()
+	}
 	if err := ex.links.forPage(ex.document, &g.links).RewriteResponse(resp, page); err != nil {
 		return err
 	}

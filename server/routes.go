@@ -24,7 +24,7 @@ import (
 // routes builds the router.
 func (g *Gateway) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(g.gate)
+	r.Use(g.gate, g.serviceHosts)
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, HEAD")
 		g.pages.WriteProblem(w, r, web.MethodNotAllowed(r.Method))
@@ -134,6 +134,9 @@ func (g *Gateway) member(w http.ResponseWriter, r *http.Request) {
 	d, err := g.opts.Cluster.Resolve(r.Context(), route)
 	if err != nil {
 		g.fail(w, r, err)
+		return
+	}
+	if g.toServiceHost(w, r, d) {
 		return
 	}
 	g.proxy(w, r, d, g.opts.Cluster.Transport())

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/mesosgate/mesosgate/access"
@@ -67,7 +69,12 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 		return err
 	}
 	defer tc.Close()
-	cluster, err := upstream.New(clusterConfig(&g.Cluster, tc, log))
+	if err := checkServiceCertificate(g, tc); err != nil {
+		return err
+	}
+	ccfg := clusterConfig(&g.Cluster, tc, log)
+	ccfg.ServiceDomain = g.ServiceDomain
+	cluster, err := upstream.New(ccfg)
 	if err != nil {
 		return err
 	}
@@ -77,10 +84,17 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 		return err
 	}
 	cluster.Exclude(ln.Addr()) // never a destination: a request there would loop
+	if g.ServicePort == "" {
+		// --listen's port 0 is known now.
+		_, g.ServicePort, _ = net.SplitHostPort(ln.Addr().String())
+	}
 	gw, err = newGateway(g, cluster, tc, acc, hsts, o.Version, log)
 	if err != nil {
 		ln.Close()
 		return err
+	}
+	if src != nil && g.ServiceDomain != "" {
+		src.Allow(gw.allowServiceHost) // framework UIs' own hosts, on demand
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -149,6 +163,9 @@ func newGateway(g *config.Gateway, cluster *upstream.Cluster, tc *tlsx.Context, 
 		TrustedProxies: g.TrustedProxies,
 		WebUIDir:       g.WebUIDir,
 		HSTS:           hsts,
+		ServiceDomain:  g.ServiceDomain,
+		PublicPort:     g.PublicPort(),
+		GatewayHost:    gatewayHost(g, tc),
 		Dashboard: func(d *web.Dashboard) {
 			d.Version = version
 			if tlsOn {
@@ -225,4 +242,38 @@ func gatewayCert(tc *tlsx.Context) web.GatewayCert {
 	}
 	c := certs[0]
 	return web.GatewayCert{Subject: c.Subject, Issuer: c.Issuer, Names: c.SANs, NotAfter: c.NotAfter, Source: c.Source}
+}
+
+// gatewayHost is the gateway's own name as browsers know it, for links
+// from a framework UI's own origin back into the gateway: the first
+// --server-name or --acme-domain, else the first name the front's
+// certificate carries that is no wildcard, else localhost.
+func gatewayHost(g *config.Gateway, tc *tlsx.Context) string {
+	if names := append(append([]string(nil), g.ServerNames...), g.ACME.Domains...); len(names) > 0 {
+		return names[0]
+	}
+	for _, c := range tc.FrontCertificates() {
+		for _, n := range c.SANs {
+			if !strings.HasPrefix(n, "*.") {
+				return n
+			}
+		}
+	}
+	return "localhost"
+}
+
+// checkServiceCertificate checks that a front certificate from files
+// covers the framework UIs' hosts (*.<service domain>): the internal CA
+// and ACME obtain theirs on demand.
+func checkServiceCertificate(g *config.Gateway, tc *tlsx.Context) error {
+	if g.ServiceDomain == "" || !g.FrontTLS() || g.Certificates() != config.CertFiles {
+		return nil
+	}
+	for _, c := range tc.FrontCertificates() {
+		if slices.Contains(c.SANs, "*."+g.ServiceDomain) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s=%s: the certificate in %s names no *.%s; give a wildcard certificate for the framework UIs' hosts, or use --cert-source internal or acme",
+		g.Name("service-domain"), g.ServiceDomain, g.SSLName("CERT_FILE"), g.ServiceDomain)
 }

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/certmagic"
@@ -156,12 +157,15 @@ type ManagedSource struct {
 	log     *slog.Logger
 	names   []string        // configured names and IPs, canonical, in the order given
 	allowed map[string]bool // the same, as a set
-	hint    string          // how to add a name, for refusals
-	async   bool            // Start does not wait for certificates (ACME)
-	caFile  string          // the internal CA's certificate, "" for ACME
-	ca      *CA             // the internal CA, nil for ACME
-	client  *clientCert     // the internal CA's client certificate, nil for ACME
-	alpn    []string        // protocols the front must offer (acme-tls/1)
+	// also, when set, allows names beyond the configured ones: framework
+	// UIs' own hosts (Allow).
+	also   atomic.Pointer[func(name string) bool]
+	hint   string      // how to add a name, for refusals
+	async  bool        // Start does not wait for certificates (ACME)
+	caFile string      // the internal CA's certificate, "" for ACME
+	ca     *CA         // the internal CA, nil for ACME
+	client *clientCert // the internal CA's client certificate, nil for ACME
+	alpn   []string    // protocols the front must offer (acme-tls/1)
 
 	storage *certmagic.FileStorage
 	cache   *certmagic.Cache
@@ -323,10 +327,26 @@ func (m *ManagedSource) NextProtos() []string { return slices.Clone(m.alpn) }
 // only for a configured name. Fail closed: anything else, including a
 // client-chosen SNI, is refused before storage or a CA is consulted.
 func (m *ManagedSource) decide(_ context.Context, name string) error {
-	if m.allowed[canonicalName(name)] {
+	if m.permits(canonicalName(name)) {
 		return nil
 	}
 	return fmt.Errorf("%q is not a name this gateway serves (%s)", name, m.hint)
+}
+
+// Allow makes the source obtain certificates on demand, during a
+// handshake, for the names f allows besides the configured ones (the
+// gateway's framework UI hosts, <label>.<service domain>, for the
+// frameworks the cluster has now). f is called for every name a client
+// asks for that is not configured: it must be cheap and fail closed.
+func (m *ManagedSource) Allow(f func(name string) bool) { m.also.Store(&f) }
+
+// permits reports whether the source serves a canonical name.
+func (m *ManagedSource) permits(name string) bool {
+	if m.allowed[name] {
+		return true
+	}
+	f := m.also.Load()
+	return f != nil && (*f)(name)
 }
 
 // Start loads the certificates from storage, or obtains them: the internal

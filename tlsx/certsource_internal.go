@@ -89,7 +89,7 @@ func NewInternalSource(o InternalOptions) (*ManagedSource, error) {
 				return err
 			}
 			m.caFile, m.ca = caFile, ca
-			iss = &internalIssuer{ca: ca, validity: validity, allowed: m.allowed, key: internalIssuerKey(ca)}
+			iss = &internalIssuer{ca: ca, validity: validity, permits: m.permits, key: internalIssuerKey(ca)}
 			m.client = &clientCert{ca: ca, names: m.names, validity: validity, now: o.Now}
 			return nil
 		},
@@ -176,7 +176,7 @@ func loadInternalCA(certFile, keyFile string, log *slog.Logger) (*CA, error) {
 type internalIssuer struct {
 	ca       *CA
 	validity time.Duration
-	allowed  map[string]bool // read-only after construction
+	permits  func(name string) bool // the source's names
 	key      string
 }
 
@@ -189,12 +189,12 @@ func (i *internalIssuer) Issue(_ context.Context, csr *x509.CertificateRequest) 
 		return nil, fmt.Errorf("check the certificate request: %w", err)
 	}
 	for _, n := range csr.DNSNames {
-		if !i.allowed[canonicalName(n)] {
+		if !i.permits(canonicalName(n)) {
 			return nil, fmt.Errorf("refusing to issue for %q: not a configured name", n)
 		}
 	}
 	for _, ip := range csr.IPAddresses {
-		if !i.allowed[canonicalName(ip.String())] {
+		if !i.permits(canonicalName(ip.String())) {
 			return nil, fmt.Errorf("refusing to issue for %s: not a configured address", ip)
 		}
 	}

@@ -125,6 +125,11 @@ type Config struct {
 	MaxInFlight int
 	BusyWait    time.Duration
 
+	// ServiceDomain, if set, gives every framework UI an origin of its own,
+	// <label>.<ServiceDomain> (Snapshot's Framework.Host, HostRoute);
+	// "" serves them under /service/ only.
+	ServiceDomain string
+
 	// Policy limits where the gateway connects; its zero value forbids
 	// link-local and metadata addresses, and framework UIs off the
 	// members' hosts. Call Cluster.Exclude with the gateway's listening

@@ -102,6 +102,11 @@ func (c *Cluster) Resolve(ctx context.Context, route Route) (*Destination, error
 			return frameworkDestination(c, route, f)
 		}
 		unknown.Detail = "no framework has that name"
+	case KindFrameworkHost:
+		if f := c.labelsLocked()[route.Key]; f != nil {
+			return frameworkDestination(c, route, f)
+		}
+		unknown.Detail = "no framework UI has that host"
 	}
 	return nil, unknown
 }

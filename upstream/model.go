@@ -28,6 +28,10 @@ type Framework struct {
 	// (ServicePrefix or FrameworkPrefix); "" without a web UI. Only a
 	// Snapshot's frameworks carry it.
 	Prefix string
+	// Host is the host name of its web UI's own origin with a service
+	// domain ("marathon.apps.example.com"), "" without one or without a
+	// web UI. Only a Snapshot's frameworks carry it.
+	Host string
 }
 
 // setAgentsLocked makes list the agents.

@@ -40,10 +40,13 @@ const (
 	KindFrameworkName
 	// KindFrameworkID is a framework's web UI by the framework's id.
 	KindFrameworkID
+	// KindFrameworkHost is a framework's web UI on an origin of its own
+	// (--service-domain), by its host's label (Label, labelsLocked).
+	KindFrameworkHost
 )
 
 // kindNames name the kinds as the metrics' route classes do.
-var kindNames = [...]string{"leader", "master", "agent", "service", "framework"}
+var kindNames = [...]string{"leader", "master", "agent", "service", "framework", "service"}
 
 // String names the kind: leader, master, agent, service or framework.
 func (k Kind) String() string {
@@ -55,7 +58,7 @@ func (k Kind) String() string {
 
 // Kinds lists every Kind, for conversions that must cover them all.
 func Kinds() []Kind {
-	return []Kind{KindLeader, KindMaster, KindAgent, KindFrameworkName, KindFrameworkID}
+	return []Kind{KindLeader, KindMaster, KindAgent, KindFrameworkName, KindFrameworkID, KindFrameworkHost}
 }
 
 // Gateway prefixes.
@@ -121,6 +124,22 @@ func ParseRoute(escaped string) Route {
 		return Route{Kind: KindLeader, Prefix: LeaderAlias, Tail: "/" + rest}
 	}
 	return Route{Kind: KindLeader, Tail: escaped}
+}
+
+// HostRoute reads a request to a framework UI's own origin: host (the
+// request's Host, a port allowed) is one label followed by domain, the
+// service domain. false when it is not, or domain is "".
+func HostRoute(host, domain, escapedPath string) (Route, bool) {
+	l, ok := hostLabel(host, domain)
+	if !ok {
+		return Route{}, false
+	}
+	return Route{Kind: KindFrameworkHost, Key: l, Tail: escapedPath}, true
+}
+
+// IsFramework reports a route to a framework UI, by name, id or host.
+func (r Route) IsFramework() bool {
+	return r.Kind == KindFrameworkName || r.Kind == KindFrameworkID || r.Kind == KindFrameworkHost
 }
 
 // unescapeSegment returns a path segment unescaped, or as it is when it

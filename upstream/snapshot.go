@@ -189,6 +189,12 @@ func (c *Cluster) frameworkViewsLocked() []*Framework {
 			owners[f.Name] = f
 		}
 	}
+	hosts := map[*Framework]string{}
+	if d := c.cfg.ServiceDomain; d != "" {
+		for l, f := range c.labelsLocked() {
+			hosts[f] = l + "." + d
+		}
+	}
 	out := make([]*Framework, 0, len(c.frameworks))
 	for _, f := range c.frameworks {
 		v := *f
@@ -199,6 +205,7 @@ func (c *Cluster) frameworkViewsLocked() []*Framework {
 		default:
 			v.Prefix = FrameworkPrefix(f.ID)
 		}
+		v.Host = hosts[f]
 		out = append(out, &v)
 	}
 	return out

@@ -43,6 +43,10 @@ type Dashboard struct {
 	// Viewer is who is looking at the page, and what they may do; the
 	// zero value shows nothing.
 	Viewer Viewer
+	// OwnOrigins says framework UIs are served on origins of their own
+	// (--service-domain); false: under /service/ on the gateway's, which
+	// the dashboard says suits only frameworks you trust.
+	OwnOrigins bool
 }
 
 // Viewer is the person looking at a gateway page, as access control saw
@@ -338,6 +342,9 @@ type Framework struct {
 	// WebUIURL is the webui_url the framework registered; empty when it
 	// registered none.
 	WebUIURL string
+	// Host is the UI's own host name (--service-domain), "" when it is
+	// served under the gateway's origin.
+	Host string
 }
 
 // Staleness says how old the cluster map is and whether the gateway still
