@@ -87,6 +87,12 @@ type Config struct {
 	// (https://gateway.example.com): writes from browsers must come from
 	// one of them. Nil means the request's own Host.
 	Origins []string
+	// ServiceDomain is the domain framework UIs' own origins are under
+	// (--service-domain); "" means they have none. GatewayOrigin is the
+	// gateway's own origin as browsers reach it, where a UI's origin sends
+	// a browser to be signed in (hosts.go).
+	ServiceDomain string
+	GatewayOrigin string
 	// Origin, if set, returns the gateway's origin as the browser of r
 	// sees it (behind a trusted proxy, as the proxy says), which writes
 	// may also come from. Nil adds none.
@@ -131,6 +137,7 @@ type Access struct {
 	loginKeys   *keyring
 	sessionAD   []byte
 	loginAD     []byte
+	ticketAD    []byte
 }
 
 // New checks cfg, reporting every problem at once (one line each, naming
@@ -263,6 +270,7 @@ func (a *Access) setupSessions() error {
 	bind := "\x00" + a.cfg.OIDC.Issuer + "\x00" + a.cfg.OIDC.ClientID
 	a.sessionAD = []byte(SessionCookie + bind)
 	a.loginAD = []byte(LoginCookie + bind)
+	a.ticketAD = []byte("mesosgate-ticket" + bind)
 	return nil
 }
 

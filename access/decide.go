@@ -101,6 +101,9 @@ func (a *Access) refuse(r *http.Request, d Decision, op Operation) Decision {
 		d.Reason = "sign in " + what + ": browsers sign in at " + a.cfg.LoginPath + ", API clients send an ID token as Authorization: Bearer"
 		if isNavigation(r) {
 			d.Login = a.cfg.LoginPath + "?next=" + url.QueryEscape(r.URL.RequestURI())
+			if _, onUI := a.serviceHost(r.Host); onUI {
+				d.Login = a.enterURL(r)
+			}
 		}
 	case d.Identity.Kind == Anonymous:
 		d.Status = http.StatusForbidden

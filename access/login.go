@@ -20,7 +20,7 @@ import (
 
 // Paths returns the paths Handler answers: login, callback and logout.
 func (a *Access) Paths() []string {
-	return []string{a.cfg.LoginPath, a.cfg.CallbackPath, a.cfg.LogoutPath}
+	return []string{a.cfg.LoginPath, a.cfg.CallbackPath, a.cfg.LogoutPath, EnterPath, HostEnterPath}
 }
 
 // Handler serves the sign-in paths (Paths); any other path, and every
@@ -37,6 +37,10 @@ func (a *Access) Handler() http.Handler {
 			a.callback(w, r)
 		case r.URL.Path == a.cfg.LogoutPath:
 			a.logout(w, r)
+		case r.URL.Path == EnterPath:
+			a.enter(w, r)
+		case r.URL.Path == HostEnterPath:
+			a.hostEnter(w, r)
 		default:
 			http.NotFound(w, r)
 		}

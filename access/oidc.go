@@ -92,7 +92,19 @@ func (a *Access) sessionIdentity(w http.ResponseWriter, r *http.Request) (Identi
 		http.SetCookie(w, cookie(SessionCookie, "", -1))
 		return Identity{}, false
 	}
+	host, _ := a.serviceHost(r.Host)
+	if s.Host != host {
+		// A framework UI's session elsewhere, or the gateway's on a UI's
+		// host: neither counts (browsers keep them apart anyway).
+		return Identity{}, false
+	}
 	now := a.now()
+	if s.Host != "" && !now.Before(time.Unix(s.Expiry, 0)) {
+		// A UI's session is not refreshed there: the browser is handed
+		// over again, and the gateway's session refreshes on the way.
+		http.SetCookie(w, cookie(SessionCookie, "", -1))
+		return Identity{}, false
+	}
 	if now.After(time.Unix(s.Start, 0).Add(a.cfg.SessionLifetime)) {
 		http.SetCookie(w, cookie(SessionCookie, "", -1))
 		return Identity{}, false

@@ -35,6 +35,10 @@ type session struct {
 	// IDToken is the raw ID token, sent as id_token_hint at logout when
 	// it fits.
 	IDToken string `json:"i,omitempty"`
+	// Host is the framework UI host the session was handed over to
+	// (hosts.go), "" for the gateway's own session: each is valid on its
+	// own hosts only.
+	Host string `json:"h,omitempty"`
 }
 
 // String hides the tokens a session holds.

@@ -342,6 +342,19 @@ func (g *Gateway) defineServiceDomain(s *set, def string) {
 		}})
 }
 
+// PublicOrigin is the gateway's origin as browsers reach it: its first
+// --server-name or --acme-domain (else localhost) on PublicPort.
+func (g *Gateway) PublicOrigin() string {
+	host := "localhost"
+	if names := append(append([]string(nil), g.ServerNames...), g.ACME.Domains...); len(names) > 0 {
+		host = names[0]
+	}
+	if p := g.PublicPort(); p != "" {
+		host = net.JoinHostPort(host, p)
+	}
+	return "https://" + host
+}
+
 // PublicPort is the port browsers reach the gateway and its framework
 // origins on: --service-domain's, or --listen's; "" for 443.
 func (g *Gateway) PublicPort() string {

@@ -127,7 +127,7 @@ func (g *Gateway) audit(r *http.Request, q *request, status int) {
 // Provider is contacted here, so a gateway that cannot reach it stops at
 // start, before anything is written. trusted are the proxies whose view
 // of the gateway's origin is believed.
-func newAccess(ctx context.Context, g *config.Gateway, pages func() *web.Pages, log *slog.Logger) (*access.Access, error) {
+func newAccess(ctx context.Context, g *config.Gateway, gatewayOrigin string, pages func() *web.Pages, log *slog.Logger) (*access.Access, error) {
 	cfg := access.Config{
 		Viewers:            g.Viewers,
 		Operators:          g.Operators,
@@ -137,6 +137,8 @@ func newAccess(ctx context.Context, g *config.Gateway, pages func() *web.Pages, 
 		Origin: func(r *http.Request) string {
 			return origin(r, trusts(g.TrustedProxies, r.RemoteAddr))
 		},
+		ServiceDomain: g.ServiceDomain,
+		GatewayOrigin: gatewayOrigin,
 		Logger: log,
 		Problem: func(w http.ResponseWriter, r *http.Request, status int, message string) {
 			pages().WriteProblem(w, r, web.SignInFailed(status, message))

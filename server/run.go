@@ -48,7 +48,7 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	// gateway that cannot start must not have written anything (the
 	// internal CA) before it says so.
 	var gw *Gateway
-	acc, err := newAccess(ctx, g, func() *web.Pages { return gw.pages }, log)
+	acc, err := newAccess(ctx, g, g.PublicOrigin(), func() *web.Pages { return gw.pages }, log)
 	if err != nil {
 		return err
 	}
