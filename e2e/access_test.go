@@ -580,7 +580,7 @@ func TestAccessBadStart(t *testing.T) {
 	writeFile(t, short, string(randomBytes(t, 16)))
 	cc := newClientCerts(t)
 	refused := closedPort(t)
-	_ = silentListener // issuer_never_answers: see the next commit
+	silent := silentListener(t)
 	redirect := "https://localhost:8443/gateway/callback"
 	oidc := func(issuer string, more ...string) []string {
 		return append([]string{"--oidc-issuer", issuer, "--oidc-client-id", "gw", "--oidc-redirect-url", redirect}, more...)
@@ -589,19 +589,21 @@ func TestAccessBadStart(t *testing.T) {
 		name string
 		args []string
 		want string // in the one line
+		also string // in it too, if set
 	}{
-		{"issuer_refuses_connections", oidc("http://"+refused+"/oidc", "--session-key-file", good, "--viewers", "*"), `--oidc-issuer "http://` + refused + `/oidc": cannot read the provider's discovery document`},
-		{"issuer_without_client_id", []string{"--oidc-issuer", "http://" + refused + "/oidc", "--oidc-redirect-url", redirect, "--session-key-file", good, "--viewers", "*"}, "--oidc-issuer is set but --oidc-client-id is not"},
-		{"client_id_without_issuer", []string{"--oidc-client-id", "gw"}, "--oidc-client-id is set but --oidc-issuer is not"},
-		{"issuer_without_redirect", []string{"--oidc-issuer", "http://" + refused + "/oidc", "--oidc-client-id", "gw", "--session-key-file", good, "--viewers", "*"}, "--oidc-redirect-url"},
-		{"no_session_key_file", oidc("http://"+refused+"/oidc", "--viewers", "*"), "--oidc-issuer needs --session-key-file"},
-		{"missing_session_key_file", oidc("http://"+refused+"/oidc", "--session-key-file", filepath.Join(dir, "none.key"), "--viewers", "*"), "--session-key-file=" + strconv.Quote(filepath.Join(dir, "none.key")) + ": does not exist"},
-		{"short_session_key_file", oidc("http://"+refused+"/oidc", "--session-key-file", short, "--viewers", "*"), "holds 16 bytes, fewer than the 32"},
-		{"roles_name_nothing", []string{"--client-ca", cc.caFile, "--viewers", ""}, "no one has a role"},
-		{"roles_unknown_prefix", []string{"--client-ca", cc.caFile, "--viewers", "role:admin"}, `--viewers="role:admin": entry "role:admin" has an unknown prefix`},
-		{"roles_unknown_entry", []string{"--client-ca", cc.caFile, "--operators", "bob"}, `--operators="bob": entry "bob" is neither an email nor a prefixed name`},
-		{"roles_without_authentication", []string{"--viewers", "*"}, "--viewers and --operators need a way to identify clients"},
-		{"allow_writes_with_authentication", []string{"--client-ca", cc.caFile, "--viewers", "*", "--allow-writes"}, "--allow-writes makes everyone an operator"},
+		{"issuer_refuses_connections", oidc("http://"+refused+"/oidc", "--session-key-file", good, "--viewers", "*"), `--oidc-issuer "http://` + refused + `/oidc": cannot read the provider's discovery document`, ""},
+		{"issuer_never_answers", oidc("http://"+silent+"/oidc", "--session-key-file", good, "--viewers", "*"), `--oidc-issuer "http://` + silent + `/oidc": cannot read the provider's discovery document`, "(no answer within 10s)"},
+		{"issuer_without_client_id", []string{"--oidc-issuer", "http://" + refused + "/oidc", "--oidc-redirect-url", redirect, "--session-key-file", good, "--viewers", "*"}, "--oidc-issuer is set but --oidc-client-id is not", ""},
+		{"client_id_without_issuer", []string{"--oidc-client-id", "gw"}, "--oidc-client-id is set but --oidc-issuer is not", ""},
+		{"issuer_without_redirect", []string{"--oidc-issuer", "http://" + refused + "/oidc", "--oidc-client-id", "gw", "--session-key-file", good, "--viewers", "*"}, "--oidc-redirect-url", ""},
+		{"no_session_key_file", oidc("http://"+refused+"/oidc", "--viewers", "*"), "--oidc-issuer needs --session-key-file", ""},
+		{"missing_session_key_file", oidc("http://"+refused+"/oidc", "--session-key-file", filepath.Join(dir, "none.key"), "--viewers", "*"), "--session-key-file=" + strconv.Quote(filepath.Join(dir, "none.key")) + ": does not exist", ""},
+		{"short_session_key_file", oidc("http://"+refused+"/oidc", "--session-key-file", short, "--viewers", "*"), "holds 16 bytes, fewer than the 32", ""},
+		{"roles_name_nothing", []string{"--client-ca", cc.caFile, "--viewers", ""}, "no one has a role", ""},
+		{"roles_unknown_prefix", []string{"--client-ca", cc.caFile, "--viewers", "role:admin"}, `--viewers="role:admin": entry "role:admin" has an unknown prefix`, ""},
+		{"roles_unknown_entry", []string{"--client-ca", cc.caFile, "--operators", "bob"}, `--operators="bob": entry "bob" is neither an email nor a prefixed name`, ""},
+		{"roles_without_authentication", []string{"--viewers", "*"}, "--viewers and --operators need a way to identify clients", ""},
+		{"allow_writes_with_authentication", []string{"--client-ca", cc.caFile, "--viewers", "*", "--allow-writes"}, "--allow-writes makes everyone an operator", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -628,7 +630,7 @@ func TestAccessBadStart(t *testing.T) {
 				code = ee.ExitCode()
 			}
 			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-			if code != 2 || len(lines) != 1 || !strings.HasPrefix(lines[0], "mesosgate serve: ") || !strings.Contains(lines[0], tt.want) {
+			if code != 2 || len(lines) != 1 || !strings.HasPrefix(lines[0], "mesosgate serve: ") || !strings.Contains(lines[0], tt.want) || !strings.Contains(lines[0], tt.also) {
 				t.Errorf("exit %d after %s, stderr:\n%s\nwant exit 2 and one line with %q", code, took.Round(time.Millisecond), stderr.String(), tt.want)
 			}
 			for _, bad := range []string{"goroutine ", "panic", ".go:"} {
