@@ -44,8 +44,9 @@ const (
 //     audit line naming identity, role, method, route, member, call,
 //     status and request id;
 //   - a tampered session cookie counts as none (deleted, sent to sign in);
-//   - a session whose ID token expired and whose refresh the provider
-//     refuses sends the browser to sign in again;
+//   - a session whose ID token expired is refreshed without the browser
+//     noticing, and once the provider refuses the refresh, the browser is
+//     sent to sign in again;
 //   - a forged callback is a page saying so;
 //   - no member ever saw the session cookie, and the browser never talked
 //     to a member.
@@ -160,18 +161,28 @@ func TestAccessBrowserJourneys(t *testing.T) {
 		t.Errorf("an API client with the tampered cookie: %d, want 401", status)
 	}
 
-	// An expired session whose refresh the provider refuses: sign in
-	// with an ID token that expires in 3 s, let it expire with the
-	// provider's clock past the refresh token's life, and open a page.
+	// Sessions expire: sign in with ID tokens that live 3 s. The first
+	// expiry is refreshed with the refresh token, silently; once the
+	// provider refuses the refresh (its clock past the refresh token's
+	// life), the browser is sent to sign in again.
 	f.idp.QueueUser(operatorUser())
 	shiftIDPClock(t, -(f.idp.AccessTTL - 3*time.Second))
 	click(t, b, "#signin", "the dashboard, signed in for 3 s", `location.pathname === '/gateway/' && document.querySelector('.viewer-name') !== null`)
-	signedIn := time.Now() // after the token was issued: it expires before signedIn+3s
+	awaitExpiry(t, b) // the token was issued before now: it expires before now+3s
+	before := sessionCookie(t, b, gw)
+	b.Network().Reset()
+	b.Navigate(gw + "/gateway/")
+	assertViewer(t, b, "ops@example.com", "operator")
+	if after := sessionCookie(t, b, gw); before == nil || after == nil || after.Value == before.Value {
+		t.Errorf("the expired session was not refreshed into a new cookie")
+	}
+	for _, r := range b.Network().Requests() {
+		if strings.HasPrefix(r.URL, f.idp.Issuer()) {
+			t.Errorf("the refresh went through the browser: %s %s", r.Method, r.URL)
+		}
+	}
 	shiftIDPClock(t, f.idp.RefreshTTL+time.Minute)
-	b.Navigate("about:blank") // no page of the gateway polls meanwhile
-	testsupport.Eventually(t, "the session's ID token to expire", 10*time.Second, func() bool {
-		return time.Since(signedIn) > 3*time.Second+200*time.Millisecond
-	})
+	awaitExpiry(t, b)
 	b.Navigate(gw + "/gateway/")
 	b.WaitFor("the provider's sign-in page after the session expired", onProvider, 30*time.Second)
 	if !strings.Contains(f.gw.stderr.String(), "session refresh failed; the browser must sign in again") {
@@ -197,6 +208,15 @@ func TestAccessBrowserJourneys(t *testing.T) {
 			t.Errorf("the browser talked to %s directly: %+v", m.Addr(), d)
 		}
 	}
+}
+
+// awaitExpiry leaves the gateway's pages (none polls meanwhile) and waits
+// until an ID token issued before the call and living 3 s has expired.
+func awaitExpiry(t *testing.T, b *browser.Browser) {
+	t.Helper()
+	expired := time.Now().Add(3*time.Second + 200*time.Millisecond)
+	b.Navigate("about:blank")
+	testsupport.Eventually(t, "the session's ID token to expire", 10*time.Second, func() bool { return time.Now().After(expired) })
 }
 
 // click clicks the element sel and waits, across the navigation it
