@@ -130,6 +130,9 @@ func startBenchProvider(b *testing.B) *mockoidc.MockOIDC {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if _, err := op.Keypair.KeyID(); err != nil { // cached unsynchronised on first use
+		b.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
