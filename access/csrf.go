@@ -10,8 +10,8 @@ import (
 // gateway's own pages, so a page of another site (or a framework UI served
 // on a sibling origin) cannot make a browser change the cluster with the
 // browser's cookies or cached Basic credentials:
-//   - an Origin header must be one of origins ("null", sent by sandboxed
-//     frames and some redirects, never is);
+//   - an Origin header must be one of origins; "null" is the gateway's
+//     own only with Sec-Fetch-Site: same-origin (below);
 //   - without Origin, Sec-Fetch-Site must be "same-origin";
 //   - with neither header the client is no browser (browsers send Origin
 //     on every POST, and Sec-Fetch-Site on every request, since 2020-2023)
@@ -25,7 +25,18 @@ func SameOrigin(r *http.Request, origins []string) bool {
 		if len(o) != 1 {
 			return false
 		}
-		return o[0] != "null" && originIn(o[0], origins, r)
+		if o[0] == "null" {
+			// Browsers send "null" for a form POST from a page whose
+			// Referrer-Policy is no-referrer, as the gateway's own pages'
+			// is (Fetch, "append a request Origin header"), and for
+			// sandboxed frames and redirects through another origin.
+			// Sec-Fetch-Site tells them apart: an opaque origin is never
+			// same-origin, and a redirect through another site makes the
+			// request cross-site.
+			s := r.Header.Values("Sec-Fetch-Site")
+			return len(s) == 1 && s[0] == "same-origin"
+		}
+		return originIn(o[0], origins, r)
 	}
 	if s := r.Header.Values("Sec-Fetch-Site"); len(s) > 0 {
 		return len(s) == 1 && s[0] == "same-origin"

@@ -24,6 +24,11 @@ func TestSameOrigin(t *testing.T) {
 		{"http_origin", own, header("Origin", "http://gw.example.com"), true, false},
 		{"sibling_framework_ui", own, header("Origin", "https://marathon.gw.example.com"), true, false},
 		{"null_origin", own, header("Origin", "null"), true, false},
+		{"null_origin_cross_site", own, header("Origin", "null", "Sec-Fetch-Site", "cross-site"), true, false},
+		{"null_origin_same_site", own, header("Origin", "null", "Sec-Fetch-Site", "same-site"), true, false},
+		// A form POST from a page with Referrer-Policy: no-referrer (the
+		// gateway's own, the sign-out button's), as Chromium sends it.
+		{"null_origin_no_referrer_form", own, header("Origin", "null", "Sec-Fetch-Site", "same-origin"), true, true},
 		{"two_origins", own, header("Origin", "https://gw.example.com", "Origin", "https://evil.example"), true, false},
 		{"foreign_origin_claims_same_origin", own, header("Origin", "https://evil.example", "Sec-Fetch-Site", "same-origin"), true, false},
 		{"fetch_site_same_origin", own, header("Sec-Fetch-Site", "same-origin"), true, true},

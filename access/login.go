@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -168,7 +170,7 @@ func (a *Access) takeLogin(w http.ResponseWriter, r *http.Request) (login, bool)
 // (Sec-Fetch-Site same-origin, or none: typed or bookmarked), so a page
 // of another site cannot sign the user out. With OIDC.EndSession and a
 // provider that has an end_session_endpoint, the browser then ends its
-// session there too; otherwise it goes to "/".
+// session there too; otherwise it goes to "/" (see leave).
 func (a *Access) logout(w http.ResponseWriter, r *http.Request) {
 	site := r.Header.Get("Sec-Fetch-Site")
 	switch {
@@ -186,7 +188,24 @@ func (a *Access) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.SetCookie(w, cookie(SessionCookie, "", -1))
-	http.Redirect(w, r, a.afterLogout(hint), http.StatusSeeOther)
+	leave(w, r, a.afterLogout(hint))
+}
+
+// leave sends a browser that signed out on to next with a page that
+// refreshes to it, not with a redirect. The sign-out is a form
+// submission, and a page whose Content-Security-Policy has form-action
+// 'self' (the gateway's own) makes the browser stop a form submission's
+// redirects at the first that leads to another origin: the provider's
+// end-session page, or its sign-in page where "/" leads once the session
+// is gone. A refresh is a navigation of its own.
+func leave(w http.ResponseWriter, r *http.Request, next string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Refresh", "0; url="+next)
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		fmt.Fprintf(w, "<!doctype html>\n<meta charset=\"utf-8\">\n<title>Signed out</title>\n<p>You are signed out. <a href=\"%s\">Continue</a></p>\n", html.EscapeString(next))
+	}
 }
 
 // afterLogout is where the browser goes once signed out.

@@ -73,6 +73,14 @@ type gatewayOptions struct {
 	Env []string
 	// Args are extra command-line arguments after --master and --listen.
 	Args []string
+	// Listen is the front's address; "" means 127.0.0.1:0 (any free
+	// port). A test that must name the port before the gateway starts
+	// (an OIDC redirect URL) picks one with freePort.
+	Listen string
+	// ClientCert, if set, is presented by the gateway's client (its
+	// readiness check included): for a front that demands one. Nil
+	// presents none.
+	ClientCert *tls.Certificate
 }
 
 // startGateway runs `mesosgate serve` in front of c's masters with a front
@@ -99,7 +107,11 @@ func startGatewayWith(tb testing.TB, c *sim.Cluster, o gatewayOptions) *gateway 
 	for _, m := range c.Masters() {
 		masters = append(masters, m.Addr())
 	}
-	cmd := exec.Command(binary, append([]string{"serve", "--master", strings.Join(masters, ","), "--listen", "127.0.0.1:0"}, o.Args...)...)
+	listen := o.Listen
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	cmd := exec.Command(binary, append([]string{"serve", "--master", strings.Join(masters, ","), "--listen", listen}, o.Args...)...)
 	cmd.Env = append([]string{
 		"HOME=" + dir,
 		"PATH=" + os.Getenv("PATH"),
@@ -146,7 +158,11 @@ func startGatewayWith(tb testing.TB, c *sim.Cluster, o gatewayOptions) *gateway 
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(pki.CA.Cert)
-	g.client = httpsClient(&tls.Config{RootCAs: roots, ServerName: "localhost"})
+	cfg := &tls.Config{RootCAs: roots, ServerName: "localhost"}
+	if o.ClientCert != nil {
+		cfg.Certificates = []tls.Certificate{*o.ClientCert}
+	}
+	g.client = httpsClient(cfg)
 	// Wait for discovery and every member's first probe.
 	testsupport.Eventually(tb, "the gateway's readiness", 30*time.Second, func() bool {
 		resp, err := g.client.Get(g.url + "/gateway/readyz")

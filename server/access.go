@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/config"
@@ -123,10 +125,16 @@ func (g *Gateway) audit(r *http.Request, q *request, status int) {
 	g.log.LogAttrs(context.WithoutCancel(r.Context()), level, msg, attrs...)
 }
 
+// providerWait bounds the wait at start for the OpenID Provider's
+// discovery document: a provider that accepts connections and never
+// answers (a stuck proxy in front of it) must stop the start with an
+// error, not hold it until the gateway is killed.
+const providerWait = 10 * time.Second
+
 // newAccess provisions access control from the settings: the OpenID
-// Provider is contacted here, so a gateway that cannot reach it stops at
-// start, before anything is written. trusted are the proxies whose view
-// of the gateway's origin is believed.
+// Provider is contacted here, within providerWait, so a gateway that
+// cannot reach it stops at start, before anything is written.
+// gatewayOrigin is the gateway's own origin as browsers reach it.
 func newAccess(ctx context.Context, g *config.Gateway, gatewayOrigin string, pages func() *web.Pages, log *slog.Logger) (*access.Access, error) {
 	cfg := access.Config{
 		Viewers:            g.Viewers,
@@ -139,7 +147,7 @@ func newAccess(ctx context.Context, g *config.Gateway, gatewayOrigin string, pag
 		},
 		ServiceDomain: g.ServiceDomain,
 		GatewayOrigin: gatewayOrigin,
-		Logger: log,
+		Logger:        log,
 		Problem: func(w http.ResponseWriter, r *http.Request, status int, message string) {
 			pages().WriteProblem(w, r, web.SignInFailed(status, message))
 		},
@@ -155,7 +163,13 @@ func newAccess(ctx context.Context, g *config.Gateway, gatewayOrigin string, pag
 			GroupsClaim: g.OIDCGroupsClaim, Audience: g.OIDCAudience, EndSession: g.OIDCEndSession,
 		}
 	}
-	return access.New(ctx, cfg)
+	wait, cancel := context.WithTimeout(ctx, providerWait)
+	defer cancel()
+	a, err := access.New(wait, cfg)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("%w (no answer within %s)", err, providerWait)
+	}
+	return a, err
 }
 
 // readSecret reads a secret's file: its first line, trimmed; "" for no

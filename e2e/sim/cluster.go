@@ -86,6 +86,12 @@ type Options struct {
 	// Logger receives the members' errors (TLS handshake failures and the
 	// like) at debug level and the cluster's own events. Nil discards.
 	Logger *slog.Logger
+	// Observe, if set, sees every request a member (master, agent or
+	// framework UI) receives, before the member serves it: a gateway's
+	// tests check from the members' side what reached them (which
+	// Authorization, which cookies). It runs on the request's goroutine
+	// and must neither change r nor keep it. Nil observes nothing.
+	Observe func(m *Member, r *http.Request)
 }
 
 // DefaultFrameworks is the set Options.Frameworks nil stands for: two

@@ -104,7 +104,8 @@
 // Members record requests that reach them straight from a browser (no
 // X-Forwarded-For, a "Mozilla/" User-Agent): Cluster.DirectRequests lets a
 // browser test through a gateway assert, from the members' side, that the
-// browser never talked to a member.
+// browser never talked to a member. Options.Observe sees every request a
+// member receives, for tests that check what a gateway passed on.
 //
 // The leader (any master, in fact) serves a WebUI at "/": the simulator's
 // own small page set, or with Options.WebUIDir a real Mesos src/webui

@@ -261,6 +261,9 @@ func (r *run) track(m *Member) http.Handler {
 		r.mu.Unlock()
 		defer r.handlers.Done()
 		m.record(req)
+		if observe := m.c.opts.Observe; observe != nil {
+			observe(m, req)
+		}
 		m.handler.ServeHTTP(w, req)
 	})
 }
