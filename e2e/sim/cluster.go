@@ -8,13 +8,13 @@ import (
 	"log"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/mesosgate/mesosgate/tlsx"
+	"github.com/mesosgate/mesosgate/webui"
 )
 
 // Options configure a simulated cluster. The zero value starts one plain
@@ -46,8 +46,10 @@ type Options struct {
 	// WebUI); "" means unnamed.
 	Name string
 	// WebUIDir, if set, is a Mesos WebUI directory (src/webui of a Mesos
-	// source tree) the masters serve at "/", "/app/..." and "/assets/..."
-	// instead of the simulator's own WebUI.
+	// source tree, any release from 0.23) the masters serve instead of the
+	// simulator's own WebUI, at the paths that release's master uses:
+	// "/" and "/static/..." up to Mesos 1.5, "/", "/app/..." and
+	// "/assets/..." from 1.6 (see package webui).
 	WebUIDir string
 	// Dir holds the certificates, logs and sandboxes. "" means a new
 	// temporary directory, removed by Close; a given directory is kept.
@@ -96,7 +98,7 @@ type Cluster struct {
 	hostname string
 	started  time.Time
 	masterID string // the first master's id: agent and framework ids derive from it
-	webui    http.Handler
+	webui    *webui.Tree
 	shared   sharedFiles
 	names    idNames
 	ports    portAllocator
@@ -154,7 +156,7 @@ func Start(opts Options) (c *Cluster, err error) {
 		}
 	}
 	c.shared = sharedFiles{dir: filepath.Join(c.dir, "shared"), largeSize: opts.LargeFileSize}
-	if c.webui, err = newWebUI(opts.WebUIDir); err != nil {
+	if c.webui, err = openWebUI(opts.WebUIDir); err != nil {
 		return c, err
 	}
 	if err := c.startMasters(); err != nil {
@@ -184,8 +186,8 @@ func (o *Options) validate() error {
 		errs = append(errs, err)
 	}
 	if o.WebUIDir != "" {
-		if _, err := os.Stat(filepath.Join(o.WebUIDir, "index.html")); err != nil {
-			errs = append(errs, fmt.Errorf("WebUI directory %s has no index.html: give src/webui of a Mesos source tree", o.WebUIDir))
+		if _, err := webui.Open(o.WebUIDir); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

@@ -3,6 +3,8 @@ package sim
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -251,6 +253,68 @@ func TestMasterEndpoints(t *testing.T) {
 	}
 }
 
+// TestWebUILayouts serves a WebUI of each layout from Options.WebUIDir at
+// the paths its release's master serves it: Mesos 0.28's master/static at
+// "/" and "/static/...", 1.11's app and assets at "/", "/app/..." and
+// "/assets/...", on the leader and a standby alike, and also under the
+// master process ("/master/static/..."), as libprocess routes them.
+func TestWebUILayouts(t *testing.T) {
+	write := func(t *testing.T, files map[string]string) string {
+		dir := t.TempDir()
+		for name, body := range files {
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	for _, tc := range []struct {
+		name    string
+		files   map[string]string
+		serve   map[string]string // path -> body start
+		missing []string
+	}{
+		{"static_0.28", map[string]string{
+			"master/static/index.html": "<title>0.28</title>", "master/static/js/app.js": "app", "master/static/home.html": "home",
+		}, map[string]string{
+			"/": "<title>0.28</title>", "/static/js/app.js": "app", "/static/home.html": "home", "/master/static/js/app.js": "app", "/master/": "<title>0.28</title>",
+		}, []string{"/app/app.js", "/index.html", "/static/", "/static/js", "/static/../master/static/js/app.js"}},
+		{"app_1.11", map[string]string{
+			"index.html": "<title>1.11</title>", "app/app.js": "app", "app/shared/pailer.html": "pailer", "assets/css/mesos.css": "css",
+		}, map[string]string{
+			"/": "<title>1.11</title>", "/app/app.js": "app", "/app/shared/pailer.html": "pailer", "/assets/css/mesos.css": "css", "/master/app/app.js": "app",
+		}, []string{"/static/js/app.js", "/index.html"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := start(t, Options{Masters: 2, WebUIDir: write(t, tc.files)})
+			for _, m := range c.Masters() {
+				for p, want := range tc.serve {
+					if r := get(t, m.URL()+p); r.status != 200 || !strings.HasPrefix(string(r.body), want) {
+						t.Errorf("%s%s: %d %q, want 200 %q", m.URL(), p, r.status, truncate(r.body), want)
+					}
+				}
+				for _, p := range tc.missing {
+					if r := get(t, m.URL()+p); r.status != 404 {
+						t.Errorf("%s%s: %d, want 404", m.URL(), p, r.status)
+					}
+				}
+			}
+		})
+	}
+	t.Run("not_a_webui", func(t *testing.T) {
+		dir := write(t, map[string]string{"index.html": "x"})
+		_, err := Start(Options{WebUIDir: dir, PKI: testPKI})
+		want := "neither app/ and index.html (Mesos 1.6 and later) nor master/static/index.html (Mesos 0.23 to 1.5) under " + dir
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Start: %v, want an error saying %q", err, want)
+		}
+	})
+}
+
 // TestJSONP checks JSONP wherever Mesos has it: cb(<json>) as
 // text/javascript with ?jsonp=cb, plain JSON without.
 func TestJSONP(t *testing.T) {
@@ -276,6 +340,15 @@ func TestJSONP(t *testing.T) {
 		{"agent_version", agent.URL() + "/version"},
 		{"files_browse", agent.URL() + "/files/browse?path=" + sb[0].Directory},
 		{"files_read", agent.URL() + "/files/read?path=" + sb[0].Directory + "/stdout&offset=0&length=10"},
+		// The names the WebUI of Mesos 0.23 and 0.24 reads, and the
+		// monitor's own path before Mesos 1.0 (0.28, 1.0).
+		{"master_state_json", leader.URL() + "/master/state.json"},
+		{"master_roles_json", leader.URL() + "/master/roles.json"},
+		{"agent_state_json", agent.URL() + "/slave(1)/state.json"},
+		{"agent_statistics_json", agent.URL() + "/monitor/statistics.json"},
+		{"agent_statistics_monitor", agent.URL() + "/monitor/statistics"},
+		{"files_browse_json", agent.URL() + "/files/browse.json?path=" + sb[0].Directory},
+		{"files_read_json", agent.URL() + "/files/read.json?path=" + sb[0].Directory + "/stdout&offset=0&length=10"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
