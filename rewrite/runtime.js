@@ -834,6 +834,8 @@
   // or area clicked, or the form submitted and its submitter.
   function navigated(e) {
     if (e.type === 'submit') return [e.target, e.submitter];
+    // The right button's auxclick follows nothing (its contextmenu does).
+    if (e.type === 'auxclick' && e.button !== 1) return null;
     var path = e.composedPath ? e.composedPath() : [e.target];
     for (var i = 0; i < path.length; i++) {
       var n = path[i];
