@@ -15,6 +15,7 @@ import (
 	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/server"
 	"github.com/mesosgate/mesosgate/tlsx"
+	"github.com/mesosgate/mesosgate/webui"
 )
 
 // runDemo is `mesosgate demo`: a simulated Mesos cluster in the middle of
@@ -30,6 +31,10 @@ func runDemo(args, environ []string, stdout, stderr io.Writer) int {
 type demoHooks struct {
 	// links, if set, replaces the demo's link mode (the default, proxy).
 	links config.LinkMode
+	// webUIDir, if set, is the WebUI the simulated leader serves in place
+	// of --webui-dir's, which config still refuses for the layout of
+	// Mesos 0.23 to 1.5 (it wants DIR/index.html).
+	webUIDir string
 	// ready is called with the cluster once the gateway serves.
 	ready func(c *sim.Cluster, url, caFile string)
 }
@@ -59,9 +64,12 @@ func demoCommand(ctx context.Context, args, environ []string, stdout, stderr io.
 	for _, w := range g.Warnings {
 		log.Warn(w)
 	}
+	if hooks.webUIDir != "" {
+		g.WebUIDir = hooks.webUIDir
+	}
 	if g.WebUIDir != "" {
-		if _, err := os.Stat(filepath.Join(g.WebUIDir, "index.html")); err != nil {
-			return failed("demo", fmt.Errorf("%s=%s has no index.html: give src/webui of a Mesos source tree", g.Name("webui-dir"), g.WebUIDir), stderr, 2)
+		if _, err := webui.Open(g.WebUIDir); err != nil {
+			return failed("demo", fmt.Errorf("%s=%s: %w", g.Name("webui-dir"), g.WebUIDir, err), stderr, 2)
 		}
 	}
 

@@ -145,6 +145,12 @@ func (b *Browser) Network() *Network { return b.network }
 // Console returns the log of the errors of every tab and popup.
 func (b *Browser) Console() *Console { return b.console }
 
+// Record adds the tab of ctx, one the test found itself (a tab opened
+// without an opener), to the network and console logs.
+func (b *Browser) Record(ctx context.Context) error {
+	return chromedp.Do(ctx, b.record())
+}
+
 // record logs the requests and errors of the tab it runs in.
 func (b *Browser) record() chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
@@ -186,7 +192,7 @@ func Eval[T any](b *Browser, expr string) T {
 func (b *Browser) WaitFor(what, predicate string, timeout time.Duration) {
 	b.t.Helper()
 	if err := WaitIn(b.ctx, predicate, timeout); err != nil {
-		b.t.Fatalf("waiting for %s (%s): %v\n%s", what, predicate, err, describe(b.ctx))
+		b.t.Fatalf("waiting for %s (%s): %v\n%s", what, predicate, err, Describe(b.ctx))
 	}
 }
 
@@ -199,9 +205,9 @@ func WaitIn(ctx context.Context, predicate string, timeout time.Duration) error 
 	return err
 }
 
-// describe returns the tab's URL and the start of its visible text, for
-// failure messages.
-func describe(ctx context.Context) string {
+// Describe returns the URL and the start of the visible text of the tab
+// of ctx, for failure messages.
+func Describe(ctx context.Context) string {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
