@@ -103,6 +103,14 @@ type Cluster struct {
 	names    idNames
 	ports    portAllocator
 
+	// answeringStandbys makes standbys answer /master/state and the
+	// other leader endpoints with their own view (no agents, no
+	// frameworks, leader_info naming the leader) instead of a 307: so did
+	// masters before Mesos 1.0 (master/http.cpp), and the WebUI of those
+	// releases reads it to say "not the leader" and move to
+	// /master/redirect. Set for a WebUI of Mesos 0.23 to 0.28.
+	answeringStandbys bool
+
 	tlsMu   sync.Mutex
 	tlsCtxs map[tlsx.Settings]*tlsx.Context
 
@@ -159,6 +167,7 @@ func Start(opts Options) (c *Cluster, err error) {
 	if c.webui, err = openWebUI(opts.WebUIDir); err != nil {
 		return c, err
 	}
+	c.answeringStandbys = beforeMesos1(c.webui)
 	if err := c.startMasters(); err != nil {
 		return c, err
 	}

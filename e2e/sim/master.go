@@ -148,7 +148,9 @@ func (m *Master) leaderRoutes() []leaderRoute {
 }
 
 // leaderEndpoint serves the endpoints only the leader answers: after
-// authentication, a standby redirects to the leader.
+// authentication, a standby redirects to the leader (Mesos 1.0 and later),
+// or, in a cluster serving the WebUI of Mesos 0.23 to 0.28, answers with
+// its own view (see Cluster.answeringStandbys).
 func (m *Master) leaderEndpoint(w http.ResponseWriter, r *http.Request, p string) {
 	for _, rt := range m.routes {
 		if !under(p, rt.route) {
@@ -157,7 +159,7 @@ func (m *Master) leaderEndpoint(w http.ResponseWriter, r *http.Request, p string
 		if !m.c.authorized(w, r, rt.realm) {
 			return
 		}
-		if !m.Leading() {
+		if !m.Leading() && !(m.c.answeringStandbys && rt.route != "/master/api/v1") {
 			m.redirect(w, r, p)
 			return
 		}

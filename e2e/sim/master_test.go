@@ -315,6 +315,41 @@ func TestWebUILayouts(t *testing.T) {
 	})
 }
 
+// TestStandbyBeforeMesos1 serves the WebUI of Mesos 0.28 (master/static
+// with slaves.html): its standbys answer /master/state themselves, as
+// masters before 1.0 did, with no agents and leader_info naming the
+// leader, so that the WebUI says "not the leader" and moves to
+// /master/redirect; the operator API still redirects.
+func TestStandbyBeforeMesos1(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"index.html", "slaves.html", "js/app.js"} {
+		p := filepath.Join(dir, "master", "static", filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := start(t, Options{Masters: 2, Agents: 2, WebUIDir: dir})
+	leader, standby := c.Leader(), c.Masters()[1]
+	for _, path := range []string{"/master/state", "/master/state.json", "/state"} {
+		var s masterStateJSON
+		getJSON(t, standby.URL()+path, &s) // no redirect: 200
+		if s.PID != standby.PID() || s.Leader != leader.PID() || s.LeaderInfo == nil || s.LeaderInfo.Port != leader.Port() || len(s.Slaves) != 0 || len(s.Frameworks) != 0 {
+			t.Errorf("%s of the standby: pid %s, leader %s, %d slaves, %d frameworks", path, s.PID, s.Leader, len(s.Slaves), len(s.Frameworks))
+		}
+	}
+	var s masterStateJSON
+	getJSON(t, leader.URL()+"/master/state", &s)
+	if s.PID != leader.PID() || len(s.Slaves) != 2 {
+		t.Errorf("the leader's state: pid %s, %d slaves", s.PID, len(s.Slaves))
+	}
+	if r := get(t, standby.URL()+"/master/redirect"); r.status != http.StatusTemporaryRedirect || r.header.Get("Location") != "//"+leader.HostPort() {
+		t.Errorf("/master/redirect of the standby: %d %s", r.status, r.header.Get("Location"))
+	}
+}
+
 // TestJSONP checks JSONP wherever Mesos has it: cb(<json>) as
 // text/javascript with ?jsonp=cb, plain JSON without.
 func TestJSONP(t *testing.T) {

@@ -48,3 +48,18 @@ func (m *Master) serveWebUI(w http.ResponseWriter, r *http.Request, p string) bo
 	m.c.webui.ServeHTTP(w, withPath(r, rest))
 	return true
 }
+
+// beforeMesos1 reports whether t is the WebUI of Mesos 0.23 to 0.28: the
+// layout of master/static, with pages named after slaves (Mesos 1.0
+// renamed them after agents, and its masters redirect from standbys).
+func beforeMesos1(t *webui.Tree) bool {
+	if t.Layout() != webui.Static {
+		return false
+	}
+	name, ok := t.File("/static/slaves.html")
+	if !ok {
+		return false
+	}
+	_, err := fs.Stat(t.FS(), name)
+	return err == nil
+}
