@@ -202,18 +202,18 @@ func TestServe(t *testing.T) {
 }
 
 // TestReleases opens the WebUI of real releases when they are at hand
-// (MESOSGATE_MESOS_WEBUIS: src/webui directories separated by the list
+// (MESOSGATE_MESOS_WEBUI: src/webui directories separated by the list
 // separator), for example:
 //
 //	for t in 0.23.0 1.5.0 1.6.0 1.11.0; do mkdir -p /tmp/mesos-$t; git -C mesos archive $t src/webui | tar -x -C /tmp/mesos-$t; done
-//	MESOSGATE_MESOS_WEBUIS=/tmp/mesos-0.23.0/src/webui:/tmp/mesos-1.11.0/src/webui go test ./webui
+//	MESOSGATE_MESOS_WEBUI=/tmp/mesos-0.23.0/src/webui:/tmp/mesos-1.11.0/src/webui go test ./webui
 //
 // Each must open, and its index and the scripts the index loads must be
 // served.
 func TestReleases(t *testing.T) {
-	dirs := filepath.SplitList(os.Getenv("MESOSGATE_MESOS_WEBUIS"))
+	dirs := filepath.SplitList(os.Getenv("MESOSGATE_MESOS_WEBUI"))
 	if len(dirs) == 0 {
-		t.Skip("MESOSGATE_MESOS_WEBUIS is not set: skipping the real releases (see the test's comment)")
+		t.Skip("MESOSGATE_MESOS_WEBUI is not set: skipping the real releases (see the test's comment)")
 	}
 	for _, dir := range dirs {
 		t.Run(dir, func(t *testing.T) {
