@@ -31,10 +31,6 @@ func runDemo(args, environ []string, stdout, stderr io.Writer) int {
 type demoHooks struct {
 	// links, if set, replaces the demo's link mode (the default, proxy).
 	links config.LinkMode
-	// webUIDir, if set, is the WebUI the simulated leader serves in place
-	// of --webui-dir's, which config still refuses for the layout of
-	// Mesos 0.23 to 1.5 (it wants DIR/index.html).
-	webUIDir string
 	// ready is called with the cluster once the gateway serves.
 	ready func(c *sim.Cluster, url, caFile string)
 }
@@ -63,9 +59,6 @@ func demoCommand(ctx context.Context, args, environ []string, stdout, stderr io.
 	log := newLogger(g, stderr)
 	for _, w := range g.Warnings {
 		log.Warn(w)
-	}
-	if hooks.webUIDir != "" {
-		g.WebUIDir = hooks.webUIDir
 	}
 	if g.WebUIDir != "" {
 		if _, err := webui.Open(g.WebUIDir); err != nil {

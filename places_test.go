@@ -286,14 +286,14 @@ func TestDemoRealWebUIPlaces(t *testing.T) {
 			if err != nil {
 				t.Fatalf("MESOSGATE_MESOS_WEBUI: %v", err)
 			}
-			d := startDemo(t, demoHooks{webUIDir: dir})
+			d := startDemo(t, demoHooks{}, "--webui-dir", dir)
 			b := browser.New(t, browser.Options{Trust: []*x509.Certificate{d.cert}, Height: 1000})
 			agents := d.cluster.Agents()
 			var rows []string
 			for i, p := range webUIPlaces(d.cluster) {
 				a := agents[(len(agents)-1-i+len(agents))%len(agents)]
 				var r results
-				t.Run(p.name, func(t *testing.T) { r = realPlaceJourney(t, b, d, p, a) })
+				t.Run(p.name, func(t *testing.T) { r = realPlaceJourney(t, b, d, p, a, releaseOf(dir)) })
 				rows = append(rows, "| "+releaseOf(dir)+" | "+p.path+" | "+r.String()+" |")
 			}
 			assertNoDirect(t, b, d.cluster, notShipped(tree, webUIPlaces(d.cluster)))
@@ -393,12 +393,12 @@ func walk(t *testing.T, r results, steps ...step) {
 	}
 }
 
-// realPlaceJourney walks the stock WebUI at one place; a is the agent whose
-// sandbox it browses.
-func realPlaceJourney(t *testing.T, b *browser.Browser, d *demo, p place, a *sim.Agent) results {
+// realPlaceJourney walks the stock WebUI of a release at one place; a is
+// the agent whose sandbox it browses.
+func realPlaceJourney(t *testing.T, b *browser.Browser, d *demo, p place, a *sim.Agent, release string) results {
 	r := results{}
 	home := d.url + p.path
-	shots := "real-" + p.name
+	shots := release + "-" + p.name
 	b.Console().Reset()
 	u := as(t, b)
 	agentsTab := `(document.querySelector('a[href="#/agents"]') || document.querySelector('a[href="#/slaves"]'))`
