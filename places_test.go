@@ -569,10 +569,11 @@ func realPlaceJourney(t *testing.T, b *browser.Browser, d *demo, p place, a *sim
 }
 
 // stockError says whether a page's error is one the release reports
-// without the gateway too. The decimalFloat filter of Mesos 0.25 to 0.28 calls toFixed
-// on the totals before they exist (controllers.js; 1.0 checks first): the
-// home page logs $interpolate errors when it renders before the first
-// state, and always on a standby, which returns before setting them.
+// without the gateway too. The decimalFloat filter of Mesos 0.25 to 0.28
+// calls toFixed on the totals before they exist (controllers.js; 1.0
+// checks first): the home page logs $interpolate errors when it renders
+// before the first state, and always on a standby, which returns before
+// setting them.
 func stockError(e string) bool {
 	return strings.Contains(e, "$interpolate/interr") && strings.Contains(e, "decimalFloat") && strings.Contains(e, "toFixed")
 }
