@@ -195,19 +195,20 @@ func TestRuntimeOwnOrigin(t *testing.T) {
 			document.body.insertAdjacentHTML('beforeend', '<picture><source srcset="/t/source.png"><img src="/t/fallback.png"></picture>');
 			window.results = {};
 			fetch('/api/fetch').then(r => r.json()).then(d => { results.fetch = d.from; });
+			fetch(new Request('/api/request')).then(r => r.json()).then(d => { results.request = d.from; });
 			var x = new XMLHttpRequest(); x.open('GET', '/api/xhr'); x.onload = function () { results.xhr = JSON.parse(x.responseText).from; }; x.send();
 			var es = new EventSource('/api/events'); es.onmessage = function (e) { results.events = e.data; es.close(); };
 			navigator.sendBeacon('/api/beacon', 'x');
 			function openPopup() { window.open('/t/popup', 'popup', 'width=400,height=300'); return true; }
 		</script>`))
-		b.wait("the requests' answers", `window.scriptRan && results.fetch === 'framework api' && results.xhr === 'framework api' && results.events === 'hello from the framework'`)
+		b.wait("the requests' answers", `window.scriptRan && results.fetch === 'framework api' && results.request === 'framework api' && results.xhr === 'framework api' && results.events === 'hello from the framework'`)
 		popup := r.b.Popup()
 		eval[bool](b, `openPopup()`)
 		waitIn(t, popup(), "the popup under the prefix", `document.title === 'popup' && location.pathname === '/service/fw/t/popup'`)
 		for _, hit := range []string{
 			"GET /service/fw/t/leave.js", "GET /service/fw/t/property.png", "GET /service/fw/t/attribute.png",
 			"GET /service/fw/t/frame", "GET /service/fw/t/leave.css", "GET /service/fw/t/source.png",
-			"GET /service/fw/api/fetch", "GET /service/fw/api/xhr", "GET /service/fw/api/events", "POST /service/fw/api/beacon",
+			"GET /service/fw/api/fetch", "GET /service/fw/api/request", "GET /service/fw/api/xhr", "GET /service/fw/api/events", "POST /service/fw/api/beacon",
 			"GET /service/fw/t/popup",
 		} {
 			r.waitHit(hit)
