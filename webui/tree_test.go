@@ -2,6 +2,7 @@ package webui
 
 import (
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -242,4 +243,39 @@ func TestReleases(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzFile checks that no URL path maps to a file outside its mount: the
+// name is a valid fs path inside the directory the path's mount names.
+func FuzzFile(f *testing.F) {
+	for _, seed := range []string{"/", "", "/static/js/app.js", "/static/../../x", "/app/../static/x", "//static//js", "/static/%2e%2e/x", `/static/..\x`, "/assets/./a/../b"} {
+		f.Add(seed)
+	}
+	staticTree, _ := OpenFS(static, "static")
+	appTree, _ := OpenFS(app, "app")
+	itself := fstest.MapFS{"index.html": {Data: []byte("x")}, "js/app.js": {Data: []byte("x")}}
+	itselfTree, err := OpenFS(itself, "master/static")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		for _, tree := range []*Tree{staticTree, appTree, itselfTree} {
+			name, ok := tree.File(p)
+			if !ok {
+				continue
+			}
+			if !fs.ValidPath(name) {
+				t.Fatalf("%q maps to %q, not a valid path", p, name)
+			}
+			inside := false
+			for _, m := range tree.Mounts() {
+				if name == m.Name || m.Path != "/" && (m.Name == "." || strings.HasPrefix(name, m.Name+"/")) {
+					inside = true
+				}
+			}
+			if !inside {
+				t.Fatalf("%q maps to %q, outside every mount", p, name)
+			}
+		}
+	})
 }
