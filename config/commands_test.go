@@ -102,7 +102,7 @@ func TestSim(t *testing.T) {
 		{"too many modes", []string{"--agents", "1", "--modes", "ssl,plain"}, nil, 0, nil, 0, nil, "", "--modes gives 2 modes for 1 agents: give at most one per member"},
 		{"unknown mode", []string{"--modes", "tls"}, nil, 0, nil, 0, nil, "", `--modes="tls": unknown mode; use plain, downgrade, ssl or ssl-clientcert`},
 		{"masters out of range", []string{"--masters", "0"}, nil, 0, nil, 0, nil, "", `--masters="0": not a number from 1 to 9`},
-		{"webui without index.html", []string{"--webui-dir", f.dir}, nil, 0, nil, 0, nil, "", "has no readable index.html"},
+		{"webui without index.html", []string{"--webui-dir", f.dir}, nil, 0, nil, 0, nil, "", "neither app/ and index.html"},
 		{"zk without a port", []string{"--zk", "zk://u:s3cret@127.0.0.1/mesos"}, nil, 0, nil, 0, nil, "", `--zk="zk://u:xxxxx@127.0.0.1/mesos": ZooKeeper URL`},
 		{"zk-protobuf without zk", []string{"--zk-protobuf"}, nil, 0, nil, 0, nil, "", "--zk-protobuf needs --zk"},
 	}

@@ -75,7 +75,7 @@ func newFixture(t *testing.T) fixture {
 			t.Fatal(err)
 		}
 	}
-	if err := os.MkdirAll(f.webui, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(f.webui, "app"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(f.webui, "index.html"), []byte("<html>"), 0o644); err != nil {
@@ -400,7 +400,7 @@ func TestValidation(t *testing.T) {
 		{"acme-ca-root missing", "config", []string{"--cert-source=acme", "--acme-domain=a.example", "--acme-ca-root", missing}, nil,
 			[]string{`--acme-ca-root="` + missing + `": does not exist`}},
 		{"webui-dir without index.html", "config", []string{"--webui-dir", f.dir}, nil,
-			[]string{`--webui-dir="` + f.dir + `": has no readable index.html; give the src/webui directory`}},
+			[]string{`--webui-dir="` + f.dir + `": neither app/ and index.html (Mesos 1.6 and later) nor master/static/index.html (Mesos 0.23 to 1.5)`}},
 		{"webui-dir missing", "config", []string{"--webui-dir", missing}, nil, []string{`--webui-dir="` + missing + `": does not exist`}},
 		{"data-dir is a file", "config", []string{"--data-dir", f.notDir}, nil, []string{`--data-dir="` + f.notDir + `": is a file, not a directory`}},
 		{"no home for the data dir", "config", nil, []string{"HOME="}, []string{"--data-dir has no default here"}},

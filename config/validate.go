@@ -6,11 +6,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/tlsx"
+	"github.com/mesosgate/mesosgate/webui"
 )
 
 // validate applies the rules that involve more than one setting, or the
@@ -150,15 +150,14 @@ func checkSSLFiles(s *set, t tlsx.Settings) {
 	}
 }
 
-// webUIDir checks that dir looks like a Mesos WebUI directory.
+// webUIDir checks that dir is a Mesos WebUI tree of a layout a master
+// serves (webui.Open says which it looked for when it is not).
 func webUIDir(dir string) error {
 	if err := readableDir(dir); err != nil {
 		return err
 	}
-	if err := readableFile(filepath.Join(dir, "index.html")); err != nil {
-		return errors.New("has no readable index.html; give the src/webui directory of a Mesos source tree")
-	}
-	return nil
+	_, err := webui.Open(dir)
+	return err
 }
 
 // checkFiles checks the gateway's own files and directories.

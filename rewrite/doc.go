@@ -6,7 +6,11 @@
 //
 // The mapping is one algorithm implemented twice, in mapping.go and in
 // runtime.js, fed the same table; testdata/mapping.json holds the cases both
-// must agree on. A Mapper is built once per Table (the table changes only
+// must agree on. The runtime applies it to what leaves the page and leaves
+// what the page reads back about its own origin as the page wrote it: links
+// and forms keep a root-relative URL until they are followed (the rules are
+// at the top of runtime.js), so a router that resolves its routes through
+// an anchor, as AngularJS 1.2 does, works under a prefix. A Mapper is built once per Table (the table changes only
 // when the cluster does) and is safe for concurrent use.
 //
 // The server calls one entry point, Mapper.RewriteResponse, from

@@ -6,6 +6,47 @@
 // the cases both agree on), so the browser never talks to a member
 // directly. It never breaks a page: a URL it does not know, a value that
 // is not a string, or any error of its own leaves the page's call as it was.
+//
+// What leaves the page is mapped; what the page reads back about its own
+// origin is not. A page served under a prefix (/mesos/, /agent/{id}/,
+// /gateway/masters/{host:port}/) must see, for URLs on its own origin, the
+// values it would see at "/": AngularJS 1.2 resolves its routes by setting
+// an anchor's href to "/agents" and reading its pathname back (urlResolve),
+// and a mapped "/mesos/agents" matched none of them. So each hook follows
+// one of two rules:
+//
+//   load: mapped when set, every URL. Script, img, iframe, frame, link,
+//     source, track, media, embed, object, input[type=image] and base
+//     src/href/data/srcset/poster, style url()s, meta refresh: setting the
+//     value may start the request, and what leaves must be mapped by then.
+//     Also the calls that send at once: XMLHttpRequest.open, fetch and
+//     Request, EventSource, WebSocket, sendBeacon, Audio, window.open,
+//     history.pushState/replaceState (the address bar must stay under the
+//     prefix).
+//   link: anchors' and areas' href, forms' action, buttons' and inputs'
+//     formaction. A URL naming a member or a framework UI (another origin,
+//     which the page cannot use itself) is mapped when set, so that it also
+//     works when copied, dragged or opened from the context menu. A URL on
+//     the page's own origin (root-relative "/x", or absolute naming the
+//     gateway) stays as the page wrote it, for the page to read back, and
+//     is mapped when it is followed: at the end of the click, auxclick
+//     (middle button), contextmenu or submit event's dispatch, if no
+//     listener cancelled it (so the page's own handlers and routers read
+//     what they wrote), or when a listener stops its propagation (the end
+//     is then never seen); by form.submit(). The value the page wrote is
+//     put back a task later, once the browser has read the mapped one.
+//     Keyboard activation of a link is a click.
+//
+// Markup inserted at run time (innerHTML, insertAdjacentHTML, appended
+// nodes) follows the rule of each attribute. The server-side rewriter still
+// maps root-relative links written in the page's HTML (rewrite/html.go):
+// they must work with no script at all and when opened from the context
+// menu, and reading them back matters to no Mesos WebUI, whose routes are
+// fragments ("#/agents") that neither side maps. Assignments to location
+// (location = "/x", location.assign) cannot be hooked: where the browser
+// has the Navigation API, its navigate event maps them (the end of this
+// file). URL objects, location and document.baseURI are never changed:
+// the page reads them as the browser made them.
 (function () {
   'use strict';
   var w = window, d = document;
@@ -173,7 +214,7 @@
     return h;
   }
 
-  function mapAuthority(u, start, a, sch, ctx) {
+  function mapAuthority(u, start, a, sch, ctx, keepOwn) {
     var e = a;
     while (e < u.length && '/\\?#'.indexOf(u[e]) < 0) e++;
     var hp = u.slice(a, e), userinfo = null;
@@ -191,7 +232,7 @@
       return [head + gatewayHead(t.p, tail, ctx), e];
     }
     var fs = frameworks.get(key);
-    if (!fs) return selfHead(u, e, key, tail, ctx);
+    if (!fs) return keepOwn ? null : selfHead(u, e, key, tail, ctx);
     var path = tail, q = indexAny(path, '?#');
     if (q >= 0) path = path.slice(0, q);
     for (var i = 0; i < fs.length; i++) {
@@ -218,18 +259,19 @@
   }
 
   // mapClean maps u (no tabs or newlines): it returns [head, n], the new
-  // beginning of u and the length of what it replaces, or null.
-  function mapClean(u, ctx) {
+  // beginning of u and the length of what it replaces, or null. keepOwn
+  // leaves URLs on the page's own origin alone (the link rule).
+  function mapClean(u, ctx, keepOwn) {
     var i = 0;
     while (i < u.length && u.charCodeAt(i) <= 32) i++;
     var s = u.slice(i);
     if (s.length >= 2 && isSlash(s[0]) && isSlash(s[1])) {
       var a = i + 2;
       while (a < u.length && isSlash(u[a])) a++;
-      return mapAuthority(u, i, a, '', ctx);
+      return mapAuthority(u, i, a, '', ctx, keepOwn);
     }
     if (s.length >= 1 && isSlash(s[0])) {
-      if (ctx.rootOff || ctx.root === '' || carriesPrefix(s, ctx)) return null;
+      if (keepOwn || ctx.rootOff || ctx.root === '' || carriesPrefix(s, ctx)) return null;
       return [u.slice(0, i) + ctx.root, i];
     }
     var sc = scheme(s);
@@ -237,21 +279,21 @@
     var k = i + sc.end, b = k;
     while (b < u.length && isSlash(u[b])) b++;
     if (b - k < 2) return null;
-    return mapAuthority(u, i, b, sc.s, ctx);
+    return mapAuthority(u, i, b, sc.s, ctx, keepOwn);
   }
 
   // mapURL returns u mapped for ctx; u itself when nothing maps. Tabs and
   // newlines, which browsers drop from URLs, are dropped from the part
   // that is replaced and kept in the rest.
-  function mapURL(u, ctx) {
+  function mapURL(u, ctx, keepOwn) {
     if (typeof u !== 'string') return u;
     if (indexAny(u, '\t\n\r') < 0) {
-      var r = mapClean(u, ctx);
+      var r = mapClean(u, ctx, keepOwn);
       return r === null ? u : r[0] + u.slice(r[1]);
     }
     var clean = '';
     for (var i = 0; i < u.length; i++) if ('\t\n\r'.indexOf(u[i]) < 0) clean += u[i];
-    var c = mapClean(clean, ctx);
+    var c = mapClean(clean, ctx, keepOwn);
     if (c === null) return u;
     var m = 0;
     for (var kept = 0; kept < c[1]; m++) if ('\t\n\r'.indexOf(u[m]) < 0) kept++;
@@ -442,12 +484,26 @@
     try { return mapURL(u, ctx()); } catch (e) { return u; }
   }
 
+  // mapLink maps u by the link rule: URLs on the page's own origin stay.
+  function mapLink(u) {
+    try { return mapURL(u, ctx(), true); } catch (e) { return u; }
+  }
+
   // mapValue maps what a page passes where a URL goes: a string or a URL
   // object; anything else (a TrustedScriptURL, ...) is left alone.
   function mapValue(v) {
     try {
       if (typeof v === 'string') return mapURL(v, ctx());
       if (v instanceof URL) return mapURL(v.href, ctx());
+    } catch (e) { /* leave it */ }
+    return v;
+  }
+
+  // mapLinkValue is mapValue by the link rule.
+  function mapLinkValue(v) {
+    try {
+      if (typeof v === 'string') return mapURL(v, ctx(), true);
+      if (v instanceof URL) return mapURL(v.href, ctx(), true);
     } catch (e) { /* leave it */ }
     return v;
   }
@@ -487,12 +543,25 @@
 
   var oGetAttr = Element.prototype.getAttribute;
 
-  // attrValue maps the value v of attribute name (lower case) of el.
-  function attrValue(el, name, v) {
+  // isLink says whether attribute name (lower case) of el follows the link
+  // rule: it says where a navigation goes, not what the page loads.
+  function isLink(el, name) {
+    var n = el.localName;
+    switch (name) {
+      case 'href': case 'xlink:href': return n === 'a' || n === 'area';
+      case 'action': return n === 'form';
+      case 'formaction': return n === 'button' || n === 'input';
+    }
+    return false;
+  }
+
+  // attrValue maps the value v of attribute name (lower case) of el: by
+  // the attribute's rule, or as it is followed (every URL mapped).
+  function attrValue(el, name, v, following) {
     var k = kinds.get(name);
     if (!k || typeof v !== 'string') return v;
     switch (k) {
-      case URL_ATTR: return map(v);
+      case URL_ATTR: return !following && isLink(el, name) ? mapLink(v) : map(v);
       case SRCSET: return mapSrcset(v);
       case LIST: return mapList(v);
       case STYLE: return mapCSS(v);
@@ -597,14 +666,17 @@
     });
   }
 
-  // Properties of elements that load or navigate.
+  // Properties of elements that load (the load rule) or navigate (the
+  // link rule).
   [['HTMLScriptElement', 'src'], ['HTMLImageElement', 'src'], ['HTMLIFrameElement', 'src'],
-    ['HTMLFrameElement', 'src'], ['HTMLAnchorElement', 'href'], ['HTMLAreaElement', 'href'],
-    ['HTMLLinkElement', 'href'], ['HTMLFormElement', 'action'], ['HTMLSourceElement', 'src'],
+    ['HTMLFrameElement', 'src'], ['HTMLLinkElement', 'href'], ['HTMLSourceElement', 'src'],
     ['HTMLMediaElement', 'src'], ['HTMLVideoElement', 'poster'], ['HTMLTrackElement', 'src'],
     ['HTMLEmbedElement', 'src'], ['HTMLObjectElement', 'data'], ['HTMLBaseElement', 'href'],
-    ['HTMLInputElement', 'src'], ['HTMLInputElement', 'formAction'], ['HTMLButtonElement', 'formAction']
+    ['HTMLInputElement', 'src']
   ].forEach(function (p) { mapProp(w[p[0]], p[1]); });
+  [['HTMLAnchorElement', 'href'], ['HTMLAreaElement', 'href'], ['HTMLFormElement', 'action'],
+    ['HTMLInputElement', 'formAction'], ['HTMLButtonElement', 'formAction']
+  ].forEach(function (p) { mapProp(w[p[0]], p[1], mapLinkValue); });
   [['HTMLImageElement', 'srcset'], ['HTMLSourceElement', 'srcset'], ['HTMLLinkElement', 'imageSrcset']
   ].forEach(function (p) { mapProp(w[p[0]], p[1], mapSrcset); });
   mapProp(w.HTMLAnchorElement, 'ping', mapList);
@@ -731,36 +803,125 @@
     };
   });
 
-  // Forms: the action is read after the submit event, and submit() fires
-  // none.
-  function fixForm(form, submitter) {
-    if (form && form.nodeType === 1) fixEl(form);
-    if (submitter && submitter.nodeType === 1) fixEl(submitter);
+  // ---- Following links ---------------------------------------------------
+
+  // follow maps el's URL attributes for the navigation about to happen:
+  // every URL, own origin included. A link attribute gets the value the
+  // page wrote back a task later, when the browser has read the mapped one
+  // (following a link or submitting a form reads its URL at once); others
+  // (a ping set as an Attr node) stay mapped, as they would have been set.
+  function follow(el) {
+    var attrs = el && el.nodeType === 1 && el.attributes;
+    if (!attrs) return;
+    var undo = [];
+    for (var i = 0; i < attrs.length; i++) {
+      var a = attrs[i], v = a.value, name = lowerASCII(a.name);
+      var nv = attrValue(el, name, v, true);
+      if (nv === v) continue;
+      a.value = nv;
+      if (isLink(el, name)) undo.push([a, v, nv]);
+    }
+    if (undo.length) {
+      setTimeout(function () {
+        undo.forEach(function (u) {
+          try { if (u[0].ownerElement === el && u[0].value === u[2]) u[0].value = u[1]; } catch (e) { /* leave it */ }
+        });
+      }, 0);
+    }
   }
-  w.addEventListener('submit', function (e) {
-    try { fixForm(e.target, e.submitter); } catch (x) { /* leave it */ }
-  }, true);
+
+  // navigated returns the elements an event would navigate by: the anchor
+  // or area clicked, or the form submitted and its submitter.
+  function navigated(e) {
+    if (e.type === 'submit') return [e.target, e.submitter];
+    // The right button's auxclick follows nothing (its contextmenu does).
+    if (e.type === 'auxclick' && e.button !== 1) return null;
+    var path = e.composedPath ? e.composedPath() : [e.target];
+    for (var i = 0; i < path.length; i++) {
+      var n = path[i];
+      if (n && n.nodeType === 1 && (n.localName === 'a' || n.localName === 'area')) return [n];
+    }
+    return null;
+  }
+
+  // ending maps what an event would navigate by once every listener has
+  // seen it: the listener at the end is added to the window while the
+  // event is in its capture phase, so it runs after the page's own
+  // listeners, the window's included. An event whose propagation a
+  // listener stops never reaches it: stopping finishes it there.
+  var ending = new WeakMap(); // event -> finish
+  function onNavigation(e) {
+    try {
+      var els = navigated(e);
+      if (!els || ending.has(e)) return;
+      var done = false;
+      var finish = function () {
+        if (done) return;
+        done = true;
+        w.removeEventListener(e.type, atEnd, false);
+        if (!e.defaultPrevented) els.forEach(follow);
+      };
+      var atEnd = function (x) { if (x === e) finish(); };
+      ending.set(e, finish);
+      w.addEventListener(e.type, atEnd, false);
+      // An event cancelled or dispatched elsewhere leaves no listener.
+      setTimeout(function () { done = true; w.removeEventListener(e.type, atEnd, false); }, 0);
+    } catch (x) { /* leave it */ }
+  }
+  ['click', 'auxclick', 'contextmenu', 'submit'].forEach(function (type) {
+    w.addEventListener(type, onNavigation, true);
+  });
+  function stopping(orig) {
+    return function () {
+      var r = orig.apply(this, arguments);
+      try {
+        var finish = ending.get(this);
+        if (finish) finish();
+      } catch (e) { /* leave it */ }
+      return r;
+    };
+  }
+  wrap(w.Event && Event.prototype, 'stopPropagation', stopping);
+  wrap(w.Event && Event.prototype, 'stopImmediatePropagation', stopping);
+  wrapSetter(w.Event && Event.prototype, 'cancelBubble', function (set) {
+    return function (v) {
+      var r = set.call(this, v);
+      try {
+        var finish = v && ending.get(this);
+        if (finish) finish();
+      } catch (e) { /* leave it */ }
+      return r;
+    };
+  });
+
+  // form.submit() fires no submit event.
   wrap(w.HTMLFormElement && HTMLFormElement.prototype, 'submit', function (orig) {
     return function () {
-      try { fixForm(this, null); } catch (e) { /* leave it */ }
+      try { follow(this); } catch (e) { /* leave it */ }
       return orig.apply(this, arguments);
     };
   });
 
-  // Links, at click time: a backstop for anchors whose href was set some
-  // other way (Attr nodes, markup parsed elsewhere).
-  function onClick(e) {
-    try {
-      var path = e.composedPath ? e.composedPath() : [e.target];
-      for (var i = 0; i < path.length; i++) {
-        var n = path[i];
-        if (n && n.nodeType === 1 && (n.localName === 'a' || n.localName === 'area')) {
-          fixEl(n);
-          return;
-        }
-      }
-    } catch (x) { /* leave it */ }
-  }
-  w.addEventListener('click', onClick, true);
-  w.addEventListener('auxclick', onClick, true);
+  // Assignments to location cannot be hooked, but where the browser has
+  // the Navigation API its navigate event sees them: one that would leave
+  // the page's prefix ("location = a.href" of a link kept as written,
+  // location.assign('/x')) is cancelled and started again mapped. Reloads,
+  // back and forward, fragment changes, downloads and form posts (whose
+  // body a new navigation would lose; forms are mapped at submission) are
+  // left alone, and so is a navigation the browser does not let the page
+  // cancel.
+  guard(function () {
+    var nav = w.navigation;
+    if (!nav || typeof nav.addEventListener !== 'function') return;
+    nav.addEventListener('navigate', function (e) {
+      try {
+        if (!e.cancelable || e.hashChange || e.formData || e.downloadRequest != null ||
+          e.navigationType === 'traverse' || e.navigationType === 'reload') return;
+        var u = e.destination.url, m = map(u);
+        if (m === u) return;
+        e.preventDefault();
+        nav.navigate(m, { history: e.navigationType === 'replace' ? 'replace' : 'auto' });
+      } catch (x) { /* leave it */ }
+    });
+  });
 })();

@@ -13,6 +13,7 @@ import (
 	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/rewrite"
 	"github.com/mesosgate/mesosgate/web"
+	"github.com/mesosgate/mesosgate/webui"
 )
 
 // Defaults for Options' zero fields.
@@ -107,7 +108,8 @@ type Gateway struct {
 	links   linkTable
 	streams streams
 	access  *access.Access
-	via     string // this instance's Via pseudonym
+	webui   *webui.Tree // nil: the leader's own WebUI
+	via     string      // this instance's Via pseudonym
 	// unguarded skips access control on the routes into the cluster. It
 	// is set by one benchmark only (BenchmarkAccessJSONP, its baseline);
 	// New never sets it, and nothing else may.
@@ -148,6 +150,13 @@ func New(o Options) (*Gateway, error) {
 		if g.opts.GatewayHost == "" {
 			g.opts.GatewayHost = "localhost"
 		}
+	}
+	if o.WebUIDir != "" {
+		tree, err := webui.Open(o.WebUIDir)
+		if err != nil {
+			return nil, fmt.Errorf("server: --webui-dir: %w", err)
+		}
+		g.webui = tree
 	}
 	if g.access = o.Access; g.access == nil {
 		a, err := access.New(context.Background(), access.Config{Logger: g.log})

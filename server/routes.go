@@ -54,8 +54,8 @@ func (g *Gateway) routes() http.Handler {
 	r.Handle("/gateway/*", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.pages.WriteProblem(w, r, web.NotFound())
 	}))
-	if g.opts.WebUIDir != "" {
-		g.mountWebUI(r)
+	if g.webui != nil {
+		g.mountWebUI(r, g.webui)
 	}
 	return r
 }

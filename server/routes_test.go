@@ -166,29 +166,54 @@ func TestOversizedHeader(t *testing.T) {
 	}
 }
 
-// TestWebUIDir serves a WebUI directory in place of the leader's, with the
+// TestWebUIDir serves a WebUI directory of either layout in place of the
+// leader's, at the paths a master of that release serves it, with the
 // runtime injected, while the API still reaches the leader.
 func TestWebUIDir(t *testing.T) {
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "app", "shared"), 0o755)
-	os.WriteFile(filepath.Join(dir, "index.html"), []byte(`<!doctype html><html><head><meta charset="utf-8"><title>Mesos</title></head><body><script src="app/app.js"></script></body></html>`), 0o644)
-	os.WriteFile(filepath.Join(dir, "app", "app.js"), []byte(`var mesos = 1;`), 0o644)
-	os.WriteFile(filepath.Join(dir, "app", "shared", "pailer.html"), []byte(`<html><head></head><body>pailer</body></html>`), 0o644)
-	ts := newTester(t, testerOptions{sim: sim.Options{}, gateway: func(o *Options) { o.WebUIDir = dir }})
-	for _, c := range []struct{ path, want string }{
-		{"/", "data-mesosgate"},
-		{"/mesos/", "data-mesosgate"},
-		{"/app/shared/pailer.html", "data-mesosgate"},
-		{"/app/app.js", "var mesos = 1;"},
-		{"/master/state", `"leader_info"`},
-	} {
-		resp, body := ts.get(c.path)
-		if resp.StatusCode != 200 || !strings.Contains(body, c.want) {
-			t.Errorf("GET %s: %d\n%.300s", c.path, resp.StatusCode, body)
+	write := func(dir, name, body string) {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if resp, _ := ts.do(ts.client, http.MethodHead, "/gateway/healthz"); resp.StatusCode != 200 {
-		t.Errorf("HEAD /gateway/healthz: %d", resp.StatusCode)
+	const index = `<!doctype html><html><head><meta charset="utf-8"><title>Mesos</title></head><body><script src="app/app.js"></script></body></html>`
+	app := t.TempDir() // Mesos 1.6 and later
+	write(app, "index.html", index)
+	write(app, "app/app.js", `var mesos = 1;`)
+	write(app, "app/shared/pailer.html", `<html><head></head><body>pailer</body></html>`)
+	static := t.TempDir() // Mesos 0.23 to 1.5
+	write(static, "master/static/index.html", index)
+	write(static, "master/static/js/app.js", `var mesos = 0;`)
+	write(static, "master/static/pailer.html", `<html><head></head><body>pailer</body></html>`)
+	for _, c := range []struct {
+		dir   string
+		found map[string]string // path: what its 200 shows
+		not   []string          // paths the tree never answers 200 (no listing, no escape)
+	}{
+		{app, map[string]string{
+			"/": "data-mesosgate", "/mesos/": "data-mesosgate", "/app/shared/pailer.html": "data-mesosgate",
+			"/app/app.js": "var mesos = 1;", "/mesos/app/app.js": "var mesos = 1;", "/master/state": `"leader_info"`,
+		}, []string{"/app/", "/app/shared/", "/app/../index.html", "/index.html"}},
+		{static, map[string]string{
+			"/": "data-mesosgate", "/mesos/": "data-mesosgate", "/static/pailer.html": "data-mesosgate",
+			"/static/js/app.js": "var mesos = 0;", "/mesos/static/js/app.js": "var mesos = 0;", "/master/state": `"leader_info"`,
+		}, []string{"/static/", "/static/js/", "/static/../index.html", "/master/static/index.html"}},
+	} {
+		ts := newTester(t, testerOptions{sim: sim.Options{}, gateway: func(o *Options) { o.WebUIDir = c.dir }})
+		for path, want := range c.found {
+			resp, body := ts.get(path)
+			if resp.StatusCode != 200 || !strings.Contains(body, want) {
+				t.Errorf("%s: GET %s: %d\n%.300s", c.dir, path, resp.StatusCode, body)
+			}
+		}
+		for _, path := range c.not {
+			if resp, body := ts.get(path); resp.StatusCode == 200 {
+				t.Errorf("%s: GET %s: 200, want none\n%.300s", c.dir, path, body)
+			}
+		}
+		if resp, _ := ts.do(ts.client, http.MethodHead, "/gateway/healthz"); resp.StatusCode != 200 {
+			t.Errorf("HEAD /gateway/healthz: %d", resp.StatusCode)
+		}
 	}
 }
 

@@ -2,26 +2,29 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/upstream"
+	"github.com/mesosgate/mesosgate/webui"
 )
 
 // This file serves a Mesos WebUI directory of the operator's choosing
-// (--webui-dir: src/webui of a Mesos source tree) in place of the leader's
-// own, at the paths a master serves it: "/" (index.html), "/app/..." and
-// "/assets/..." (src/master/master.cpp provides "", "app" and "assets" from
-// --webui_dir), and the same under /mesos. Everything else still goes to
-// the leader, so the WebUI's API requests reach the cluster.
+// (--webui-dir: src/webui of a Mesos source tree of any release) in place
+// of the leader's own, at the paths a master of that release serves it
+// (webui.Tree's mounts: "/" and "/static/..." up to Mesos 1.5, "/",
+// "/app/..." and "/assets/..." from 1.6), and the same under /mesos.
+// Everything else still goes to the leader, so the WebUI's API requests
+// reach the cluster.
 //
-// The files pass through the same proxy as members' pages: the link
-// rewriter injects its runtime into index.html and the log viewer's
-// pailer.html, which the WebUI's JSONP requests to agents need.
+// The files pass through the same proxy as members' pages, with the tree
+// as the transport: the link rewriter injects its runtime into index.html
+// and the log viewer's pailer.html, which the WebUI's JSONP requests to
+// agents need, and a directory is never listed.
 
-// mountWebUI adds the WebUI's routes to r.
-func (g *Gateway) mountWebUI(r chi.Router) {
-	files := http.NewFileTransport(http.Dir(g.opts.WebUIDir))
+// mountWebUI adds the routes of tree to r.
+func (g *Gateway) mountWebUI(r chi.Router, tree *webui.Tree) {
 	serve := func(w http.ResponseWriter, r *http.Request) {
 		route := upstream.ParseRoute(r.URL.EscapedPath()) // the leader's, at / or /mesos/
 		q := requestOf(r)
@@ -30,12 +33,15 @@ func (g *Gateway) mountWebUI(r chi.Router) {
 			return
 		}
 		d := &upstream.Destination{Route: route, Scheme: "http", Address: "--webui-dir", Host: "webui", Path: route.Tail}
-		g.proxy(w, r, d, files)
+		g.proxy(w, r, d, tree)
 	}
-	for _, p := range []string{"", upstream.LeaderAlias} {
-		get(r, p+"/", serve)
-		get(r, p+"/index.html", serve)
-		get(r, p+"/app/*", serve)
-		get(r, p+"/assets/*", serve)
+	for _, prefix := range []string{"", upstream.LeaderAlias} {
+		for _, m := range tree.Mounts() {
+			pattern := prefix + m.Path
+			if strings.HasSuffix(m.Path, "/") && m.Path != "/" {
+				pattern += "*"
+			}
+			get(r, pattern, serve)
+		}
 	}
 }

@@ -4,7 +4,9 @@
 // through this package: it starts the browser with the flags this
 // environment needs, records every network request of every tab (popups
 // included) so a test can assert that nothing reached a member directly, and
-// saves screenshots for a person to look at.
+// saves screenshots for a person to look at. It also logs what pages report
+// as errors (uncaught exceptions, console.error), which a test can assert
+// empty.
 //
 // When Chromium is missing a test is skipped with a message, except under
 // CI=true where a missing browser fails the test: CI must never pass by not
@@ -16,6 +18,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -27,6 +30,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
@@ -51,6 +55,7 @@ type Browser struct {
 	t       testing.TB
 	ctx     context.Context // the first tab
 	network *Network
+	console *Console
 }
 
 // Path returns the Chromium executable, or "" when none is installed.
@@ -107,13 +112,13 @@ func New(t testing.TB, o Options) *Browser {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], flags...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
-	b := &Browser{t: t, ctx: ctx, network: &Network{}}
+	b := &Browser{t: t, ctx: ctx, network: &Network{}, console: &Console{}}
 	t.Cleanup(func() {
 		cancelTab()
 		cancelAlloc()
 	})
 	// The first Run starts the browser; it must not carry a timeout.
-	if err := chromedp.Do(ctx, b.network.record(ctx)); err != nil {
+	if err := chromedp.Do(ctx, b.record()); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return b
@@ -136,6 +141,26 @@ func (b *Browser) Context() context.Context { return b.ctx }
 
 // Network returns the log of every request of every tab and popup.
 func (b *Browser) Network() *Network { return b.network }
+
+// Console returns the log of the errors of every tab and popup.
+func (b *Browser) Console() *Console { return b.console }
+
+// Record adds the tab of ctx, one the test found itself (a tab opened
+// without an opener), to the network and console logs.
+func (b *Browser) Record(ctx context.Context) error {
+	return chromedp.Do(ctx, b.record())
+}
+
+// record logs the requests and errors of the tab it runs in.
+func (b *Browser) record() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if err := chromedp.Listen(ctx, b.console.handle); err != nil {
+			return err
+		}
+		_, err := b.network.record(ctx)(ctx, t)
+		return err
+	})
+}
 
 // Run runs actions in the first tab with a deadline, failing the test with
 // what was being done when one fails.
@@ -167,7 +192,7 @@ func Eval[T any](b *Browser, expr string) T {
 func (b *Browser) WaitFor(what, predicate string, timeout time.Duration) {
 	b.t.Helper()
 	if err := WaitIn(b.ctx, predicate, timeout); err != nil {
-		b.t.Fatalf("waiting for %s (%s): %v\n%s", what, predicate, err, describe(b.ctx))
+		b.t.Fatalf("waiting for %s (%s): %v\n%s", what, predicate, err, Describe(b.ctx))
 	}
 }
 
@@ -180,9 +205,9 @@ func WaitIn(ctx context.Context, predicate string, timeout time.Duration) error 
 	return err
 }
 
-// describe returns the tab's URL and the start of its visible text, for
-// failure messages.
-func describe(ctx context.Context) string {
+// Describe returns the URL and the start of the visible text of the tab
+// of ctx, for failure messages.
+func Describe(ctx context.Context) string {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
@@ -245,7 +270,7 @@ func (b *Browser) Popup() func() context.Context {
 			}
 			ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(id))
 			b.t.Cleanup(cancel)
-			if err := chromedp.Do(ctx, b.network.record(ctx)); err != nil {
+			if err := chromedp.Do(ctx, b.record()); err != nil {
 				b.t.Fatalf("attach to popup: %v", err)
 			}
 			return ctx
@@ -377,6 +402,73 @@ func (n *Network) To(hostports ...string) []Request {
 		}
 	}
 	return out
+}
+
+// Console is the log of what the pages of every tab reported as errors:
+// uncaught exceptions and console.error calls (AngularJS reports the
+// exceptions it catches that way).
+type Console struct {
+	mu     sync.Mutex
+	errors []string
+}
+
+func (c *Console) handle(ev any) {
+	var line string
+	switch ev := ev.(type) {
+	case *runtime.EventExceptionThrown:
+		d := ev.ExceptionDetails
+		if d == nil {
+			return
+		}
+		line = d.Text
+		if d.Exception != nil && d.Exception.Description != "" {
+			line += " " + firstLine(d.Exception.Description)
+		}
+		line += fmt.Sprintf(" (%s:%d)", d.URL, d.LineNumber+1)
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type != runtime.ConsoleAPICalledTypeError {
+			return
+		}
+		var parts []string
+		for _, a := range ev.Args {
+			switch {
+			case a.Description != "":
+				parts = append(parts, firstLine(a.Description))
+			case len(a.Value) > 0:
+				var str string
+				if json.Unmarshal(a.Value, &str) == nil {
+					parts = append(parts, str)
+				} else {
+					parts = append(parts, string(a.Value))
+				}
+			}
+		}
+		line = "console.error: " + strings.Join(parts, " ")
+	default:
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.errors = append(c.errors, line)
+}
+
+// Errors returns the errors logged so far, one line each.
+func (c *Console) Errors() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.errors...)
+}
+
+// Reset empties the log.
+func (c *Console) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.errors = nil
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 // hostOf returns the host:port of an absolute URL, or "".

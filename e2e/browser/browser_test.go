@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -94,4 +95,33 @@ func newCert(t *testing.T) tls.Certificate {
 		t.Fatal(err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+}
+
+// TestConsoleErrors checks that a page's uncaught exception and its
+// console.error calls are logged, and nothing else it writes.
+func TestConsoleErrors(t *testing.T) {
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, `<!DOCTYPE html><title>errors</title><script>
+			console.log('not an error');
+			console.error('route', {path: '/x'});
+			setTimeout(function () { null.originalPath; }, 0);
+		</script>`)
+	}))
+	defer page.Close()
+	b := New(t, Options{})
+	b.Navigate(page.URL)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(b.Console().Errors()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := b.Console().Errors()
+	if len(got) != 2 || !strings.HasPrefix(got[0], "console.error: route Object") ||
+		!strings.Contains(got[1], "TypeError: Cannot read properties of null (reading 'originalPath')") {
+		t.Errorf("errors %q", got)
+	}
+	b.Console().Reset()
+	if got := b.Console().Errors(); len(got) != 0 {
+		t.Errorf("after Reset: %q", got)
+	}
 }

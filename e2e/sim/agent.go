@@ -16,7 +16,11 @@ import (
 //
 // Endpoints: /slave(1)/state, /slave(1)/flags, /slave(1)/health,
 // /slave(1)/monitor/statistics, /metrics/snapshot, /version,
-// /files/browse|read|download|debug. JSON endpoints take ?jsonp=.
+// /files/browse|read|download|debug. JSON endpoints take ?jsonp=. The
+// ".json" names of older releases are answered too (/slave(1)/state.json,
+// /monitor/statistics.json, /files/browse.json, ... which the WebUI of
+// Mesos 0.23 and 0.24 reads), and /monitor/statistics reaches the agent
+// as it reached the "monitor" process before Mesos 1.0.
 type Agent struct {
 	*Member
 	c          *Cluster
@@ -95,7 +99,7 @@ func (a *Agent) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, versionInfo())
 	case under(p, "/slave(1)/health"):
 		w.WriteHeader(http.StatusOK)
-	case under(p, "/slave(1)/state"):
+	case under(p, "/slave(1)/state"), under(p, "/slave(1)/state.json"):
 		if a.c.authorized(w, r, RealmAgentReadOnly) {
 			writeJSON(w, r, a.state())
 		}
@@ -103,7 +107,7 @@ func (a *Agent) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if a.c.authorized(w, r, RealmAgentReadOnly) {
 			writeJSON(w, r, map[string]any{"flags": a.flags()})
 		}
-	case under(p, "/slave(1)/monitor/statistics"):
+	case under(p, "/slave(1)/monitor/statistics"), under(p, "/slave(1)/monitor/statistics.json"):
 		if a.c.authorized(w, r, RealmAgentReadOnly) {
 			writeJSON(w, r, a.statistics())
 		}

@@ -12,7 +12,8 @@ import (
 
 // TestWebUIInChromium opens the leader's WebUI directly on an all-plain
 // cluster and walks it as a user would: agents, an agent, a sandbox
-// listing, and a log line in the pop-up log viewer. The network log shows
+// listing, and a log line in the pop-up log viewer; a route that matches
+// nothing goes home. The network log shows
 // the stock WebUI's mechanics at work (JSONP script requests to
 // //localhost:<agent port>), and the members' own log of direct browser
 // requests sees them too.
@@ -78,6 +79,17 @@ func TestWebUIInChromium(t *testing.T) {
 	}
 	if f := b.Network().Failures(); len(f) > 0 {
 		t.Errorf("failed requests:\n%s", strings.Join(f, "\n"))
+	}
+	if errs := browser.Eval[[]string](b, `window.simRouteErrors`); len(errs) > 0 {
+		t.Errorf("routes that matched nothing: %q", errs)
+	}
+
+	// A route that matches nothing goes home, as the stock WebUI's
+	// otherwise({redirectTo: '/'}) does, and is recorded.
+	browser.Eval[bool](b, `location.hash = '#/nowhere/at/all'; true`)
+	b.WaitFor("the home page after an unknown route", `location.hash === '#/' && document.querySelector('h1').textContent.indexOf('Master') === 0`, 30*time.Second)
+	if errs := browser.Eval[[]string](b, `window.simRouteErrors`); len(errs) != 1 || errs[0] != "/nowhere/at/all" {
+		t.Errorf("route errors %q, want the unknown route", errs)
 	}
 
 	// The members logged the browser's direct requests.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mesosgate/mesosgate/tlsx"
+	"github.com/mesosgate/mesosgate/webui"
 	"github.com/mesosgate/mesosgate/zookeeper"
 )
 
@@ -47,8 +48,10 @@ type Options struct {
 	// WebUI); "" means unnamed.
 	Name string
 	// WebUIDir, if set, is a Mesos WebUI directory (src/webui of a Mesos
-	// source tree) the masters serve at "/", "/app/..." and "/assets/..."
-	// instead of the simulator's own WebUI.
+	// source tree, any release from 0.23) the masters serve instead of the
+	// simulator's own WebUI, at the paths that release's master uses:
+	// "/" and "/static/..." up to Mesos 1.5, "/", "/app/..." and
+	// "/assets/..." from 1.6 (see package webui).
 	WebUIDir string
 	// Dir holds the certificates, logs and sandboxes. "" means a new
 	// temporary directory, removed by Close; a given directory is kept.
@@ -118,10 +121,18 @@ type Cluster struct {
 	hostname string
 	started  time.Time
 	masterID string // the first master's id: agent and framework ids derive from it
-	webui    http.Handler
+	webui    *webui.Tree
 	shared   sharedFiles
 	names    idNames
 	ports    portAllocator
+
+	// answeringStandbys makes standbys answer /master/state and the
+	// other leader endpoints with their own view (no agents, no
+	// frameworks, leader_info naming the leader) instead of a 307: so did
+	// masters before Mesos 1.0 (master/http.cpp), and the WebUI of those
+	// releases reads it to say "not the leader" and move to
+	// /master/redirect. Set for a WebUI of Mesos 0.23 to 0.28.
+	answeringStandbys bool
 
 	tlsMu   sync.Mutex
 	tlsCtxs map[tlsx.Settings]*tlsx.Context
@@ -181,7 +192,7 @@ func Start(opts Options) (c *Cluster, err error) {
 		return c, err
 	}
 	c.shared = sharedFiles{dir: filepath.Join(c.dir, "shared"), largeSize: opts.LargeFileSize}
-	if c.webui, err = newWebUI(opts.WebUIDir); err != nil {
+	if c.webui, err = openWebUI(opts.WebUIDir); err != nil {
 		return c, err
 	}
 	if opts.ZK != "" {
@@ -190,6 +201,7 @@ func Start(opts Options) (c *Cluster, err error) {
 		}
 		c.startZK()
 	}
+	c.answeringStandbys = beforeMesos1(c.webui)
 	if err := c.startMasters(); err != nil {
 		return c, err
 	}
@@ -222,8 +234,8 @@ func (o *Options) validate() error {
 		}
 	}
 	if o.WebUIDir != "" {
-		if _, err := os.Stat(filepath.Join(o.WebUIDir, "index.html")); err != nil {
-			errs = append(errs, fmt.Errorf("WebUI directory %s has no index.html: give src/webui of a Mesos source tree", o.WebUIDir))
+		if _, err := webui.Open(o.WebUIDir); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

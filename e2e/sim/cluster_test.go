@@ -21,7 +21,7 @@ func TestOptionsRefused(t *testing.T) {
 	if err == nil {
 		t.Fatal("Start accepted bad options")
 	}
-	for _, want := range []string{`unknown mode "tls"`, "must not be negative", `hostname "example.invalid"`, "has no index.html"} {
+	for _, want := range []string{`unknown mode "tls"`, "must not be negative", `hostname "example.invalid"`, "nor master/static/index.html (Mesos 0.23 to 1.5) under"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}

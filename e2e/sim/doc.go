@@ -109,7 +109,17 @@
 //
 // The leader (any master, in fact) serves a WebUI at "/": the simulator's
 // own small page set, or with Options.WebUIDir a real Mesos src/webui
-// directory, which renders against the simulated cluster.
+// directory of any release from 0.23, at the paths that release's master
+// serves it (package webui), which renders against the simulated cluster.
+// Members answer what every release's WebUI asks: the ".json" names of
+// 0.23 and 0.24 (state.json, statistics.json, files/browse.json, ...),
+// /monitor/statistics as 0.28 reads it, /slave(1)/... and JSONP
+// everywhere; with the WebUI of 0.23 to 0.28 standbys answer their own
+// state, as masters before 1.0 did, and the WebUI moves to
+// /master/redirect. The simulator's own WebUI routes as AngularJS 1.2's
+// hashbang mode does (routes resolved through an anchor element), so a
+// gateway that changes what a page reads back breaks it as it breaks the
+// stock WebUI.
 //
 // # Scale
 //

@@ -115,6 +115,8 @@ func (f *fileSystem) serve(w http.ResponseWriter, r *http.Request, endpoint stri
 	if !f.c.authorized(w, r, f.realm) {
 		return
 	}
+	// files.cpp routes "/browse.json" and the others too, up to Mesos 1.x.
+	endpoint = strings.TrimSuffix(endpoint, ".json")
 	if f.prepare != nil {
 		if err := f.prepare(); err != nil {
 			text(w, http.StatusInternalServerError, "prepare sandboxes: "+err.Error())

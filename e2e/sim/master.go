@@ -20,8 +20,11 @@ import (
 // /master/frameworks, /master/roles, /master/flags, /master/health,
 // /master/redirect, /master/maintenance/schedule, /master/maintenance/status,
 // /api/v1 (SUBSCRIBE and a few GET_* calls, JSON), /metrics/snapshot,
-// /version, /files/* (the master's log at /master/log), and the WebUI at
-// /, /app/... and /assets/.... A path whose first segment names no
+// /version, /files/* (the master's log at /master/log), the ".json"
+// names older releases have (/master/state.json, /master/roles.json), and
+// the WebUI at "/" and the paths its release's master serves it at
+// (package webui: /static/... up to Mesos 1.5, /app/... and /assets/...
+// from 1.6). A path whose first segment names no
 // process goes to the master, as in libprocess ("/state" is
 // "/master/state", "/api/v1" is "/master/api/v1"). JSON endpoints take
 // ?jsonp=.
@@ -94,11 +97,10 @@ func (m *Master) Leading() bool { return m.c.Leader() == m }
 // serveHTTP routes the master's endpoints.
 func (m *Master) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	p := delegate(r.URL.Path, masterProcesses, "master")
+	if m.serveWebUI(w, r, p) {
+		return
+	}
 	switch {
-	case p == "/master" || p == "/master/":
-		m.c.webui.ServeHTTP(w, withPath(r, "/"))
-	case under(p, "/master/app"), under(p, "/master/assets"):
-		m.c.webui.ServeHTTP(w, withPath(r, strings.TrimPrefix(p, "/master")))
 	case under(p, "/version"):
 		writeJSON(w, r, versionInfo())
 	case under(p, "/master/health"):
@@ -141,11 +143,17 @@ func (m *Master) leaderRoutes() []leaderRoute {
 		{"/master/slaves", RealmMasterReadOnly, jsonOf(func() any { return m.slaves() })},
 		{"/master/state", RealmMasterReadOnly, jsonOf(func() any { return m.state() })},
 		{"/master/roles", RealmMasterReadOnly, jsonOf(func() any { return m.roles() })},
+		// The names of Mesos 0.23 to 1.10, which the WebUI of 0.23 and
+		// 0.24 reads ($http.get('master/state.json')).
+		{"/master/state.json", RealmMasterReadOnly, jsonOf(func() any { return m.state() })},
+		{"/master/roles.json", RealmMasterReadOnly, jsonOf(func() any { return m.roles() })},
 	}
 }
 
 // leaderEndpoint serves the endpoints only the leader answers: after
-// authentication, a standby redirects to the leader.
+// authentication, a standby redirects to the leader (Mesos 1.0 and later),
+// or, in a cluster serving the WebUI of Mesos 0.23 to 0.28, answers with
+// its own view (see Cluster.answeringStandbys).
 func (m *Master) leaderEndpoint(w http.ResponseWriter, r *http.Request, p string) {
 	for _, rt := range m.routes {
 		if !under(p, rt.route) {
@@ -154,7 +162,7 @@ func (m *Master) leaderEndpoint(w http.ResponseWriter, r *http.Request, p string
 		if !m.c.authorized(w, r, rt.realm) {
 			return
 		}
-		if !m.Leading() {
+		if !m.Leading() && !(m.c.answeringStandbys && rt.route != "/master/api/v1") {
 			m.redirect(w, r, p)
 			return
 		}

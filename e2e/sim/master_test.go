@@ -3,6 +3,8 @@ package sim
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -251,6 +253,103 @@ func TestMasterEndpoints(t *testing.T) {
 	}
 }
 
+// TestWebUILayouts serves a WebUI of each layout from Options.WebUIDir at
+// the paths its release's master serves it: Mesos 0.28's master/static at
+// "/" and "/static/...", 1.11's app and assets at "/", "/app/..." and
+// "/assets/...", on the leader and a standby alike, and also under the
+// master process ("/master/static/..."), as libprocess routes them.
+func TestWebUILayouts(t *testing.T) {
+	write := func(t *testing.T, files map[string]string) string {
+		dir := t.TempDir()
+		for name, body := range files {
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	for _, tc := range []struct {
+		name    string
+		files   map[string]string
+		serve   map[string]string // path -> body start
+		missing []string
+	}{
+		{"static_0.28", map[string]string{
+			"master/static/index.html": "<title>0.28</title>", "master/static/js/app.js": "app", "master/static/home.html": "home",
+		}, map[string]string{
+			"/": "<title>0.28</title>", "/static/js/app.js": "app", "/static/home.html": "home", "/master/static/js/app.js": "app", "/master/": "<title>0.28</title>",
+		}, []string{"/app/app.js", "/index.html", "/static/", "/static/js", "/static/../master/static/js/app.js"}},
+		{"app_1.11", map[string]string{
+			"index.html": "<title>1.11</title>", "app/app.js": "app", "app/shared/pailer.html": "pailer", "assets/css/mesos.css": "css",
+		}, map[string]string{
+			"/": "<title>1.11</title>", "/app/app.js": "app", "/app/shared/pailer.html": "pailer", "/assets/css/mesos.css": "css", "/master/app/app.js": "app",
+		}, []string{"/static/js/app.js", "/index.html"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := start(t, Options{Masters: 2, WebUIDir: write(t, tc.files)})
+			for _, m := range c.Masters() {
+				for p, want := range tc.serve {
+					if r := get(t, m.URL()+p); r.status != 200 || !strings.HasPrefix(string(r.body), want) {
+						t.Errorf("%s%s: %d %q, want 200 %q", m.URL(), p, r.status, truncate(r.body), want)
+					}
+				}
+				for _, p := range tc.missing {
+					if r := get(t, m.URL()+p); r.status != 404 {
+						t.Errorf("%s%s: %d, want 404", m.URL(), p, r.status)
+					}
+				}
+			}
+		})
+	}
+	t.Run("not_a_webui", func(t *testing.T) {
+		dir := write(t, map[string]string{"index.html": "x"})
+		_, err := Start(Options{WebUIDir: dir, PKI: testPKI})
+		want := "neither app/ and index.html (Mesos 1.6 and later) nor master/static/index.html (Mesos 0.23 to 1.5) under " + dir
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Start: %v, want an error saying %q", err, want)
+		}
+	})
+}
+
+// TestStandbyBeforeMesos1 serves the WebUI of Mesos 0.28 (master/static
+// with slaves.html): its standbys answer /master/state themselves, as
+// masters before 1.0 did, with no agents and leader_info naming the
+// leader, so that the WebUI says "not the leader" and moves to
+// /master/redirect; the operator API still redirects.
+func TestStandbyBeforeMesos1(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"index.html", "slaves.html", "js/app.js"} {
+		p := filepath.Join(dir, "master", "static", filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := start(t, Options{Masters: 2, Agents: 2, WebUIDir: dir})
+	leader, standby := c.Leader(), c.Masters()[1]
+	for _, path := range []string{"/master/state", "/master/state.json", "/state"} {
+		var s masterStateJSON
+		getJSON(t, standby.URL()+path, &s) // no redirect: 200
+		if s.PID != standby.PID() || s.Leader != leader.PID() || s.LeaderInfo == nil || s.LeaderInfo.Port != leader.Port() || len(s.Slaves) != 0 || len(s.Frameworks) != 0 {
+			t.Errorf("%s of the standby: pid %s, leader %s, %d slaves, %d frameworks", path, s.PID, s.Leader, len(s.Slaves), len(s.Frameworks))
+		}
+	}
+	var s masterStateJSON
+	getJSON(t, leader.URL()+"/master/state", &s)
+	if s.PID != leader.PID() || len(s.Slaves) != 2 {
+		t.Errorf("the leader's state: pid %s, %d slaves", s.PID, len(s.Slaves))
+	}
+	if r := get(t, standby.URL()+"/master/redirect"); r.status != http.StatusTemporaryRedirect || r.header.Get("Location") != "//"+leader.HostPort() {
+		t.Errorf("/master/redirect of the standby: %d %s", r.status, r.header.Get("Location"))
+	}
+}
+
 // TestJSONP checks JSONP wherever Mesos has it: cb(<json>) as
 // text/javascript with ?jsonp=cb, plain JSON without.
 func TestJSONP(t *testing.T) {
@@ -276,6 +375,15 @@ func TestJSONP(t *testing.T) {
 		{"agent_version", agent.URL() + "/version"},
 		{"files_browse", agent.URL() + "/files/browse?path=" + sb[0].Directory},
 		{"files_read", agent.URL() + "/files/read?path=" + sb[0].Directory + "/stdout&offset=0&length=10"},
+		// The names the WebUI of Mesos 0.23 and 0.24 reads, and the
+		// monitor's own path before Mesos 1.0 (0.28, 1.0).
+		{"master_state_json", leader.URL() + "/master/state.json"},
+		{"master_roles_json", leader.URL() + "/master/roles.json"},
+		{"agent_state_json", agent.URL() + "/slave(1)/state.json"},
+		{"agent_statistics_json", agent.URL() + "/monitor/statistics.json"},
+		{"agent_statistics_monitor", agent.URL() + "/monitor/statistics"},
+		{"files_browse_json", agent.URL() + "/files/browse.json?path=" + sb[0].Directory},
+		{"files_read_json", agent.URL() + "/files/read.json?path=" + sb[0].Directory + "/stdout&offset=0&length=10"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -167,6 +167,18 @@ func (c *Cluster) view() *view {
 	return v
 }
 
+// view is the model as master m reports it: the cluster's for the
+// leader; a standby, which only answers itself where masters before Mesos
+// 1.0 did (Cluster.answeringStandbys), has registered no agent and no
+// framework, and knows only who leads.
+func (m *Master) view() *view {
+	v := m.c.view()
+	if v.leader == m {
+		return v
+	}
+	return &view{leader: v.leader}
+}
+
 func (av agentView) json() slaveJSON {
 	a := av.a
 	return slaveJSON{
@@ -231,7 +243,7 @@ func (fv *frameworkView) json() frameworkJSON {
 }
 
 func (m *Master) state() masterStateJSON {
-	v := m.c.view()
+	v := m.view()
 	s := masterStateJSON{
 		Version:                mesosVersion,
 		BuildDate:              buildTime.Format("2006-01-02 15:04:05"),
@@ -319,7 +331,7 @@ type stateSummaryJSON struct {
 }
 
 func (m *Master) stateSummary() stateSummaryJSON {
-	v := m.c.view()
+	v := m.view()
 	s := stateSummaryJSON{Hostname: m.hostname, Cluster: m.c.opts.Name, Slaves: []summarySlaveJSON{}, Frameworks: []summaryFrameworkJSON{}}
 	for _, av := range v.agents {
 		s.Slaves = append(s.Slaves, summarySlaveJSON{av.json(), countsOf(av.counts), orEmpty(av.fwIDs)})
@@ -341,7 +353,7 @@ func orEmpty(s []string) []string {
 
 // slaves is /master/slaves.
 func (m *Master) slaves() map[string]any {
-	v := m.c.view()
+	v := m.view()
 	list := []slaveJSON{}
 	for _, av := range v.agents {
 		list = append(list, av.json())
@@ -351,7 +363,7 @@ func (m *Master) slaves() map[string]any {
 
 // frameworks is /master/frameworks.
 func (m *Master) frameworks() map[string]any {
-	v := m.c.view()
+	v := m.view()
 	active, completed := []frameworkJSON{}, []frameworkJSON{}
 	for _, fv := range v.frameworks {
 		if fv.f.removed {
@@ -384,7 +396,7 @@ type roleQuotaJSON struct {
 
 // roles lists the roles frameworks registered with, with what they use.
 func (m *Master) roles() map[string]any {
-	v := m.c.view()
+	v := m.view()
 	byName := map[string]*roleJSON{}
 	var names []string
 	for _, fv := range v.frameworks {

@@ -2,66 +2,64 @@ package sim
 
 import (
 	"embed"
-	"errors"
-	"io"
 	"io/fs"
-	"mime"
 	"net/http"
-	"os"
-	"path"
-	"path/filepath"
-	"strconv"
 	"strings"
+
+	"github.com/mesosgate/mesosgate/webui"
 )
 
 // embedded is the simulator's own WebUI (webui/): index.html,
-// app/app.js, app/shared/pailer.html and assets/.
+// app/app.js, app/shared/pailer.html and assets/, in the layout of Mesos
+// 1.6 and later.
 //
 //go:embed webui
 var embedded embed.FS
 
-// webUI serves a WebUI directory as a master does (master.cpp provide()):
-// "/" is index.html, "/app/..." and "/assets/..." are files under it.
-type webUI struct {
-	files fs.FS
-}
-
-// newWebUI serves dir, a Mesos src/webui directory, or the embedded WebUI
-// when dir is "".
-func newWebUI(dir string) (http.Handler, error) {
-	if dir == "" {
-		sub, err := fs.Sub(embedded, "webui")
-		return &webUI{files: sub}, err
+// openWebUI opens dir, src/webui of a Mesos source tree of any release
+// from 0.23, or the embedded WebUI when dir is "".
+func openWebUI(dir string) (*webui.Tree, error) {
+	if dir != "" {
+		return webui.Open(dir)
 	}
-	return &webUI{files: os.DirFS(dir)}, nil
-}
-
-func (u *webUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
-	if name == "" {
-		name = "index.html"
-	}
-	f, err := u.files.Open(name)
+	sub, err := fs.Sub(embedded, "webui")
 	if err != nil {
-		notFound(w)
-		return
+		return nil, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || st.IsDir() {
-		notFound(w)
-		return
+	return webui.OpenFS(sub, "the simulator's WebUI")
+}
+
+// serveWebUI serves the WebUI's files as a master does (master.cpp
+// provide(): "/" is the index, and the layout's directories are mounted
+// under the master process: "/master/static/..." or "/master/app/...",
+// which libprocess also reaches as "/static/..." or "/app/..."). p is the
+// path after delegation. It reports false when p is none of them.
+func (m *Master) serveWebUI(w http.ResponseWriter, r *http.Request, p string) bool {
+	rest, ok := strings.CutPrefix(p, "/master")
+	if !ok {
+		return false
 	}
-	ctype := mime.TypeByExtension(filepath.Ext(name))
-	if ctype == "" {
-		ctype = "application/octet-stream"
+	if rest == "" {
+		rest = "/"
 	}
-	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		if _, err := io.Copy(w, f); err != nil && !errors.Is(err, io.EOF) {
-			return
-		}
+	if _, ok := m.c.webui.File(rest); !ok {
+		return false
 	}
+	m.c.webui.ServeHTTP(w, withPath(r, rest))
+	return true
+}
+
+// beforeMesos1 reports whether t is the WebUI of Mesos 0.23 to 0.28: the
+// layout of master/static, with pages named after slaves (Mesos 1.0
+// renamed them after agents, and its masters redirect from standbys).
+func beforeMesos1(t *webui.Tree) bool {
+	if t.Layout() != webui.Static {
+		return false
+	}
+	name, ok := t.File("/static/slaves.html")
+	if !ok {
+		return false
+	}
+	_, err := fs.Stat(t.FS(), name)
+	return err == nil
 }

@@ -13,7 +13,13 @@
 //    "//host:port/files/download?path=..." (AngularJS interpolation);
 //  - the log viewer is a window.open of app/shared/pailer.html, handed the
 //    "//host:port/files/read?path=..." URL through localStorage;
-//  - framework names link to their webui_url.
+//  - framework names link to their webui_url;
+//  - routes are resolved as AngularJS 1.2's hashbang $location does: the
+//    route in the fragment ("#/agents") goes through an anchor element
+//    (href set to "/agents", pathname and search read back), links to the
+//    page itself are caught on click and parsed from their href, and a
+//    path that matches no route goes back to "#/". A page whose runtime
+//    changes what an anchor reads back breaks here as the stock WebUI does.
 (function () {
   'use strict';
 
@@ -193,29 +199,69 @@
 
   // ---- Routing ----------------------------------------------------------------
 
-  // route parses "#/agents/<id>/browse?path=..." into a name and params.
-  function route() {
-    var hash = location.hash.replace(/^#/, '') || '/';
-    var q = hash.indexOf('?');
-    var path = q < 0 ? hash : hash.substring(0, q);
+  // urlResolve is AngularJS 1.2's (angular.js): it resolves url through
+  // an anchor element and reads the parts back.
+  var urlParsingNode = document.createElement('a');
+  function urlResolve(url) {
+    urlParsingNode.setAttribute('href', url);
+    var p = urlParsingNode.pathname;
+    return { href: urlParsingNode.href, pathname: p.charAt(0) === '/' ? p : '/' + p, search: urlParsingNode.search.replace(/^\?/, '') };
+  }
+
+  // routeErrors records the routes that matched nothing (a test fails on
+  // them; AngularJS threw "Cannot read properties of undefined (reading
+  // 'originalPath')" there).
+  var routeErrors = window.simRouteErrors = [];
+
+  // location parses the fragment as $location's hashbang mode does
+  // (parseAppUrl): "#/agents/<id>/browse?path=..." is resolved as the
+  // URL "/agents/<id>/browse?path=...".
+  function appLocation() {
+    var rel = location.hash.replace(/^#/, '') || '/';
+    if (rel.charAt(0) !== '/') { rel = '/' + rel; }
+    var match = urlResolve(rel);
     var search = {};
-    if (q >= 0) {
-      hash.substring(q + 1).split('&').forEach(function (kv) {
-        var i = kv.indexOf('=');
-        if (i > 0) { search[decodeURIComponent(kv.substring(0, i))] = decodeURIComponent(kv.substring(i + 1).replace(/\+/g, ' ')); }
-      });
-    }
-    var p = path.split('/').filter(Boolean).map(decodeURIComponent);
+    match.search.split('&').forEach(function (kv) {
+      var i = kv.indexOf('=');
+      if (i > 0) { search[decodeURIComponent(kv.substring(0, i))] = decodeURIComponent(kv.substring(i + 1).replace(/\+/g, ' ')); }
+    });
+    return { path: decodeURIComponent(match.pathname), search: search };
+  }
+
+  // route matches the location against the routes (app.js of the stock
+  // WebUI); a path that matches none is an error, and goes to "/".
+  function route() {
+    var loc = appLocation(), search = loc.search;
+    var p = loc.path.split('/').slice(1);
+    if (loc.path === '/') { return { name: 'home' }; }
     if (p[0] === 'agents' && p.length === 1) { return { name: 'agents' }; }
     if (p[0] === 'agents' && p.length === 2) { return { name: 'agent', agent: p[1] }; }
     if (p[0] === 'agents' && p[2] === 'browse' && p.length === 3) { return { name: 'browse', agent: p[1], path: search.path }; }
-    if (p[0] === 'agents' && p[2] === 'frameworks' && p[4] === 'executors' && p[6] === 'browse') {
+    if (p[0] === 'agents' && p[2] === 'frameworks' && p[4] === 'executors' && p[6] === 'browse' && p.length === 7) {
       return { name: 'reroute', agent: p[1], framework: p[3], executor: p[5] };
     }
     if (p[0] === 'frameworks' && p.length === 1) { return { name: 'frameworks' }; }
     if (p[0] === 'frameworks' && p.length === 2) { return { name: 'framework', framework: p[1] }; }
+    routeErrors.push(loc.path);
+    if (window.console) { console.error('no route for ' + loc.path + ' (from ' + location.hash + '): going to #/'); }
+    location.replace('#/');
     return { name: 'home' };
   }
+
+  // AngularJS's $location catches clicks on links to the page itself
+  // (its root element's click handler): it reads the link's href, and
+  // when it names this page, parses the route from it instead of letting
+  // the browser follow it.
+  document.documentElement.addEventListener('click', function (ev) {
+    if (ev.ctrlKey || ev.metaKey || ev.which === 2 || ev.defaultPrevented) { return; }
+    var a = ev.target.closest ? ev.target.closest('a') : null;
+    if (!a || a.getAttribute('target')) { return; }
+    var abs = a.href, base = location.href.replace(/#.*/, '');
+    if (!abs || abs.replace(/#.*/, '') !== base) { return; }
+    ev.preventDefault();
+    var hash = abs.indexOf('#') < 0 ? '' : abs.substring(abs.indexOf('#'));
+    if (hash !== location.hash) { location.hash = hash; }
+  });
 
   // Pages that load from an agent render once per visit, not per poll.
   var rendered = null;
