@@ -68,6 +68,9 @@ type pageContext struct {
 	// URLs resolve elsewhere and are left alone, and mapped paths get the
 	// gateway's origin.
 	rootOff bool
+	// own says the page is on an origin of its own (Page.Origin), not
+	// the gateway's.
+	own bool
 
 	key   []byte // scratch: host:port being looked up
 	clean []byte // scratch: a URL without tabs and newlines
@@ -85,6 +88,7 @@ func (m *Mapper) context(p Page) *pageContext {
 		prefix:       prefix,
 		root:         prefix,
 		rootOff:      p.Origin != "",
+		own:          p.Origin != "",
 		scheme:       scheme,
 		gateway:      strings.TrimRight(p.Gateway, "/"),
 		cookiePrefix: p.CookiePrefix,

@@ -42,13 +42,21 @@ type runtimePage struct {
 	Prefix string `json:"prefix"`
 	// Scheme is the scheme the page came from its member with.
 	Scheme string `json:"scheme"`
+	// Gateway is the gateway's origin when the page is on an origin of
+	// its own (a framework UI's, Page.Origin): root-relative URLs stay on
+	// the page's origin and links into the gateway name it in full.
+	Gateway string `json:"gateway,omitempty"`
 }
 
 // appendInjectionHead appends the injection up to the table; the table
 // (Mapper.tableJSON) and the rest (Mapper.runtimeTail) follow.
 func (c *pageContext) appendInjectionHead(dst []byte) []byte {
 	dst = append(dst, injectOpen...)
-	dst = append(dst, mustJSON(runtimePage{Prefix: c.prefix, Scheme: c.scheme})...)
+	rp := runtimePage{Prefix: c.prefix, Scheme: c.scheme}
+	if c.own {
+		rp.Gateway = c.gateway
+	}
+	dst = append(dst, mustJSON(rp)...)
 	return append(dst, injectTable...)
 }
 

@@ -37,6 +37,12 @@
 //     put back a task later, once the browser has read the mapped one.
 //     Keyboard activation of a link is a click.
 //
+// With --service-domain a framework UI has an origin of its own: links to
+// it become absolute URLs there, from any page; on its own pages
+// root-relative URLs stay on that origin (nothing is under a prefix) and
+// links to members or other UIs name the gateway's origin, which the
+// page's configuration carries (page.gateway).
+//
 // Markup inserted at run time (innerHTML, insertAdjacentHTML, appended
 // nodes) follows the rule of each attribute. The server-side rewriter still
 // maps root-relative links written in the page's HTML (rewrite/html.go):
@@ -94,7 +100,7 @@
     var l = frameworks.get(row[0]);
     if (!l) frameworks.set(row[0], (l = []));
     l.push({ path: row[1], p: row[2] });
-    addKnown(row[2]);
+    if (!isOrigin(row[2])) addKnown(row[2]);
   });
 
   // ---- The mapping (rewrite/mapping.go) -----------------------------------
@@ -193,7 +199,12 @@
     return host + ':' + port;
   }
 
+  // isOrigin reports a framework UI's target that is an origin of its own
+  // (--service-domain), not a gateway path.
+  function isOrigin(p) { return p.slice(0, 8) === 'https://' || p.slice(0, 7) === 'http://'; }
+
   function gatewayHead(prefix, tail, ctx) {
+    if (isOrigin(prefix)) return prefix + (tail === '' || tail[0] === '?' || tail[0] === '#' ? '/' : '');
     var h = ctx.rootOff ? ctx.gateway : '';
     if (prefix === '' && ctx.root !== '') prefix = leader;
     if (prefix === '' && tail.length >= 2 && isSlash(tail[0]) && isSlash(tail[1])) h += '/.';
@@ -447,7 +458,12 @@
 
   // ---- The page's context -------------------------------------------------
 
-  var live = { prefix: page.prefix, root: page.prefix, rootOff: false, scheme: page.scheme, gateway: location.origin,
+  // A page on a framework UI's own origin (page.gateway set) keeps every
+  // root-relative URL on that origin and links into the gateway by its
+  // origin; a page on the gateway's follows its prefix and its <base>.
+  var own = !!page.gateway;
+  var live = { prefix: page.prefix, root: page.prefix, rootOff: own, scheme: page.scheme,
+    gateway: own ? page.gateway : location.origin,
     self: hostPort(location.host, defaultPort(location.protocol.slice(0, -1))) };
   var lastBase = null;
 
@@ -460,7 +476,7 @@
   // ctx follows the page's <base>: root-relative URLs resolve against it.
   function ctx() {
     var b = d.baseURI;
-    if (b !== lastBase) {
+    if (!own && b !== lastBase) {
       lastBase = b;
       live.root = page.prefix;
       live.rootOff = false;
@@ -477,7 +493,8 @@
 
   function ctxFor(p) {
     var prefix = p.prefix || '';
-    return { prefix: prefix, root: prefix, rootOff: false, scheme: p.scheme === 'https' ? 'https' : 'http', gateway: '' };
+    return { prefix: prefix, root: prefix, rootOff: !!p.gateway, scheme: p.scheme === 'https' ? 'https' : 'http',
+      gateway: p.gateway || '' };
   }
 
   function map(u) {
@@ -519,7 +536,7 @@
   Object.defineProperty(w, '__mesosgate', {
     value: Object.freeze({
       version: 1,
-      // map(url[, {prefix, scheme}]) maps url for this page, or for the page given.
+      // map(url[, {prefix, scheme, gateway}]) maps url for this page, or for the page given.
       map: function (u, p) { return p ? mapURL(u, ctxFor(p)) : map(u); },
       srcset: function (v, p) { return edit(v, srcsetSpans(v), p ? ctxFor(p) : ctx()); },
       css: function (v, p) { return edit(v, cssSpans(v), p ? ctxFor(p) : ctx()); },

@@ -39,20 +39,21 @@ func TestRuntimeMappingAgrees(t *testing.T) {
 			b.navigate(srv.URL)
 			// The runtime gets the page's prefix from the server, cleaned.
 			type jsCase struct {
-				Kind   string `json:"kind"`
-				In     string `json:"in"`
-				Prefix string `json:"prefix"`
-				Scheme string `json:"scheme"`
+				Kind    string `json:"kind"`
+				In      string `json:"in"`
+				Prefix  string `json:"prefix"`
+				Scheme  string `json:"scheme"`
+				Gateway string `json:"gateway"`
 			}
 			cases := make([]jsCase, len(f.Cases))
 			for i, c := range f.Cases {
-				cases[i] = jsCase{c.Kind, c.In, cleanPrefix(c.Page.Prefix), c.Page.Scheme}
+				cases[i] = jsCase{c.Kind, c.In, cleanPrefix(c.Page.Prefix), c.Page.Scheme, c.Page.Gateway}
 			}
 			js, _ := json.Marshal(cases)
 			got := eval[[]string](b, `(() => {
 				const g = window.__mesosgate;
 				return `+string(js)+`.map(c => {
-					const p = {prefix: c.prefix, scheme: c.scheme};
+					const p = {prefix: c.prefix, scheme: c.scheme, gateway: c.gateway};
 					switch (c.kind) {
 					case "srcset": return g.srcset(c.in, p);
 					case "css": return g.css(c.in, p);

@@ -102,6 +102,14 @@ func TestServiceDomain(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, "<h1>"+fw.Name()+"</h1>") || !strings.Contains(body, `href="/jobs"`) {
 		t.Fatalf("the UI on its own host: %d\n%.600s", resp.StatusCode, body)
 	}
+	// The runtime learns the page is on an origin of its own and where
+	// the gateway is; a page on the gateway's origin is told nothing.
+	if _, body := on("GET", host, "/", "Sec-Fetch-Dest", "document"); !strings.Contains(body, `{"page":{"prefix":"","scheme":"http","gateway":"https://gw.localhost:`+port+`"}`) {
+		t.Errorf("the runtime's page on the UI's host:\n%.600s", body)
+	}
+	if _, body := on("GET", "localhost:"+port, "/", "Sec-Fetch-Dest", "document"); !strings.Contains(body, `{"page":{"prefix":"","scheme":"http"},`) {
+		t.Errorf("the runtime's page on the gateway's host:\n%.600s", body)
+	}
 	if resp, _ := on("GET", host, "/api/info"); resp.StatusCode != 200 {
 		t.Errorf("the UI's API on its own host: %d", resp.StatusCode)
 	}
