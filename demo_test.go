@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -89,7 +90,7 @@ func startDemo(t *testing.T, hooks demoHooks, args ...string) *demo {
 			conn.Close()
 		}
 	}
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true, DialContext: dialLocalhost}
 	t.Cleanup(tr.CloseIdleConnections)
 	d.client = &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	// Every member probed: pages carry the whole link table from the first.
@@ -111,6 +112,22 @@ func startDemo(t *testing.T, hooks demoHooks, args ...string) *demo {
 	return d
 }
 
+// dialLocalhost dials names under localhost on loopback, as browsers and
+// curl resolve them (Go's resolver asks DNS): the demo's framework UIs
+// live at <name>.localhost.
+func dialLocalhost(ctx context.Context, network, addr string) (net.Conn, error) {
+	if host, port, err := net.SplitHostPort(addr); err == nil && strings.HasSuffix(host, ".localhost") {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+// serviceURL is the URL of a framework UI on its own origin in the demo.
+func (d *demo) serviceURL(name string) string {
+	return strings.Replace(d.url, "://localhost:", "://"+name+".localhost:", 1) + "/"
+}
+
 // TestDemo runs the README's first command as a user would and checks
 // what it prints and serves: the URL to open, the CA file that makes it
 // trusted, every member's mode, the leader's WebUI, the dashboard, and
@@ -122,7 +139,7 @@ func TestDemo(t *testing.T) {
 		"  Open       " + d.url + "/\n",
 		"  Trust      " + d.caFile + "\n",
 		"plain-only", "ssl-downgrade", "ssl-only (client cert)",
-		d.url + "/service/marathon/",
+		d.serviceURL("marathon"),
 		"Running until interrupted (Ctrl-C).",
 	} {
 		if !strings.Contains(out, want) {
@@ -133,7 +150,7 @@ func TestDemo(t *testing.T) {
 		"/":                    "data-mesosgate", // the WebUI, with the runtime
 		"/gateway/":            "phase-1",
 		"/gateway/api/cluster": `"client_cert_sent": true`, // the ssl-clientcert agent
-		"/service/marathon/":   "marathon",
+		"/service/marathon/":   "<h1>marathon</h1>",        // redirected to marathon.localhost
 	} {
 		resp, err := d.client.Get(d.url + path)
 		if err != nil {
@@ -146,6 +163,9 @@ func TestDemo(t *testing.T) {
 		}
 		if resp.Proto != "HTTP/2.0" {
 			t.Errorf("GET %s over %s, want HTTP/2.0", path, resp.Proto)
+		}
+		if path == "/service/marathon/" && resp.Request.URL.String() != d.serviceURL("marathon") {
+			t.Errorf("GET %s ended at %s, want the UI's own origin %s", path, resp.Request.URL, d.serviceURL("marathon"))
 		}
 	}
 	for _, a := range d.cluster.Agents() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/x509"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,15 +15,15 @@ import (
 )
 
 // TestDemoBrowserJourney walks the simulated WebUI in Chromium through the
-// demo's gateway over HTTPS, trusting exactly the gateway's certificate:
-// every page, every agent mode, the framework UI, nothing sent to a member
-// directly. Then the plain agent is restarted SSL-only between two loads
+// demo's gateway over HTTPS, trusting the CA file the demo prints as its
+// README says: every page, every agent mode, the framework UI on its own
+// origin (<name>.localhost), nothing sent to a member directly. Then the plain agent is restarted SSL-only between two loads
 // of its page, and back: the browser notices nothing.
 func TestDemoBrowserJourney(t *testing.T) {
 	browser.Require(t)
 	d := startDemo(t, demoHooks{})
-	b := browser.New(t, browser.Options{Trust: []*x509.Certificate{d.cert}})
-	webUIJourney(t, b, d.url, d.cluster, journey{modes: demoAgentModes, shots: "demo"})
+	b := browser.New(t, browser.Options{Authorities: []string{d.caFile}})
+	webUIJourney(t, b, d.url, d.cluster, journey{modes: demoAgentModes, ownOrigins: true, shots: "demo"})
 
 	agent := d.cluster.Agents()[0]
 	b.Network().Reset()
@@ -44,25 +45,29 @@ func TestDemoBrowserJourney(t *testing.T) {
 }
 
 // TestDemoBrowserJourneyDirectLinks walks the same journey with --links
-// direct: the WebUI comes through the gateway, and its links to members
-// point at the members themselves with the scheme each speaks. That works
+// direct, and framework UIs under /service/ (--service-domain=, path
+// mode), trusting exactly the gateway's and the members' certificates: the
+// WebUI comes through the gateway, and its links to members point at the
+// members themselves with the scheme each speaks. That works
 // for the members a browser can reach from an HTTPS page with
 // certificates it trusts: those that speak TLS without demanding a client
 // certificate. (A plain-only member would be mixed content; an
 // ssl-clientcert one wants a certificate the browser does not have.)
 func TestDemoBrowserJourneyDirectLinks(t *testing.T) {
 	browser.Require(t)
-	d := startDemo(t, demoHooks{links: config.LinksDirect})
+	d := startDemo(t, demoHooks{links: config.LinksDirect}, "--service-domain=")
 	b := browser.New(t, browser.Options{Trust: []*x509.Certificate{d.cert, d.member}})
 	webUIJourney(t, b, d.url, d.cluster, journey{modes: []sim.Mode{sim.Downgrade, sim.SSL}, direct: true, shots: "demo-direct"})
 }
 
 // journey says what a journey covers: the agents in modes, links through
-// the gateway or direct, and the screenshots' name prefix.
+// the gateway or direct, framework UIs on origins of their own or under
+// /service/, and the screenshots' name prefix.
 type journey struct {
-	modes  []sim.Mode
-	direct bool
-	shots  string
+	modes      []sim.Mode
+	direct     bool
+	ownOrigins bool
+	shots      string
 }
 
 // webUIJourney is the journey of a user through the simulated WebUI served
@@ -75,8 +80,9 @@ func webUIJourney(t *testing.T, b *browser.Browser, url string, c *sim.Cluster, 
 	b.Navigate(url + "/")
 	b.WaitFor("the home page", `document.querySelector('h1') && document.querySelector('h1').textContent.indexOf('Master') === 0 && document.querySelectorAll('a.webui').length === 3`, 60*time.Second)
 	b.Screenshot(j.shots + "-home")
-	if href := browser.Eval[string](b, `document.querySelector('a.webui').getAttribute('href')`); !strings.HasPrefix(href, "/service/") {
-		t.Errorf("the framework link is %q, not a gateway path", href)
+	href := browser.Eval[string](b, `document.querySelector('a.webui').getAttribute('href')`)
+	if want := serviceLink(url, j.ownOrigins); !want.MatchString(href) {
+		t.Errorf("the framework link is %q, want %s", href, want)
 	}
 
 	browser.Eval[bool](b, `location.hash = '#/agents'; true`)
@@ -105,7 +111,7 @@ func webUIJourney(t *testing.T, b *browser.Browser, url string, c *sim.Cluster, 
 	browser.Eval[bool](b, `document.querySelector('a.sandbox').click(); true`)
 	b.WaitFor("the sandbox listing", `Array.from(document.querySelectorAll('a.file')).some(a => a.textContent === 'stdout')`, 30*time.Second)
 	b.Screenshot(j.shots + "-sandbox-" + agent.Mode().String())
-	href := browser.Eval[string](b, `document.querySelector('a.download').getAttribute('href')`)
+	href = browser.Eval[string](b, `document.querySelector('a.download').getAttribute('href')`)
 	want := "/agent/" + agent.ID() + "/files/download?path="
 	if j.direct {
 		want = "https://" + agent.HostPort() + "/files/download?path="
@@ -133,7 +139,7 @@ func webUIJourney(t *testing.T, b *browser.Browser, url string, c *sim.Cluster, 
 	}
 	browser.Screenshot(t, pailer, j.shots+"-pailer")
 
-	frameworkJourney(t, b, url, c, j.shots)
+	frameworkJourney(t, b, url, c, j.ownOrigins, j.shots)
 
 	if !j.direct {
 		// Nothing went to a member's own address, as the browser saw it
@@ -159,9 +165,21 @@ func webUIJourney(t *testing.T, b *browser.Browser, url string, c *sim.Cluster, 
 	assertNoFailures(t, b)
 }
 
+// serviceLink matches the URL of a framework UI as the gateway's pages
+// link to it: https://<name>.localhost:<port>/ on its own origin, or
+// /service/<name>/ under the gateway's.
+func serviceLink(url string, ownOrigins bool) *regexp.Regexp {
+	if ownOrigins {
+		return regexp.MustCompile(`^` + regexp.QuoteMeta("https://") + `[a-z0-9-]+\.` + regexp.QuoteMeta(strings.TrimPrefix(url, "https://")) + `/$`)
+	}
+	return regexp.MustCompile(`^/service/[a-z0-9-]+/$`)
+}
+
 // frameworkJourney opens a framework's UI from the WebUI's link and uses
-// it: links, a redirect, its cookie, its event stream and WebSocket.
-func frameworkJourney(t *testing.T, b *browser.Browser, url string, c *sim.Cluster, shots string) {
+// it: links, a redirect, its cookie, its event stream and WebSocket. On an
+// origin of its own its links stay there; under /service/ they stay under
+// its prefix.
+func frameworkJourney(t *testing.T, b *browser.Browser, url string, c *sim.Cluster, ownOrigins bool, shots string) {
 	t.Helper()
 	b.Navigate(url + "/")
 	b.WaitFor("the framework links", `document.querySelectorAll('a.webui').length === 3`, 60*time.Second)
@@ -170,11 +188,15 @@ func frameworkJourney(t *testing.T, b *browser.Browser, url string, c *sim.Clust
 	b.WaitFor("the framework's overview with its event stream and WebSocket",
 		`document.getElementById('events') && /^tick \d+$/.test(document.getElementById('events').textContent) && document.getElementById('ws').textContent === 'echo: hello'`, 30*time.Second)
 	b.Screenshot(shots + "-framework")
-	links := browser.Eval[map[string]string](b, `Object.fromEntries(Array.from(document.querySelectorAll('nav a')).map(a => [a.id, new URL(a.href).pathname]))`)
-	for id, path := range links {
-		if !strings.HasPrefix(path, "/service/") {
-			t.Errorf("framework link #%s leads to %s, outside the gateway's /service/", id, path)
+	root := browser.Eval[string](b, `location.origin + location.pathname`) // the UI's root
+	links := browser.Eval[map[string]string](b, `Object.fromEntries(Array.from(document.querySelectorAll('nav a')).map(a => [a.id, a.href]))`)
+	for id, link := range links {
+		if !strings.HasPrefix(link, root) {
+			t.Errorf("framework link #%s leads to %s, outside the UI's %s", id, link, root)
 		}
+	}
+	if own := !strings.HasPrefix(root, url+"/service/"); own != ownOrigins {
+		t.Errorf("the framework UI's root is %s (gateway %s): on an origin of its own %v, want %v", root, url, own, ownOrigins)
 	}
 	info := browser.Eval[map[string]string](b, `fetch(document.getElementById('api').href).then(r => r.json())`)
 	if info["cookie"] == "" || info["x_forwarded_proto"] != "https" {
@@ -183,9 +205,10 @@ func frameworkJourney(t *testing.T, b *browser.Browser, url string, c *sim.Clust
 	browser.Eval[bool](b, `document.getElementById('redirect').click(); true`)
 	waitAcrossNavigation(t, b, "the jobs page after a redirect", `location.pathname.endsWith('/jobs') && document.querySelector('h2') && document.querySelector('h2').textContent === 'Jobs'`)
 	browser.Eval[bool](b, `document.getElementById('home').click(); true`)
-	waitAcrossNavigation(t, b, "the overview from a root-relative link", `/\/service\/[^/]+\/$/.test(location.pathname) && document.querySelector('h2') && document.querySelector('h2').textContent === 'Overview'`)
+	at := func(path string) string { return `location.href === ` + strconv.Quote(root+path) }
+	waitAcrossNavigation(t, b, "the overview from a root-relative link", at("")+` && document.querySelector('h2') && document.querySelector('h2').textContent === 'Overview'`)
 	browser.Eval[bool](b, `document.getElementById('absolute').click(); true`)
-	waitAcrossNavigation(t, b, "the jobs page from an absolute link", `location.pathname.startsWith('/service/') && location.pathname.endsWith('/jobs') && document.querySelector('h2') && document.querySelector('h2').textContent === 'Jobs'`)
+	waitAcrossNavigation(t, b, "the jobs page from an absolute link", at("jobs")+` && document.querySelector('h2') && document.querySelector('h2').textContent === 'Jobs'`)
 }
 
 // waitAcrossNavigation waits for predicate while the tab navigates: a poll

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"io/fs"
 	neturl "net/url"
@@ -198,7 +197,7 @@ func linkText(text string) string {
 func TestDemoWebUIPlaces(t *testing.T) {
 	browser.Require(t)
 	d := startDemo(t, demoHooks{})
-	b := browser.New(t, browser.Options{Trust: []*x509.Certificate{d.cert}, Height: 1000})
+	b := browser.New(t, browser.Options{Authorities: []string{d.caFile}, Height: 1000})
 	agents := d.cluster.Agents()
 	for i, p := range webUIPlaces(d.cluster) {
 		// A different agent at each place: the one demanding a client
@@ -245,7 +244,7 @@ func simPlaceJourney(t *testing.T, b *browser.Browser, d *demo, p place, a *sim.
 	u.click("marathon", `document.querySelector('a[title="`+marathon.ID()+`"]')`)
 	u.wait("marathon's page", `document.querySelector('h1') && document.querySelector('h1').textContent.indexOf('marathon') === 0`)
 	ui := u.popup("marathon's web UI", func() { u.click("its web UI link", `document.querySelector('a.webui')`) })
-	ui.wait("marathon's UI through the gateway", `location.pathname === '/service/marathon/' && document.querySelector('h2') && document.querySelector('h2').textContent === 'Overview'`)
+	ui.wait("marathon's UI on its own origin", `location.href === `+strconv.Quote(d.serviceURL("marathon"))+` && document.querySelector('h2') && document.querySelector('h2').textContent === 'Overview'`)
 	browser.Screenshot(t, ui.ctx, shots+"-framework-ui")
 
 	if got := evalIn[string](u, `location.pathname`); got != p.path {
@@ -287,7 +286,7 @@ func TestDemoRealWebUIPlaces(t *testing.T) {
 				t.Fatalf("MESOSGATE_MESOS_WEBUI: %v", err)
 			}
 			d := startDemo(t, demoHooks{}, "--webui-dir", dir)
-			b := browser.New(t, browser.Options{Trust: []*x509.Certificate{d.cert}, Height: 1000})
+			b := browser.New(t, browser.Options{Authorities: []string{d.caFile}, Height: 1000})
 			agents := d.cluster.Agents()
 			var rows []string
 			for i, p := range webUIPlaces(d.cluster) {
@@ -511,15 +510,15 @@ func realPlaceJourney(t *testing.T, b *browser.Browser, d *demo, p place, a *sim
 			u := as(t, b)
 			u.click("marathon", linkTo(`^#\/frameworks\/`+marathon.ID()+`\/?$`))
 			u.wait("marathon's web UI link", linkText(marathon.WebUIURL()))
-			if href := evalIn[string](u, linkText(marathon.WebUIURL())+`.getAttribute('href')`); href != "/service/marathon/" {
-				t.Errorf("the web UI link is %q, want /service/marathon/", href)
+			if href := evalIn[string](u, linkText(marathon.WebUIURL())+`.getAttribute('href')`); href != d.serviceURL("marathon") {
+				t.Errorf("the web UI link is %q, want %s", href, d.serviceURL("marathon"))
 			}
 			b.Screenshot(shots + "-framework")
 		}},
 		step{"web UI link", func(t *testing.T) {
 			u := as(t, b)
 			u.click("marathon's web UI link", linkText(marathon.WebUIURL()))
-			u.wait("marathon's UI through the gateway", `location.pathname === '/service/marathon/' && document.querySelector('h2') && document.querySelector('h2').textContent === 'Overview'`)
+			u.wait("marathon's UI on its own origin", `location.href === `+strconv.Quote(d.serviceURL("marathon"))+` && document.querySelector('h2') && document.querySelector('h2').textContent === 'Overview'`)
 		}},
 	)
 

@@ -560,6 +560,17 @@ func TestDemo(t *testing.T) {
 	if g.Refresh != DefaultRefresh || g.StaleHardLimit != DefaultStaleHardLimit || g.IdleTimeout != DefaultIdleTimeout {
 		t.Errorf("demo defaults missing: %+v", g)
 	}
+	// Framework UIs on <name>.localhost by default; an empty value puts
+	// them back under /service/ (path mode), as for serve.
+	if g.ServiceDomain != DefaultDemoServiceDomain || g.ServicePort != "" {
+		t.Errorf("demo's service domain %q port %q, want %q", g.ServiceDomain, g.ServicePort, DefaultDemoServiceDomain)
+	}
+	if g := loadGateway(t, "demo", []string{"--service-domain="}, baseEnv()); g.ServiceDomain != "" {
+		t.Errorf("demo --service-domain= gives %q, want path mode", g.ServiceDomain)
+	}
+	if g := loadGateway(t, "serve", []string{"--master", "m:5050", "--service-domain", "apps.example.com:443"}, baseEnv()); g.ServiceDomain != "apps.example.com" || g.ServicePort != "443" {
+		t.Errorf("serve --service-domain apps.example.com:443 gives %q port %q", g.ServiceDomain, g.ServicePort)
+	}
 	if _, err := Load("demo", []string{"--master", "m:5050"}, baseEnv()); err == nil || !strings.Contains(err.Error(), "unknown flag --master: mesosgate demo has no such flag") {
 		t.Errorf("demo accepts --master: %v", err)
 	}

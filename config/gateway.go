@@ -301,7 +301,7 @@ func (g *Gateway) defineDemo(s *set) []string {
 	g.defineServerNames(s)
 	g.defineDataDir(s)
 	g.defineWebUI(s)
-	g.defineServiceDomain(s, "")
+	g.defineServiceDomain(s, DefaultDemoServiceDomain)
 	s.add(boolSetting(&g.AllowWrites, "allow-writes", "let everyone change the simulated cluster through the gateway (writes are refused otherwise)"))
 	g.defineLogs(s)
 	g.applyDefaults()
@@ -332,7 +332,7 @@ func (g *Gateway) defineWebUI(s *set) {
 
 func (g *Gateway) defineServiceDomain(s *set, def string) {
 	s.add(&setting{flag: "service-domain", placeholder: "DOMAIN[:PORT]", def: def,
-		usage: "serve each framework UI on an origin of its own, https://<name>.DOMAIN/ (a wildcard DNS name pointing at the gateway; PORT: the port browsers use, default --listen's); default: under /service/<name>/",
+		usage: "serve each framework UI on an origin of its own, https://<name>.DOMAIN/ (a wildcard DNS name pointing at the gateway; PORT: the port browsers use, default --listen's); empty: under /service/<name>/ on the gateway's origin",
 		parse: serviceDomainParser(&g.ServiceDomain, &g.ServicePort),
 		show: func() string {
 			if g.ServicePort != "" {

@@ -342,6 +342,10 @@ func serviceAllowParser(p *[]string) func(string) error {
 // an optional port.
 func serviceDomainParser(domain, port *string) func(string) error {
 	return func(v string) error {
+		if v == "" {
+			*domain, *port = "", "" // path mode: /service/<name>/
+			return nil
+		}
 		d, p := v, ""
 		if h, pp, err := net.SplitHostPort(v); err == nil {
 			if err := checkPort(pp); err != nil {

@@ -33,6 +33,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 )
 
 // Options configure a Browser. The zero value works for plain-HTTP pages.
@@ -42,6 +43,12 @@ type Options struct {
 	// TLS page with any other certificate fails to load, as it would for a
 	// user. Nil trusts nothing beyond the system.
 	Trust []*x509.Certificate
+	// Authorities are CA certificate files (PEM) Chromium trusts as a
+	// user who imported them would: certutil writes them into the NSS
+	// database of a home directory of this browser's own, so every name
+	// they sign loads (framework UIs' hosts certified on demand
+	// included). Needs certutil (Debian's libnss3-tools).
+	Authorities []string
 	// Width and Height size the window; zero means 1280x900.
 	Width, Height int
 	// Flags are extra Chromium switches, name to value (true for a switch
@@ -106,6 +113,9 @@ func New(t testing.TB, o Options) *Browser {
 	if len(o.Trust) > 0 {
 		flags = append(flags, chromedp.Flag("ignore-certificate-errors-spki-list", SPKIList(o.Trust)))
 	}
+	if len(o.Authorities) > 0 {
+		flags = append(flags, chromedp.Env("HOME="+trustingHome(t, o.Authorities)))
+	}
 	for name, value := range o.Flags {
 		flags = append(flags, chromedp.Flag(name, value))
 	}
@@ -122,6 +132,28 @@ func New(t testing.TB, o Options) *Browser {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return b
+}
+
+// trustingHome returns a new home directory whose NSS database, which
+// Chromium on Linux reads at $HOME/.pki/nssdb, trusts the CA files.
+func trustingHome(t testing.TB, caFiles []string) string {
+	t.Helper()
+	certutil := testsupport.Command(t, "certutil", "libnss3-tools")
+	home := t.TempDir()
+	dir := filepath.Join(home, ".pki", "nssdb")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) {
+		if out, err := exec.Command(certutil, append([]string{"-d", "sql:" + dir}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("certutil %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("-N", "--empty-password")
+	for i, f := range caFiles {
+		run("-A", "-t", "C,,", "-n", fmt.Sprintf("test CA %d", i+1), "-i", f)
+	}
+	return home
 }
 
 // SPKIList returns the value of Chromium's --ignore-certificate-errors-spki-list
