@@ -3,7 +3,6 @@ package upstream
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -34,11 +33,10 @@ func TestMain(m *testing.M) {
 			return nil, err
 		}
 		testPKI, err = sim.NewPKI(dir)
+		closeZK, _ := zkServer.Setup()
 		return func() {
 			os.RemoveAll(dir)
-			if err := zkServer.Close(); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-			}
+			closeZK()
 		}, err
 	})
 }

@@ -395,6 +395,17 @@ func (sh *Shared) Server(t testing.TB) *Server {
 	return sh.srv
 }
 
+// Setup fits testsupport.Main's setup: nothing to start (the first test
+// that asks starts the server), and a teardown that closes the server,
+// printing what went wrong.
+func (sh *Shared) Setup() (teardown func(), err error) {
+	return func() {
+		if err := sh.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}, nil
+}
+
 // Close stops the shared server if it was started; call it from TestMain
 // after m.Run.
 func (sh *Shared) Close() error {
