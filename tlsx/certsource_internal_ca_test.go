@@ -2,12 +2,10 @@ package tlsx
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/caddyserver/certmagic"
@@ -25,29 +23,13 @@ import (
 // alone accepts any of them.
 func TestInternalSharedStorage(t *testing.T) {
 	shared := &certmagic.FileStorage{Path: t.TempDir()}
-	srcs := make([]*ManagedSource, 3)
-	errs := make([]error, 3)
-	dirs := make([]string, 3)
-	var wg sync.WaitGroup
-	for i := range srcs {
-		dirs[i] = t.TempDir()
-		wg.Go(func() {
-			srcs[i], errs[i] = NewInternalSource(InternalOptions{DataDir: dirs[i], Storage: shared, Names: []string{"localhost"},
-				IPs: []netip.Addr{loopback}, Logger: slog.New(slog.DiscardHandler)})
-			if errs[i] == nil {
-				errs[i] = srcs[i].Start(context.Background())
-			}
-		})
+	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
+	var opts []InternalOptions
+	for _, dir := range dirs {
+		opts = append(opts, InternalOptions{DataDir: dir, Storage: shared, Names: []string{"localhost"},
+			IPs: []netip.Addr{loopback}, Logger: slog.New(slog.DiscardHandler)})
 	}
-	wg.Wait()
-	for i, err := range errs {
-		if srcs[i] != nil {
-			t.Cleanup(func() { srcs[i].Close() })
-		}
-		if err != nil {
-			t.Fatalf("gateway %d: %v", i, err)
-		}
-	}
+	srcs := startTogether(t, opts...)
 	ca := srcs[0].CA()
 	for i, src := range srcs {
 		if !src.CA().Cert.Equal(ca.Cert) {
