@@ -1,8 +1,10 @@
 // Package testsupport is what mesosgate's tests share across packages: a
 // log buffer safe for concurrent writers, waiting on a condition with a
 // deadline (never a sleep as synchronisation), the goroutine-leak check
-// every package's TestMain runs, and the rule for a missing command-line
-// peer (skip outside CI, fail under CI=true). It is imported by tests only.
+// every package's TestMain runs, the rule for a missing command-line
+// peer (skip outside CI, fail under CI=true), and the ACME peers (Pebble
+// and a DNS server for its validation, pebble.go). It is imported by tests
+// only.
 package testsupport
 
 import (
