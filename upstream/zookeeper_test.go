@@ -33,39 +33,6 @@ func zkSim(t *testing.T, srv *zktest.Server, creds, gatewayCreds string, opts si
 	return sc, &u
 }
 
-// rawZK is a ZooKeeper session for writing znodes the way no master
-// would, with digest credentials when creds is set.
-func rawZK(t *testing.T, srv *zktest.Server, creds string) *zk.Conn {
-	t.Helper()
-	conn, events, err := zk.Connect([]string{srv.Addr()}, 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(zkQuiet{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(conn.Close)
-	deadline := time.After(20 * time.Second)
-	for conn.State() != zk.StateHasSession {
-		select {
-		case <-events:
-		case <-deadline:
-			t.Fatalf("no ZooKeeper session with %s", srv.Addr())
-		}
-	}
-	go func() {
-		for range events {
-		}
-	}()
-	if creds != "" {
-		if err := conn.AddAuth("digest", []byte(creds)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return conn
-}
-
-type zkQuiet struct{}
-
-func (zkQuiet) Printf(string, ...any) {}
-
 // masterIDs lists the ids of a snapshot's masters, leader first.
 func masterIDs(s *Snapshot) []string {
 	var ids []string
@@ -260,7 +227,7 @@ func TestZKOutage(t *testing.T) {
 func TestZKDigest(t *testing.T) {
 	srv := zkServer.Server(t)
 	path := zktest.Path(t)
-	conn := rawZK(t, srv, "mesos:right-secret")
+	conn := srv.Client(t, "mesos:right-secret")
 	if _, err := conn.Create("/test", nil, 0, zk.WorldACL(zk.PermAll)); err != nil && err != zk.ErrNodeExists {
 		t.Fatal(err)
 	}
@@ -309,7 +276,7 @@ func TestZKDigest(t *testing.T) {
 func TestZKGarbage(t *testing.T) {
 	srv := zkServer.Server(t)
 	path := zktest.Path(t)
-	conn := rawZK(t, srv, "")
+	conn := srv.Client(t, "")
 	for _, p := range []string{"/test", path} {
 		if _, err := conn.Create(p, nil, 0, zk.WorldACL(zk.PermAll)); err != nil && err != zk.ErrNodeExists {
 			t.Fatal(err)
