@@ -111,7 +111,7 @@ func (c *Cluster) showMasters() string {
 // zk:// URL, whose servers are separated by commas too: it runs to the
 // end of the value.
 func splitMasters(v string) []string {
-	i := strings.Index(strings.ToLower(v), "zk://")
+	i := indexSchemeFold(v, "zk://")
 	if i < 0 {
 		return splitList(v)
 	}
@@ -121,6 +121,17 @@ func splitMasters(v string) []string {
 // hasSchemeFold reports whether v starts with scheme, in any case.
 func hasSchemeFold(v, scheme string) bool {
 	return len(v) >= len(scheme) && strings.EqualFold(v[:len(scheme)], scheme)
+}
+
+// indexSchemeFold returns where scheme first appears in v, in any case, or
+// -1. (strings.ToLower would move the bytes of invalid UTF-8.)
+func indexSchemeFold(v, scheme string) int {
+	for i := range len(v) {
+		if hasSchemeFold(v[i:], scheme) {
+			return i
+		}
+	}
+	return -1
 }
 
 // parseMaster reads one master address: http://host:port,

@@ -192,3 +192,40 @@ func TestStorage(t *testing.T) {
 		})
 	}
 }
+
+// FuzzMasters: any --master value gives masters by address or a ZooKeeper
+// group, never both, or errors; the ZooKeeper password appears neither in
+// an error nor in the printed settings.
+func FuzzMasters(f *testing.F) {
+	for _, seed := range []string{
+		"zk://u:hunter22@zk1:2181,zk2:2181/mesos", "m1:5050,https://m2", "ZK://zk1:2181/a/b/", "m1:5050,zk://u:hunter22@zk1:2181/x",
+		"zk://@zk1:2181/x", "zk://zk1:2181,,zk2:2181/mesos", "file:///nonexistent", "zk://zk1:2181/", "zk://u:pw@zk1:2181",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		g, err := Load("config", []string{"--master", v}, []string{"HOME=/home/op"})
+		secret := ""
+		if i := indexSchemeFold(v, "zk://"); i >= 0 {
+			if u, perr := zookeeper.ParseURL(v[i:]); perr == nil && len(u.Password) >= 6 {
+				secret = ":" + u.Password + "@"
+			}
+		}
+		if err != nil {
+			if secret != "" && strings.Contains(err.Error(), secret) {
+				t.Errorf("the error shows the password: %v", err)
+			}
+			return
+		}
+		if g.UsesZooKeeper() && len(g.Masters) > 0 {
+			t.Errorf("%q gives both ZooKeeper %v and masters %v", v, g.ZooKeeper, g.Masters)
+		}
+		var out strings.Builder
+		if err := g.Print(&out); err != nil {
+			t.Fatal(err)
+		}
+		if g.UsesZooKeeper() && g.ZooKeeper.Password != "" && strings.Contains(out.String(), ":"+g.ZooKeeper.Password+"@") {
+			t.Errorf("the printed settings show the password of %q", v)
+		}
+	})
+}
