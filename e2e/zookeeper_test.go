@@ -150,6 +150,12 @@ func TestZKRestartUnderGateway(t *testing.T) {
 	if _, page := get(t, gw, "/gateway/"); !strings.Contains(page, "ZooKeeper group cannot be read") {
 		t.Errorf("the dashboard does not say ZooKeeper cannot be read")
 	}
+	if browser.Path() != "" { // the page as an operator sees it
+		b := browser.New(t, browser.Options{Trust: []*x509.Certificate{gw.cert}})
+		b.Navigate(gw.url + "/gateway/")
+		b.WaitFor("the dashboard's ZooKeeper alert", `document.body.innerText.indexOf("The masters' ZooKeeper group cannot be read") >= 0`, 30*time.Second)
+		b.Screenshot("zk-outage-dashboard")
+	}
 
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
