@@ -4,9 +4,10 @@
 
 GO        ?= go
 # Packages Debian must provide for the real-peer tests: the openssl and curl
-# command-line tools, a headless browser, and NSS's certutil (to trust the
-# internal CA in Chromium as the README tells users to).
-DEB_TOOLS ?= openssl:openssl curl:curl chromium:chromium certutil:libnss3-tools
+# command-line tools, a headless browser, NSS's certutil (to trust the
+# internal CA in Chromium as the README tells users to), and systemd's
+# systemd-analyze (to check deploy/mesosgate.service).
+DEB_TOOLS ?= openssl:openssl curl:curl chromium:chromium certutil:libnss3-tools systemd-analyze:systemd
 # Packages checked by a file they install rather than a command on the PATH:
 # ZooKeeper's server (the zookeeper package, which brings Java), run by
 # zookeeper/zktest for the ZooKeeper discovery and storage tests.

@@ -47,11 +47,11 @@ func runDemo(ctx context.Context, args, environ []string, stdout, stderr io.Writ
 	// one file to trust covers the demo (the members too, for
 	// --links direct) and the ssl-clientcert agent accepts the gateway's
 	// own client certificate.
-	src, err := server.CertificateSource(g, log)
+	src, closeSrc, err := server.CertificateSource(ctx, g, log)
 	if err != nil {
 		return failed("demo", err, stderr, 2)
 	}
-	defer src.Close()
+	defer closeSrc()
 	opts := demoCluster(g.WebUIDir, log)
 	opts.CA = src.CA()
 	cluster, err := sim.Start(opts)

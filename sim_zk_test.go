@@ -15,8 +15,8 @@ import (
 // TestSimZK: `mesosgate sim --zk` registers the masters in ZooKeeper, and
 // the leader it prints is the one ZooKeeper elects.
 func TestSimZK(t *testing.T) {
-	srv := zktest.Start(t)
-	url := srv.URL("/mesos")
+	srv := zkServer.Server(t)
+	url := srv.URL(zktest.Path(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr testsupport.Buffer

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/mesosgate/mesosgate/tlsx"
+	"github.com/mesosgate/mesosgate/zookeeper"
 )
 
 // Cluster is what the commands that talk to a Mesos cluster (serve,
@@ -14,9 +15,16 @@ import (
 // configuration in one place.
 type Cluster struct {
 	// Masters are the configured masters, in the order given. serve,
-	// probe and certs need at least one; demo fills them from the
-	// simulated cluster.
+	// probe and certs need at least one, or ZooKeeper; demo fills them
+	// from the simulated cluster.
 	Masters []Master
+	// ZooKeeper, when it names servers, is the ZooKeeper group the
+	// masters join (--master zk://...): they are found there instead, and
+	// Masters is empty. Its String hides the password.
+	ZooKeeper zookeeper.URL
+	// MasterFile is the file:///path --master named, "" for none: the
+	// masters (or ZooKeeper) came from its content, read once by Load.
+	MasterFile string
 	// MasterCredentials is the --master-credentials file, "" for none;
 	// MasterCredential is what Load read from it: the principal and secret
 	// the gateway's own requests to masters authenticate with (browsers'
@@ -56,7 +64,7 @@ type Cluster struct {
 // at least one master, the SSL files, the credentials file. It returns
 // the warnings about the settings, libprocess's included.
 func (c *Cluster) checkCluster(s *set, command string) []string {
-	requireMasters(s, c.Masters, command)
+	requireMasters(s, c, command)
 	checkVersions(s, c.TLS)
 	checkKeyPair(s, c.TLS)
 	checkSSLFiles(s, c.TLS)

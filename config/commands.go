@@ -40,7 +40,7 @@ func LoadProbe(args, environment []string) (*Probe, error) {
 }
 
 func (p *Probe) define(s *set) []string {
-	defineMasters(s, &p.Masters)
+	defineMasters(s, &p.Cluster)
 	s.add(&setting{flag: "json", boolean: true, def: "false",
 		usage: "print JSON (phase, next steps, members) instead of a table",
 		parse: boolParser(&p.JSON), show: func() string { return strconv.FormatBool(p.JSON) }})
@@ -91,7 +91,7 @@ func LoadCerts(args, environment []string) (*Certs, error) {
 }
 
 func (c *Certs) define(s *set) []string {
-	defineMasters(s, &c.Masters)
+	defineMasters(s, &c.Cluster)
 	s.add(&setting{flag: "out", placeholder: "DIR",
 		usage: "directory the CA, the certificate and its key are written to (created when missing)",
 		parse: pathParser(&c.Out), show: func() string { return orNone(c.Out) }})
@@ -295,19 +295,5 @@ func modeParser(p *[]string) func(string) error {
 			}
 		}
 		return fmt.Errorf("unknown mode; use %s", orList(SimModes()))
-	}
-}
-
-// defineMasters registers --master.
-func defineMasters(s *set, p *[]Master) {
-	s.add(&setting{flag: "master", placeholder: "URL", multi: true,
-		usage: "a master: http://host:port, https://host:port, or host:port to find the scheme by probing (repeat or separate with commas)",
-		parse: masterParser(p), redact: redactURL, show: func() string { return joinMasters(*p) }})
-}
-
-// requireMasters reports a missing --master.
-func requireMasters(s *set, masters []Master, command string) {
-	if len(masters) == 0 && s.ok("master") {
-		s.fail("--master is required: give the masters' addresses, e.g. mesosgate %s --master http://master1:5050,http://master2:5050 (or set MESOSGATE_MASTER)", command)
 	}
 }

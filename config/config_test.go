@@ -321,7 +321,7 @@ func TestValidation(t *testing.T) {
 		{"listen port out of range", "config", nil, []string{"MESOSGATE_LISTEN=:70000"}, []string{`MESOSGATE_LISTEN=":70000": port "70000"`}},
 		{"master without port", "config", []string{"--master", "m1"}, nil, []string{`--master="m1": not a master address|host:port`}},
 		{"master with port 0", "config", []string{"--master", "m1:0"}, nil, []string{`--master="m1:0": port "0" is not a number from 1 to 65535`}},
-		{"master scheme", "config", []string{"--master", "ftp://m1:21"}, nil, []string{`--master="ftp://m1:21": scheme "ftp" is not http or https`}},
+		{"master scheme", "config", []string{"--master", "ftp://m1:21"}, nil, []string{`--master="ftp://m1:21": scheme "ftp" is not http, https, zk or file`}},
 		{"master path", "config", []string{"--master", "http://m1:5050/master/state"}, nil, []string{"remove the path"}},
 		{"master query", "config", []string{"--master", "http://m1:5050?x=1"}, nil, []string{"remove the path, query or fragment"}},
 		{"master given twice", "config", []string{"--master", "http://m1:5050,https://m1:5050"}, nil, []string{`--master="https://m1:5050": master m1:5050 is given twice`}},

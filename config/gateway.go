@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mesosgate/mesosgate/tlsx"
+	"github.com/mesosgate/mesosgate/zookeeper"
 )
 
 // Defaults of the gateway's settings, for a Gateway made without Load:
@@ -30,6 +31,8 @@ const (
 	// DefaultACMECA is Let's Encrypt's production directory, certmagic's
 	// default too.
 	DefaultACMECA = "https://acme-v02.api.letsencrypt.org/directory"
+	// StorageDataDir is --storage's default: files under --data-dir.
+	StorageDataDir = "data-dir"
 )
 
 // LinkMode is --links: how links to members are rewritten.
@@ -140,6 +143,13 @@ type Gateway struct {
 	// defaults it to $XDG_DATA_HOME/mesosgate or
 	// ~/.local/share/mesosgate; "" means the same.
 	DataDir string
+	// Storage, when it names servers, keeps the internal CA, the
+	// certificates, the ACME account and their locks in ZooKeeper under
+	// its path instead of DataDir (--storage zk://...): every gateway
+	// given the same URL shares them, without a shared disk. The zero
+	// value (--storage data-dir) keeps them in DataDir. Its String hides
+	// the password.
+	Storage zookeeper.URL
 	// ACME is used when CertSource is CertACME.
 	ACME ACME
 	// ServiceDomain, if set, serves every framework UI on an origin of its
@@ -389,6 +399,10 @@ func (g *Gateway) defineCerts(s *set) {
 		show:  func() string { return string(g.CertSource) }})
 	g.defineServerNames(s)
 	g.defineDataDir(s)
+	s.add(&setting{flag: "storage", placeholder: "data-dir|zk://...", def: StorageDataDir,
+		usage: "where the internal CA and the certificates are kept: data-dir (files under --data-dir), or ZooKeeper, " +
+			"zk://[user:password@]host:port[,host:port...]/path, shared by every gateway given the same URL",
+		parse: storageParser(&g.Storage), redact: zookeeper.RedactURL, show: func() string { return g.showStorage() }})
 	s.add(&setting{flag: "acme-ca", placeholder: "URL", def: DefaultACMECA,
 		usage: "ACME directory URL (a public CA, or a private one such as Pebble)",
 		parse: httpsURLParser(&g.ACME.CA), redact: redactURL, show: func() string { return g.ACME.CA }})
@@ -404,7 +418,7 @@ func (g *Gateway) defineCerts(s *set) {
 }
 
 func (g *Gateway) defineCluster(s *set) {
-	defineMasters(s, &g.Masters)
+	defineMasters(s, &g.Cluster)
 	s.add(&setting{flag: "links", placeholder: "proxy|direct", def: string(LinksProxy),
 		usage: "proxy: every member page through the gateway; direct: links point at members with the scheme each speaks",
 		parse: enumParser(&g.Links, LinksProxy, LinksDirect), show: func() string { return string(g.Links) }})
@@ -429,6 +443,36 @@ func (g *Gateway) defineLogs(s *set) {
 	s.add(&setting{flag: "log-level", placeholder: "debug|info|warn|error", def: "info",
 		usage: "lowest level logged", parse: levelParser(&g.LogLevel),
 		show: func() string { return strings.ToLower(g.LogLevel.String()) }})
+}
+
+// SharedStorage reports whether certificates are kept in ZooKeeper
+// (--storage zk://...) rather than in DataDir.
+func (g *Gateway) SharedStorage() bool { return len(g.Storage.Servers) > 0 }
+
+func (g *Gateway) showStorage() string {
+	if g.SharedStorage() {
+		return g.Storage.String()
+	}
+	return StorageDataDir
+}
+
+// storageParser reads --storage: data-dir, or a zk:// URL.
+func storageParser(p *zookeeper.URL) func(string) error {
+	return func(v string) error {
+		if v == StorageDataDir {
+			*p = zookeeper.URL{}
+			return nil
+		}
+		if !hasSchemeFold(v, "zk://") {
+			return fmt.Errorf("unknown storage; use %s (files under --data-dir) or a ZooKeeper URL such as zk://zk1:2181,zk2:2181/mesosgate", StorageDataDir)
+		}
+		u, err := zookeeper.ParseURL(v)
+		if err != nil {
+			return err
+		}
+		*p = u
+		return nil
+	}
 }
 
 // durationSetting is a duration flag of at least min.

@@ -110,62 +110,6 @@ func checkPort(port string) error {
 	return nil
 }
 
-// masterParser reads one master: http://host:port, https://host:port or a
-// bare host:port. Paths, queries and credentials are refused: the gateway
-// addresses masters' endpoints itself, and members' credentials come from
-// the browser (SPEC section 5), never from a flag that `config` prints.
-func masterParser(p *[]Master) func(string) error {
-	return func(v string) error {
-		m, err := parseMaster(v)
-		if err != nil {
-			return err
-		}
-		for _, have := range *p {
-			if have.Address == m.Address {
-				return fmt.Errorf("master %s is given twice; give each master once", m.Address)
-			}
-		}
-		*p = append(*p, m)
-		return nil
-	}
-}
-
-func parseMaster(v string) (Master, error) {
-	if !strings.Contains(v, "://") {
-		host, port, err := net.SplitHostPort(v)
-		if err != nil || host == "" {
-			return Master{}, errors.New("not a master address; write http://host:port, https://host:port or host:port (e.g. master1:5050)")
-		}
-		if err := checkPort(port); err != nil || port == "0" {
-			return Master{}, fmt.Errorf("port %q is not a number from 1 to 65535", port)
-		}
-		return Master{Address: v}, nil
-	}
-	u, err := url.Parse(v)
-	if err != nil {
-		return Master{}, errors.New("not a URL; write http://host:port, https://host:port or host:port")
-	}
-	if u.User != nil {
-		return Master{}, errors.New("credentials do not belong in a master URL (the browser's Authorization header reaches members unchanged); remove user:password@")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return Master{}, fmt.Errorf("scheme %q is not http or https; write http://host:port, https://host:port or host:port", u.Scheme)
-	}
-	if u.Hostname() == "" {
-		return Master{}, errors.New("no host; write it like http://master1:5050")
-	}
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return Master{}, errors.New("a master is addressed by scheme, host and port only; remove the path, query or fragment")
-	}
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	} else if err := checkPort(port); err != nil || port == "0" {
-		return Master{}, fmt.Errorf("port %q is not a number from 1 to 65535", port)
-	}
-	return Master{Scheme: u.Scheme, Address: net.JoinHostPort(u.Hostname(), port)}, nil
-}
-
 // httpsURLParser accepts an https:// URL (an ACME directory).
 func httpsURLParser(p *string) func(string) error {
 	return func(v string) error {
@@ -297,14 +241,6 @@ func defaultDataDir(env environ) (string, bool) {
 
 func joinOrNone(list []string) string {
 	return orNone(strings.Join(list, ","))
-}
-
-func joinMasters(ms []Master) string {
-	names := make([]string, len(ms))
-	for i, m := range ms {
-		names[i] = m.String()
-	}
-	return joinOrNone(names)
 }
 
 func joinPrefixes(ps []netip.Prefix) string {

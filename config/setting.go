@@ -63,6 +63,9 @@ type setting struct {
 	// multi settings may be given several times and as comma-separated
 	// lists; the values accumulate.
 	multi bool
+	// split, if set, splits a multi setting's value into items instead
+	// of splitList (a zk:// URL holds commas of its own).
+	split func(value string) []string
 	// boolean settings may be given as a bare --flag.
 	boolean bool
 	// parse applies one value (one list item for multi settings). Its
@@ -208,7 +211,10 @@ func (s *set) apply(st *setting, values []string) {
 	}
 	for _, value := range values {
 		items := []string{value}
-		if st.multi {
+		switch {
+		case st.split != nil:
+			items = st.split(value)
+		case st.multi:
 			items = splitList(value)
 		}
 		for _, item := range items {

@@ -18,7 +18,7 @@ import (
 // settings as the user wrote them.
 func (g *Gateway) validate(s *set, needMasters bool) {
 	if needMasters {
-		requireMasters(s, g.Masters, "serve")
+		requireMasters(s, &g.Cluster, "serve")
 	}
 	g.resolveCertSource(s)
 	checkVersions(s, g.FrontSSL())
@@ -83,7 +83,12 @@ func (g *Gateway) resolveCertSource(s *set) {
 		}
 		s.fail("%s is set but the front's certificate comes from %s, not the internal CA; %s", s.name("server-name"), g.CertSource, hint)
 	}
-	if (g.CertSource == CertInternal || g.CertSource == CertACME) && g.DataDir == "" {
+	managed := g.CertSource == CertInternal || g.CertSource == CertACME
+	if g.SharedStorage() && (!managed || g.TLS.Enabled == tlsx.Off) && s.ok("storage") {
+		s.fail("%s is set but the front's certificate comes from %s, which keeps nothing in storage; remove it, or choose --cert-source internal or acme",
+			s.name("storage"), g.CertSource)
+	}
+	if managed && g.DataDir == "" && !g.SharedStorage() {
 		s.fail("--data-dir has no default here (neither XDG_DATA_HOME nor HOME is an absolute path): give --data-dir for the %s certificate source", g.CertSource)
 	}
 }

@@ -24,14 +24,18 @@ import (
 
 	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/tlsx"
+	"github.com/mesosgate/mesosgate/zookeeper/zktest"
 )
 
-// binary is the mesosgate command built for the package's tests, and pki
-// the certificates every cluster of the package shares.
+// binary is the mesosgate command built for the package's tests, pki
+// the certificates every cluster of the package shares, and zkServer the
+// ZooKeeper its tests share (started by the first that asks; tests that
+// stop ZooKeeper start their own).
 var (
-	binary  string
-	pki     *sim.PKI
-	workDir string
+	binary   string
+	pki      *sim.PKI
+	workDir  string
+	zkServer zktest.Shared
 )
 
 func TestMain(m *testing.M) {
@@ -42,6 +46,7 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(workDir)
+		defer zkServer.Close()
 		binary = filepath.Join(workDir, "mesosgate")
 		build := exec.Command("go", "build", "-o", binary, "github.com/mesosgate/mesosgate")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
@@ -63,8 +68,14 @@ type gateway struct {
 	url    string // https://localhost:port
 	client *http.Client
 	stderr *testsupport.Buffer
-	// cert is the front's certificate: what a browser is told to trust.
+	// cert is the front's certificate: what a browser is told to trust;
+	// nil with gatewayOptions.OwnCert.
 	cert *x509.Certificate
+	// home is the process's HOME: its default data directory is
+	// home/.local/share/mesosgate.
+	home string
+	// started is how long the process took from its start to readiness.
+	started time.Duration
 }
 
 // gatewayOptions add to what startGateway runs the gateway with.
@@ -73,6 +84,9 @@ type gatewayOptions struct {
 	Env []string
 	// Args are extra command-line arguments after --master and --listen.
 	Args []string
+	// Master, if set, is --master (zk://...); "" gives the cluster's
+	// masters by address.
+	Master string
 	// Listen is the front's address; "" means 127.0.0.1:0 (any free
 	// port). A test that must name the port before the gateway starts
 	// (an OIDC redirect URL) picks one with freePort.
@@ -81,6 +95,13 @@ type gatewayOptions struct {
 	// readiness check included): for a front that demands one. Nil
 	// presents none.
 	ClientCert *tls.Certificate
+	// OwnCert leaves the front's certificate to the source Args choose
+	// (internal, acme) instead of the cluster CA's: client then trusts
+	// any certificate, for the readiness checks; tests check what is
+	// served themselves.
+	OwnCert bool
+	// ServerName is the name client asks for (SNI); "" means localhost.
+	ServerName string
 }
 
 // startGateway runs `mesosgate serve` in front of c's masters with a front
@@ -103,22 +124,26 @@ func startGatewayWith(tb testing.TB, c *sim.Cluster, o gatewayOptions) *gateway 
 	if err := leaf.WriteFiles(certFile, keyFile); err != nil {
 		tb.Fatal(err)
 	}
-	var masters []string
-	for _, m := range c.Masters() {
-		masters = append(masters, m.Addr())
+	master, listen := o.Master, o.Listen
+	if master == "" {
+		var masters []string
+		for _, m := range c.Masters() {
+			masters = append(masters, m.Addr())
+		}
+		master = strings.Join(masters, ",")
 	}
-	listen := o.Listen
 	if listen == "" {
 		listen = "127.0.0.1:0"
 	}
-	cmd := exec.Command(binary, append([]string{"serve", "--master", strings.Join(masters, ","), "--listen", listen}, o.Args...)...)
-	cmd.Env = append([]string{
-		"HOME=" + dir,
-		"PATH=" + os.Getenv("PATH"),
-		"LIBPROCESS_SSL_CERT_FILE=" + certFile,
-		"LIBPROCESS_SSL_KEY_FILE=" + keyFile,
-	}, o.Env...)
-	g := &gateway{cmd: cmd, stderr: &testsupport.Buffer{}, cert: leaf.Cert}
+	cmd := exec.Command(binary, append([]string{"serve", "--master", master, "--listen", listen}, o.Args...)...)
+	cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH")}
+	g := &gateway{cmd: cmd, stderr: &testsupport.Buffer{}, home: dir}
+	if !o.OwnCert {
+		cmd.Env = append(cmd.Env, "LIBPROCESS_SSL_CERT_FILE="+certFile, "LIBPROCESS_SSL_KEY_FILE="+keyFile)
+		g.cert = leaf.Cert
+	}
+	cmd.Env = append(cmd.Env, o.Env...) // the test's own settings win
+	begin := time.Now()
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
@@ -159,6 +184,9 @@ func startGatewayWith(tb testing.TB, c *sim.Cluster, o gatewayOptions) *gateway 
 	roots := x509.NewCertPool()
 	roots.AddCert(pki.CA.Cert)
 	cfg := &tls.Config{RootCAs: roots, ServerName: "localhost"}
+	if o.OwnCert {
+		cfg = &tls.Config{InsecureSkipVerify: true, ServerName: o.ServerName}
+	}
 	if o.ClientCert != nil {
 		cfg.Certificates = []tls.Certificate{*o.ClientCert}
 	}
@@ -172,6 +200,7 @@ func startGatewayWith(tb testing.TB, c *sim.Cluster, o gatewayOptions) *gateway 
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
+	g.started = time.Since(begin)
 	return g
 }
 

@@ -73,26 +73,9 @@ func rollingUpgrade(t *testing.T, frontDowngrade bool) {
 	j := &rollingJourney{t: t, b: b, url: front, c: c}
 	j.round() // the cluster as it was, before anything restarts
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	var plan []string
-	go func() { done <- rollout(ctx, c, watch, &j.steps, &plan) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	var rolloutErr error
-	for finished := false; !finished; {
-		j.round()
-		select {
-		case rolloutErr = <-done:
-			finished = true
-		default:
-		}
-	}
-	done <- rolloutErr // for the cleanup
-	if rolloutErr != nil {
-		t.Fatalf("rolling upgrade: %v", rolloutErr)
+	if err := j.during(func(ctx context.Context) error { return rollout(ctx, c, watch, &j.steps, &plan) }); err != nil {
+		t.Fatalf("rolling upgrade: %v", err)
 	}
 	j.round() // the cluster as it ends: every member ssl-only
 	rolled := time.Since(started)
@@ -318,6 +301,28 @@ func (j *rollingJourney) round() {
 	b.Navigate(j.url + "/service/" + f.Name() + "/")
 	j.step("framework "+f.Name()+"'s UI with its event stream and WebSocket",
 		`document.getElementById('events') && /^tick \d+$/.test(document.getElementById('events').textContent) && document.getElementById('ws').textContent === 'echo: hello'`)
+}
+
+// during runs work in the background while the journey goes round, until
+// work returns (its error) or the test ends (work's context is cancelled
+// then, and awaited).
+func (j *rollingJourney) during(work func(ctx context.Context) error) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- work(ctx) }()
+	j.t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	for {
+		j.round()
+		select {
+		case err := <-done:
+			done <- err // for the cleanup
+			return err
+		default:
+		}
+	}
 }
 
 // hash moves the WebUI to another view (a same-document navigation, as a

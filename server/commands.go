@@ -32,6 +32,10 @@ func clusterConfig(c *config.Cluster, tc *tlsx.Context, log *slog.Logger) upstre
 	for _, m := range c.Masters {
 		cfg.Masters = append(cfg.Masters, upstream.Master{Scheme: m.Scheme, Address: m.Address})
 	}
+	if c.UsesZooKeeper() {
+		zk := c.ZooKeeper
+		cfg.ZooKeeper = &zk
+	}
 	if c.MasterCredentials != "" {
 		cfg.Credentials = &upstream.Credentials{Principal: c.MasterCredential.Principal, Secret: c.MasterCredential.Secret}
 	}
@@ -131,7 +135,10 @@ func Certs(ctx context.Context, c *config.Certs, log *slog.Logger) (*CertsResult
 // namesOf collects the SANs of a cluster: each member's hostname and the
 // host of every address it is known by (an agent's pid IP, a master's
 // configured address, hostname and pid IP), and the configured masters'
-// hosts; repeats are left to the certificate to remove.
+// hosts; repeats are left to the certificate to remove. A standby known by
+// one address only (configured, never seen leading) may have names the
+// certificate misses: a note says so; one found in ZooKeeper comes with
+// its hostname and IP.
 func namesOf(snap *upstream.Snapshot, configured []config.Master) (*CertsResult, []string) {
 	res := &CertsResult{Agents: len(snap.Agents)}
 	var names []string
@@ -151,7 +158,7 @@ func namesOf(snap *upstream.Snapshot, configured []config.Master) (*CertsResult,
 			add(a)
 		}
 		add(m.Address)
-		if m.Role == upstream.RoleStandby {
+		if m.Role == upstream.RoleStandby && len(m.Addresses) < 2 {
 			res.Notes = append(res.Notes, fmt.Sprintf("standby master %s is known by the address it was given only: if members or browsers reach it by another name or address, add it with --host", m.Address))
 		}
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/rewrite"
@@ -36,6 +37,7 @@ func (g *Gateway) dashboard(r *http.Request) web.Dashboard {
 	for _, p := range s.Problems {
 		d.Problems = append(d.Problems, web.Alert{Severity: web.SeverityError, Text: p})
 	}
+	d.Problems = append(d.Problems, zkAlerts(s.ZooKeeper)...)
 	if s.Leader == nil && !s.Updated.IsZero() {
 		d.Problems = append(d.Problems, web.Alert{Severity: web.SeverityError, Text: "No master is leading the cluster.",
 			Action: "A leader election usually takes seconds; if it lasts, check the masters and their ZooKeeper quorum."})
@@ -59,6 +61,29 @@ func (g *Gateway) dashboard(r *http.Request) web.Dashboard {
 		g.opts.Dashboard(&d)
 	}
 	return d
+}
+
+// zkAlerts say what is wrong with the masters' ZooKeeper group: it cannot
+// be read (the masters shown are the last read), or children of it are
+// not masters' znodes.
+func zkAlerts(z *upstream.ZooKeeperStatus) []web.Alert {
+	if z == nil {
+		return nil
+	}
+	var out []web.Alert
+	if z.Error != "" {
+		text := "The masters' ZooKeeper group cannot be read: " + z.Error
+		if z.Since != nil {
+			text += " (since " + z.Since.UTC().Format(time.TimeOnly) + " UTC)"
+		}
+		out = append(out, web.Alert{Severity: web.SeverityError, Text: text,
+			Action: "The gateway keeps the masters it read last and asks them directly; the map keeps serving until its hard staleness limit. Check that ZooKeeper runs, that the gateway reaches it and the credentials of " + z.URL + "."})
+	}
+	for _, s := range z.Skipped {
+		out = append(out, web.Alert{Severity: web.SeverityWarning, Text: "A child of the masters' ZooKeeper group is not a master's: " + s,
+			Action: "Remove it from ZooKeeper: when it is the lowest, no master is known to lead (Mesos's own detector fails on it too)."})
+	}
+	return out
 }
 
 // memberView is one member's row.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/upstream"
+	"github.com/mesosgate/mesosgate/zookeeper"
 )
 
 // TestHealth: /gateway/healthz answers from the start; /gateway/readyz
@@ -70,31 +71,7 @@ func TestHealth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			gw, err := New(Options{Cluster: cluster})
-			if err != nil {
-				t.Fatal(err)
-			}
-			front := httptest.NewServer(gw)
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() { defer close(done); cluster.Run(ctx) }()
-			t.Cleanup(func() {
-				let()
-				cancel()
-				<-done
-				front.Close()
-				cluster.Close()
-			})
-			get := func(path string) (int, string) {
-				t.Helper()
-				resp, err := front.Client().Get(front.URL + path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer resp.Body.Close()
-				b, _ := io.ReadAll(resp.Body)
-				return resp.StatusCode, string(b)
-			}
+			get := serveCluster(t, cluster)
 			if !tt.hold {
 				// Let the first discovery fail before asking.
 				if err := cluster.Wait(context.Background()); err == nil {
@@ -123,5 +100,69 @@ func TestHealth(t *testing.T) {
 				t.Errorf("a proxied request once ready: %d", code)
 			}
 		})
+	}
+}
+
+// TestReadyZooKeeperUnreachable: with the masters named by a ZooKeeper
+// group that cannot be reached, readyz answers 503 saying so at once, a
+// proxied request does not wait for discovery, and the dashboard says
+// why, without the URL's password.
+func TestReadyZooKeeperUnreachable(t *testing.T) {
+	refused, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := refused.Addr().String()
+	refused.Close()
+	u, err := zookeeper.ParseURL("zk://mesos:hunter2@" + dead + "/mesos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster, err := upstream.New(upstream.Config{ZooKeeper: &u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := serveCluster(t, cluster)
+	testsupport.Eventually(t, "readyz naming ZooKeeper", 10*time.Second, func() bool {
+		code, body := get("/gateway/readyz")
+		return code == 503 && strings.Contains(body, "the masters' ZooKeeper group cannot be read")
+	})
+	start := time.Now()
+	if code, _ := get("/master/state"); code != 503 || time.Since(start) > 5*time.Second {
+		t.Errorf("a proxied request: %d after %s, want 503 at once", code, time.Since(start))
+	}
+	_, page := get("/gateway/")
+	if !strings.Contains(page, "The masters&#39; ZooKeeper group cannot be read: ZooKeeper unreachable") || strings.Contains(page, "hunter2") {
+		t.Errorf("the dashboard does not say why, or shows the password:\n%s", page)
+	}
+}
+
+// serveCluster runs cluster behind the gateway's handler on an httptest
+// server until the test ends, and returns a GET of a path on it.
+func serveCluster(t *testing.T, cluster *upstream.Cluster) func(path string) (int, string) {
+	t.Helper()
+	gw, err := New(Options{Cluster: cluster})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(gw)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); cluster.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		front.Close()
+		cluster.Close()
+	})
+	return func(path string) (int, string) {
+		t.Helper()
+		resp, err := front.Client().Get(front.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
 	}
 }

@@ -172,6 +172,10 @@ func (g *Gateway) healthz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
+// zkUnreadable reports whether the masters are found in ZooKeeper and its
+// group cannot be read now.
+func zkUnreadable(s *upstream.Snapshot) bool { return s.ZooKeeper != nil && s.ZooKeeper.Error != "" }
+
 // readyz answers 200 once a discovery has found the cluster (the first
 // that succeeded; the map then stays, ageing, whatever happens to the
 // masters), 503 before: readiness, for a load balancer in front of several
@@ -190,6 +194,10 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	case ctx.Err() != nil:
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("not ready: the first discovery has not finished\n"))
+		return
+	case zkUnreadable(g.opts.Cluster.Snapshot()):
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not ready: the masters' ZooKeeper group cannot be read; the dashboard (/gateway/) and the log say why\n"))
 		return
 	default:
 		w.WriteHeader(http.StatusServiceUnavailable)

@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/caddyserver/certmagic"
 
 	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/config"
@@ -16,6 +19,7 @@ import (
 	"github.com/mesosgate/mesosgate/tlsx"
 	"github.com/mesosgate/mesosgate/upstream"
 	"github.com/mesosgate/mesosgate/web"
+	"github.com/mesosgate/mesosgate/zookeeper"
 )
 
 // RunOptions are what Run needs besides the settings.
@@ -57,12 +61,11 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	}
 	src := o.Certificates
 	if src == nil {
-		if src, err = CertificateSource(g, log); err != nil {
+		var closeSrc func()
+		if src, closeSrc, err = CertificateSource(ctx, g, log); err != nil {
 			return err
 		}
-		if src != nil {
-			defer src.Close()
-		}
+		defer closeSrc()
 	}
 	tc, err := frontContext(g, src, log)
 	if err != nil {
@@ -103,7 +106,11 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	defer wg.Wait()
 
 	u := frontURL(ln.Addr(), g.FrontTLS())
-	log.Info("serving", "url", u, "masters", len(g.Masters), "links", linkMode(g.Links).String(), "hsts", hsts)
+	masters := any(len(g.Masters))
+	if g.UsesZooKeeper() {
+		masters = g.ZooKeeper // its LogValue hides the password
+	}
+	log.Info("serving", "url", u, "masters", masters, "links", linkMode(g.Links).String(), "hsts", hsts)
 	if o.Ready != nil {
 		o.Ready(u)
 	}
@@ -203,34 +210,90 @@ func frontURL(addr net.Addr, tlsOn bool) string {
 
 // CertificateSource makes the front's certificate source the settings
 // name (Gateway.Certificates): nil for CERT_FILE/KEY_FILE (the SSL
-// context's own) or a plain front, the internal CA's or ACME's otherwise.
-// The caller starts it (Run does) and closes it.
-func CertificateSource(g *config.Gateway, log *slog.Logger) (*tlsx.ManagedSource, error) {
-	if !g.FrontTLS() {
-		return nil, nil
+// context's own) or a plain front, the internal CA's or ACME's otherwise,
+// keeping its CA, certificates and locks in the data directory or, with
+// --storage zk://..., in ZooKeeper, shared with every gateway given the
+// same URL. The caller starts it (Run does) and calls closeAll when done,
+// which closes the source and then the storage (never nil).
+func CertificateSource(ctx context.Context, g *config.Gateway, log *slog.Logger) (src *tlsx.ManagedSource, closeAll func(), err error) {
+	closeAll = func() {}
+	if !g.FrontTLS() || (g.Certificates() != config.CertInternal && g.Certificates() != config.CertACME) {
+		return nil, closeAll, nil
 	}
-	switch g.Certificates() {
-	case config.CertInternal:
-		names, ips, err := tlsx.InternalNames(g.Listen, g.ServerNames...)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", g.Name("listen"), err)
+	storage, err := sharedStorage(ctx, g, log)
+	if err != nil {
+		return nil, closeAll, err
+	}
+	var shared certmagic.Storage // a nil *zookeeper.Storage is not a nil interface
+	if storage != nil {
+		shared = storage
+	}
+	src, err = managedSource(g, shared, log)
+	if err != nil {
+		if storage != nil {
+			storage.Close()
 		}
-		src, err := tlsx.NewInternalSource(tlsx.InternalOptions{DataDir: g.DataDir, Names: names, IPs: ips, Logger: log})
-		if err != nil {
-			return nil, fmt.Errorf("the internal CA in %s: %w; choose another directory with %s", g.DataDir, err, g.Name("data-dir"))
+		return nil, closeAll, err
+	}
+	return src, func() {
+		src.Close()
+		if storage != nil {
+			storage.Close()
 		}
-		return src, nil
-	case config.CertACME:
+	}, nil
+}
+
+// managedSource makes the internal CA's or ACME's source, with the shared
+// storage when there is one.
+func managedSource(g *config.Gateway, shared certmagic.Storage, log *slog.Logger) (*tlsx.ManagedSource, error) {
+	where := g.DataDir
+	if shared != nil {
+		where = "the storage " + g.Storage.String()
+	}
+	if g.Certificates() == config.CertACME {
 		src, err := tlsx.NewACMESource(tlsx.ACMEOptions{
-			DataDir: g.DataDir, Directory: g.ACME.CA, Email: g.ACME.Email, CARoot: g.ACME.CARoot,
+			DataDir: g.DataDir, Storage: shared, Directory: g.ACME.CA, Email: g.ACME.Email, CARoot: g.ACME.CARoot,
 			Domains: g.ACME.Domains, ChallengeAddr: g.Listen, Logger: log,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("ACME (%s): %w", g.Name("acme-ca"), err)
+			return nil, fmt.Errorf("ACME (%s, certificates in %s): %w", g.Name("acme-ca"), where, err)
 		}
 		return src, nil
 	}
-	return nil, nil
+	names, ips, err := tlsx.InternalNames(g.Listen, g.ServerNames...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", g.Name("listen"), err)
+	}
+	src, err := tlsx.NewInternalSource(tlsx.InternalOptions{DataDir: g.DataDir, Storage: shared, Names: names, IPs: ips, Logger: log})
+	if err != nil {
+		fix := "choose another directory with " + g.Name("data-dir")
+		if shared != nil {
+			fix = "check " + g.Name("storage")
+		}
+		return nil, fmt.Errorf("the internal CA in %s: %w; %s", where, err, fix)
+	}
+	return src, nil
+}
+
+// storageWait bounds the wait for ZooKeeper when the certificates are kept
+// there: without them the front cannot serve, and a supervisor restarting
+// the gateway (systemd, Marathon) retries.
+const storageWait = 30 * time.Second
+
+// sharedStorage opens the ZooKeeper storage --storage names, nil for the
+// data directory.
+func sharedStorage(ctx context.Context, g *config.Gateway, log *slog.Logger) (*zookeeper.Storage, error) {
+	if !g.SharedStorage() {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, storageWait)
+	defer cancel()
+	log.Info("certificates are kept in ZooKeeper", "storage", g.Storage)
+	s, err := zookeeper.NewStorage(ctx, g.Storage, zookeeper.StorageOptions{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("%w; check %s", err, g.Name("storage"))
+	}
+	return s, nil
 }
 
 // gatewayCert describes the front's certificate for the dashboard: the

@@ -138,9 +138,11 @@ type Renewal struct {
 
 // ManagedSource is a front certificate source managed by certmagic: the
 // internal CA (NewInternalSource) or an ACME CA (NewACMESource). It keeps
-// one certificate per configured name and IP address in certmagic's file
-// storage under the data directory, so gateways sharing that directory
-// share certificates and the locks that keep them from issuing twice.
+// one certificate per configured name and IP address in certmagic's
+// storage: files under the data directory, or the certmagic.Storage the
+// caller gives (several gateways then share it without a shared disk).
+// Gateways sharing a storage share certificates and the locks that keep
+// them from issuing twice: one issues a given certificate, all serve it.
 //
 // A certificate is issued only for a configured name: a handshake naming
 // anything else fails and nothing is issued. A client that sends no SNI
@@ -167,7 +169,7 @@ type ManagedSource struct {
 	client *clientCert // the internal CA's client certificate, nil for ACME
 	alpn   []string    // protocols the front must offer (acme-tls/1)
 
-	storage *certmagic.FileStorage
+	storage certmagic.Storage
 	cache   *certmagic.Cache
 	// maintain manages certificates without on-demand, so certmagic's
 	// maintenance renews them on schedule; serve is the same with
@@ -190,6 +192,7 @@ var (
 type managedSetup struct {
 	source  string
 	dataDir string
+	storage certmagic.Storage // nil: files under dataDir
 	names   []string
 	ips     []netip.Addr
 	hint    string
@@ -214,13 +217,16 @@ func newManaged(st managedSetup) (*ManagedSource, error) {
 	if err := m.setNames(st.names, st.ips); err != nil {
 		return nil, err
 	}
-	if st.dataDir == "" {
-		return nil, errors.New("no data directory: give one to keep the certificates in (--data-dir)")
+	m.storage = st.storage
+	if m.storage == nil {
+		if st.dataDir == "" {
+			return nil, errors.New("no data directory: give one to keep the certificates in (--data-dir)")
+		}
+		if err := os.MkdirAll(st.dataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create the data directory: %w", err)
+		}
+		m.storage = &certmagic.FileStorage{Path: filepath.Join(st.dataDir, "certmagic")}
 	}
-	if err := os.MkdirAll(st.dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create the data directory: %w", err)
-	}
-	m.storage = &certmagic.FileStorage{Path: filepath.Join(st.dataDir, "certmagic")}
 	zl := zapLogger(m.log)
 	m.cache = certmagic.NewCache(certmagic.CacheOptions{
 		GetConfigForCert:   func(certmagic.Certificate) (*certmagic.Config, error) { return m.maintain, nil },
@@ -310,7 +316,9 @@ func (m *ManagedSource) Names() []string { return slices.Clone(m.names) }
 func (m *ManagedSource) Source() string { return m.source }
 
 // CAFile returns the path of the internal CA's certificate, the file
-// browsers and members must trust; "" for ACME.
+// browsers and members must trust; "" for ACME, and for a CA in a shared
+// storage whose certificate could not be written under the data
+// directory (CA().CertPEM() has it).
 func (m *ManagedSource) CAFile() string { return m.caFile }
 
 // CA returns the internal CA that issues the source's certificates (the
@@ -480,7 +488,7 @@ func (m *ManagedSource) storedLeaf(ctx context.Context, key string) (*x509.Certi
 		return nil, err
 	}
 	if len(certs) == 0 {
-		return nil, fmt.Errorf("%s holds no certificate", m.storage.Filename(key))
+		return nil, fmt.Errorf("%s holds no certificate", key)
 	}
 	return certs[0], nil
 }

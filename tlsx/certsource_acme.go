@@ -20,12 +20,17 @@ const LetsEncryptCA = certmagic.LetsEncryptProductionCA
 // acmeTLS1 is the ALPN protocol of the TLS-ALPN-01 challenge (RFC 8737).
 const acmeTLS1 = "acme-tls/1"
 
-// ACMEOptions configure the ACME source. DataDir and Domains are required;
-// the other zero values work.
+// ACMEOptions configure the ACME source. Domains, and DataDir or Storage,
+// are required; the other zero values work.
 type ACMEOptions struct {
 	// DataDir holds certmagic's storage (certmagic/): the ACME account,
 	// the certificates and the locks gateways sharing the directory take.
+	// It is not used with Storage.
 	DataDir string
+	// Storage, if set, keeps the ACME account, the certificates and the
+	// locks instead of DataDir: gateways sharing it share them, and only
+	// one obtains a given certificate. Nil means files under DataDir.
+	Storage certmagic.Storage
 	// Directory is the ACME directory URL; "" means LetsEncryptCA.
 	Directory string
 	// Email is the account's contact address; "" registers without one.
@@ -83,7 +88,7 @@ func NewACMESource(o ACMEOptions) (*ManagedSource, error) {
 		directory = LetsEncryptCA
 	}
 	m, err := newManaged(managedSetup{
-		source: SourceACME, dataDir: o.DataDir, names: o.Domains, renewal: o.Renewal, log: o.Logger,
+		source: SourceACME, dataDir: o.DataDir, storage: o.Storage, names: o.Domains, renewal: o.Renewal, log: o.Logger,
 		hint: "add it with --acme-domain to obtain a certificate for it",
 		issuer: func(cfg *certmagic.Config) (certmagic.Issuer, error) {
 			return certmagic.NewACMEIssuer(cfg, certmagic.ACMEIssuer{

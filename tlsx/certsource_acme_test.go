@@ -4,14 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"io"
-	stdlog "log"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,132 +16,11 @@ import (
 	"time"
 
 	"github.com/mesosgate/mesosgate/internal/testsupport"
-
-	"github.com/letsencrypt/challtestsrv"
 )
 
-// The tests of this file obtain certificates from Pebble, Let's Encrypt's
-// test ACME server, built from the module's tool dependency and run as a
-// child process on loopback ports, killed at cleanup.
-
-// pebble is a running Pebble.
-type pebble struct {
-	// directory is the ACME directory URL.
-	directory string
-	// httpsRoot is the file of the root signing Pebble's own HTTPS
-	// certificate (its test minica): what --acme-ca-root is given.
-	httpsRoot string
-	// issuingRoots holds the root that signs the certificates Pebble
-	// issues, fetched from its management endpoint.
-	issuingRoots *x509.CertPool
-	// log is Pebble's output, shown when a test fails.
-	log *testsupport.Buffer
-}
-
-// pebbleOptions adjust a Pebble run.
-type pebbleOptions struct {
-	// validate makes Pebble really validate challenges, resolving names
-	// through dnsServer and connecting to tlsPort for TLS-ALPN-01.
-	// Without it Pebble accepts every challenge (PEBBLE_VA_ALWAYS_VALID).
-	validate  bool
-	dnsServer string
-	tlsPort   int
-}
-
-// startPebble builds and starts Pebble, waits for its directory and fetches
-// its issuing root. Pebble is killed and waited for at cleanup, so no
-// process outlives the test.
-func startPebble(t testing.TB, o pebbleOptions) *pebble {
-	t.Helper()
-	testsupport.Command(t, "go", "go")
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "pebble")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/letsencrypt/pebble/v2/cmd/pebble").CombinedOutput(); err != nil {
-		t.Fatalf("build pebble (a tool dependency in go.mod): %v\n%s", err, out)
-	}
-	modDir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/letsencrypt/pebble/v2").Output()
-	if err != nil {
-		t.Fatalf("find pebble's module directory: %v", err)
-	}
-	certs := filepath.Join(strings.TrimSpace(string(modDir)), "test", "certs")
-	acmeAddr, mgmtAddr := freeAddr(t), freeAddr(t)
-	tlsPort := o.tlsPort
-	if tlsPort == 0 {
-		tlsPort = 5001
-	}
-	cfg := map[string]any{"pebble": map[string]any{
-		"listenAddress":           acmeAddr,
-		"managementListenAddress": mgmtAddr,
-		"certificate":             filepath.Join(certs, "localhost", "cert.pem"),
-		"privateKey":              filepath.Join(certs, "localhost", "key.pem"),
-		"httpPort":                5002,
-		"tlsPort":                 tlsPort,
-		"ocspResponderURL":        "",
-		"retryAfter":              map[string]int{"authz": 0, "order": 0},
-		"keyAlgorithm":            "ecdsa",
-		"profiles":                map[string]any{"default": map[string]any{"description": "test", "validityPeriod": 7776000}},
-	}}
-	cfgFile := filepath.Join(dir, "pebble.json")
-	b, _ := json.Marshal(cfg)
-	if err := os.WriteFile(cfgFile, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"-config", cfgFile}
-	if o.dnsServer != "" {
-		args = append(args, "-dnsserver", o.dnsServer)
-	}
-	cmd := exec.Command(bin, args...)
-	// No nonce rejections: Pebble refuses 5% of nonces by default to test
-	// clients' retries, which would make timings noisy.
-	cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
-	if !o.validate {
-		cmd.Env = append(cmd.Env, "PEBBLE_VA_ALWAYS_VALID=1")
-	}
-	p := &pebble{directory: "https://" + acmeAddr + "/dir", httpsRoot: filepath.Join(certs, "pebble.minica.pem"), log: &testsupport.Buffer{}}
-	cmd.Stdout, cmd.Stderr = p.log, p.log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start pebble: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("pebble's output:\n%s", p.log)
-		}
-	})
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool(t, p.httpsRoot)}}}
-	t.Cleanup(client.CloseIdleConnections)
-	testsupport.Eventually(t, "pebble's directory", 10*time.Second, func() bool {
-		resp, err := client.Get(p.directory)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	resp, err := client.Get("https://" + mgmtAddr + "/roots/0")
-	if err != nil {
-		t.Fatalf("fetch pebble's issuing root: %v", err)
-	}
-	defer resp.Body.Close()
-	root, _ := io.ReadAll(resp.Body)
-	p.issuingRoots = x509.NewCertPool()
-	if !p.issuingRoots.AppendCertsFromPEM(root) {
-		t.Fatalf("pebble's /roots/0 is not PEM: %q", root)
-	}
-	return p
-}
-
-// freeAddr returns a loopback address with a port free a moment ago.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+// The tests of this file obtain certificates from Pebble
+// (testsupport.StartPebble), run as a child process on loopback ports,
+// killed at cleanup.
 
 // acmeFront opens a front listener, then an ACME source answering its
 // challenges there, started as the gateway starts it.
@@ -211,20 +86,20 @@ func serveListener(t testing.TB, l net.Listener) string {
 }
 
 func TestACMESource(t *testing.T) {
-	p := startPebble(t, pebbleOptions{})
+	p := testsupport.StartPebble(t, testsupport.PebbleOptions{})
 	dataDir := t.TempDir()
 	start := time.Now()
 	src, log, addr := acmeFront(t, ACMEOptions{
 		DataDir:   dataDir,
-		Directory: p.directory,
+		Directory: p.Directory,
 		Email:     "ops@example.test",
-		CARoot:    p.httpsRoot,
+		CARoot:    p.HTTPSRoot,
 		Domains:   []string{"gateway.example.test"},
 	})
 	var leaf *x509.Certificate
 	testsupport.Eventually(t, "the ACME certificate to be served", 10*time.Second, func() bool {
 		var err error
-		leaf, err = served(addr, "gateway.example.test", p.issuingRoots)
+		leaf, err = served(addr, "gateway.example.test", p.IssuingRoots)
 		return err == nil
 	})
 	t.Logf("ACME issuance against Pebble, from Start to the first verified handshake: %v", time.Since(start))
@@ -247,8 +122,8 @@ func TestACMESource(t *testing.T) {
 		if found := findFiles(t, dataDir, "other.example.test"); len(found) > 0 {
 			t.Errorf("storage holds files for the refused name: %v", found)
 		}
-		if strings.Contains(p.log.String(), "other.example.test") {
-			t.Errorf("pebble was asked about the refused name:\n%s", p.log)
+		if strings.Contains(p.Log.String(), "other.example.test") {
+			t.Errorf("pebble was asked about the refused name:\n%s", p.Log)
 		}
 	})
 	t.Run("no SNI gets the domain's certificate", func(t *testing.T) {
@@ -259,9 +134,9 @@ func TestACMESource(t *testing.T) {
 	})
 	t.Run("a restart loads the stored certificate", func(t *testing.T) {
 		src.Close()
-		again, log2, addr2 := acmeFront(t, ACMEOptions{DataDir: dataDir, Directory: p.directory, Email: "ops@example.test", CARoot: p.httpsRoot, Domains: []string{"gateway.example.test"}})
+		again, log2, addr2 := acmeFront(t, ACMEOptions{DataDir: dataDir, Directory: p.Directory, Email: "ops@example.test", CARoot: p.HTTPSRoot, Domains: []string{"gateway.example.test"}})
 		testsupport.Eventually(t, "the stored certificate to be served", 10*time.Second, func() bool {
-			l, err := served(addr2, "gateway.example.test", p.issuingRoots)
+			l, err := served(addr2, "gateway.example.test", p.IssuingRoots)
 			return err == nil && l.Equal(leaf)
 		})
 		if log2.has("INFO", "obtained") {
@@ -282,52 +157,22 @@ func TestACMEChallenge(t *testing.T) {
 	}
 	_, port, _ := net.SplitHostPort(inner.Addr().String())
 	tlsPort, _ := strconv.Atoi(port)
-	dnsAddr := freeUDPAndTCPAddr(t)
-	dnsSrv, err := challtestsrv.New(challtestsrv.Config{DNSAddrs: []string{dnsAddr}, Log: stdlog.New(io.Discard, "", 0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dnsSrv.SetDefaultDNSIPv6("")
-	dnsSrv.AddDNSARecord("gateway.example.test", []string{"127.0.0.1"})
-	dnsSrv.Run()
-	t.Cleanup(dnsSrv.Shutdown)
-
-	p := startPebble(t, pebbleOptions{validate: true, dnsServer: dnsAddr, tlsPort: tlsPort})
-	_, log, addr := acmeFrontOn(t, inner, ACMEOptions{Directory: p.directory, CARoot: p.httpsRoot, Domains: []string{"gateway.example.test"}})
+	dnsAddr := testsupport.FakeDNS(t, "gateway.example.test")
+	p := testsupport.StartPebble(t, testsupport.PebbleOptions{Validate: true, DNSServer: dnsAddr, TLSPort: tlsPort})
+	_, log, addr := acmeFrontOn(t, inner, ACMEOptions{Directory: p.Directory, CARoot: p.HTTPSRoot, Domains: []string{"gateway.example.test"}})
 	testsupport.Eventually(t, "the validated certificate to be served", 10*time.Second, func() bool {
-		_, err := served(addr, "gateway.example.test", p.issuingRoots)
+		_, err := served(addr, "gateway.example.test", p.IssuingRoots)
 		return err == nil
 	})
 	if !log.has("DEBUG", "served key authentication certificate") || !log.has("DEBUG", "challenge=tls-alpn-01") {
 		t.Errorf("the front did not answer the TLS-ALPN-01 challenge:\n%s", log)
 	}
-	if !strings.Contains(p.log.String(), "set VALID by completed challenge") {
-		t.Errorf("pebble did not validate the challenge:\n%s", p.log)
+	if !strings.Contains(p.Log.String(), "set VALID by completed challenge") {
+		t.Errorf("pebble did not validate the challenge:\n%s", p.Log)
 	}
 	if !log.has("INFO", "front certificate obtained") {
 		t.Errorf("no certificate obtained:\n%s", log)
 	}
-}
-
-// freeUDPAndTCPAddr returns a loopback address whose port was free for
-// both UDP and TCP a moment ago (a DNS server binds both).
-func freeUDPAndTCPAddr(t *testing.T) string {
-	t.Helper()
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := pc.LocalAddr().String()
-		l, err := net.Listen("tcp", addr)
-		pc.Close()
-		if err == nil {
-			l.Close()
-			return addr
-		}
-	}
-	t.Fatal("no port free for both UDP and TCP")
-	return ""
 }
 
 func TestACMESourceErrors(t *testing.T) {

@@ -74,7 +74,7 @@ func BenchmarkCertSourceInternal(b *testing.B) {
 // BenchmarkACMEIssuance: a fresh data directory (new account) obtaining a
 // certificate for a new domain from Pebble, from Start until it is in use.
 func BenchmarkACMEIssuance(b *testing.B) {
-	p := startPebble(b, pebbleOptions{})
+	p := testsupport.StartPebble(b, testsupport.PebbleOptions{})
 	i := 0
 	for b.Loop() {
 		i++
@@ -83,7 +83,7 @@ func BenchmarkACMEIssuance(b *testing.B) {
 			b.Fatal(err)
 		}
 		src, err := NewACMESource(ACMEOptions{
-			DataDir: b.TempDir(), Directory: p.directory, CARoot: p.httpsRoot,
+			DataDir: b.TempDir(), Directory: p.Directory, CARoot: p.HTTPSRoot,
 			Domains: []string{fmt.Sprintf("gw%d.example.test", i)}, ChallengeAddr: inner.Addr().String(),
 			Logger: slog.New(slog.DiscardHandler),
 		})

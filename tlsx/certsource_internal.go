@@ -7,14 +7,11 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -28,24 +25,24 @@ import (
 // of its lifetime is left.
 const DefaultInternalValidity = 7 * 24 * time.Hour
 
-// The internal CA's files under the data directory. The key must stay
-// private: anyone who holds it can make certificates that every browser
-// trusting the CA accepts, for any name.
-const (
-	internalCADir     = "ca"
-	internalCACert    = "mesosgate-ca.pem"
-	internalCAKey     = "mesosgate-ca-key.pem"
-	internalCALockKey = "mesosgate_internal_ca"
-)
-
-// InternalOptions configure the internal CA source. DataDir and at least
-// one name or address are required; the other zero values work.
+// InternalOptions configure the internal CA source. At least one name or
+// address, and DataDir or Storage, are required; the other zero values
+// work.
 type InternalOptions struct {
 	// DataDir holds the CA (ca/mesosgate-ca.pem and, mode 0600,
 	// ca/mesosgate-ca-key.pem), created on first start and reused after,
 	// and certmagic's storage (certmagic/) with the issued certificates
-	// and the locks gateways sharing the directory take.
+	// and the locks gateways sharing the directory take. With Storage it
+	// only receives a copy of the CA's certificate (ca/mesosgate-ca.pem,
+	// the file to trust) when it is set and holds no other CA.
 	DataDir string
+	// Storage, if set, keeps the CA (its key included), the issued
+	// certificates and the locks instead of DataDir, so that gateways
+	// sharing it issue from one CA without a shared disk; the first to
+	// start creates the CA under the storage's lock (bringing the one in
+	// DataDir, if any). The storage must keep the key private. Nil means
+	// files under DataDir.
+	Storage certmagic.Storage
 	// Names are the DNS names the gateway serves ("localhost",
 	// "gateway.example.com").
 	Names []string
@@ -66,9 +63,9 @@ type InternalOptions struct {
 }
 
 // NewInternalSource opens, or on first use creates, the internal CA in
-// DataDir and returns a source whose certificates it issues through
-// certmagic. Call Start to obtain them. Gateways sharing DataDir share the
-// CA: the first to start creates it under a lock.
+// DataDir or Storage and returns a source whose certificates it issues
+// through certmagic. Call Start to obtain them. Gateways sharing DataDir
+// or Storage share the CA: the first to start creates it under a lock.
 func NewInternalSource(o InternalOptions) (*ManagedSource, error) {
 	validity := o.Validity
 	if validity == 0 {
@@ -76,7 +73,7 @@ func NewInternalSource(o InternalOptions) (*ManagedSource, error) {
 	}
 	var iss *internalIssuer
 	m, err := newManaged(managedSetup{
-		source: SourceInternal, dataDir: o.DataDir, names: o.Names, ips: o.IPs, renewal: o.Renewal, log: o.Logger,
+		source: SourceInternal, dataDir: o.DataDir, storage: o.Storage, names: o.Names, ips: o.IPs, renewal: o.Renewal, log: o.Logger,
 		hint: "add it to the gateway's names to serve it",
 		tune: func(cfg *certmagic.Config) {
 			// Neither exists for a CA of our own.
@@ -84,7 +81,7 @@ func NewInternalSource(o InternalOptions) (*ManagedSource, error) {
 			cfg.OCSP.DisableStapling = true
 		},
 		open: func(m *ManagedSource) error {
-			ca, caFile, err := openInternalCA(o.DataDir, m.storage, m.log)
+			ca, caFile, err := openInternalCA(o.DataDir, m.storage, o.Storage, m.log)
 			if err != nil {
 				return err
 			}
@@ -98,7 +95,9 @@ func NewInternalSource(o InternalOptions) (*ManagedSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.log.Info("internal CA: trust this file in browsers and on members that verify the gateway", "ca_file", m.caFile)
+	if m.caFile != "" {
+		m.log.Info("internal CA: trust this file in browsers and on members that verify the gateway", "ca_file", m.caFile)
+	}
 	return m, nil
 }
 
@@ -108,67 +107,6 @@ func NewInternalSource(o InternalOptions) (*ManagedSource, error) {
 func internalIssuerKey(ca *CA) string {
 	sum := sha256.Sum256(ca.Cert.Raw)
 	return "mesosgate-internal-" + hex.EncodeToString(sum[:8])
-}
-
-// openInternalCA loads the CA from dataDir/ca, or creates it there. The
-// creation holds a storage lock so two gateways starting together on one
-// directory do not mint two CAs.
-func openInternalCA(dataDir string, storage certmagic.Storage, log *slog.Logger) (*CA, string, error) {
-	dir := filepath.Join(dataDir, internalCADir)
-	certFile, keyFile := filepath.Join(dir, internalCACert), filepath.Join(dir, internalCAKey)
-	ca, err := loadInternalCA(certFile, keyFile, log)
-	if err == nil || !errors.Is(err, fs.ErrNotExist) {
-		return ca, certFile, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := storage.Lock(ctx, internalCALockKey); err != nil {
-		return nil, "", fmt.Errorf("lock the data directory to create the internal CA: %w", err)
-	}
-	defer storage.Unlock(context.Background(), internalCALockKey)
-	if ca, err := loadInternalCA(certFile, keyFile, log); err == nil || !errors.Is(err, fs.ErrNotExist) {
-		return ca, certFile, err // another gateway created it meanwhile
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, "", fmt.Errorf("create the internal CA directory: %w", err)
-	}
-	host, _ := os.Hostname()
-	ca, err = NewCA("mesosgate CA "+host+" "+time.Now().UTC().Format("2006-01-02"), 0)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := ca.WriteFiles(certFile, keyFile); err != nil {
-		return nil, "", fmt.Errorf("write the internal CA: %w", err)
-	}
-	log.Info("internal CA created; its key must stay private", "ca_file", certFile, "key_file", keyFile, "not_after", ca.Cert.NotAfter.UTC().Format(time.RFC3339))
-	return ca, certFile, nil
-}
-
-// loadInternalCA reads an existing CA; fs.ErrNotExist when there is none.
-// It warns about a key others can read and a CA about to expire.
-func loadInternalCA(certFile, keyFile string, log *slog.Logger) (*CA, error) {
-	_, certErr := os.Stat(certFile)
-	keyInfo, keyErr := os.Stat(keyFile)
-	switch {
-	case errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist):
-		return nil, fs.ErrNotExist
-	case errors.Is(keyErr, fs.ErrNotExist):
-		return nil, fmt.Errorf("the internal CA's key %s is missing next to %s: restore it, or remove %s to mint a new CA (which browsers must then trust instead)", keyFile, certFile, filepath.Dir(certFile))
-	case errors.Is(certErr, fs.ErrNotExist):
-		return nil, fmt.Errorf("the internal CA's certificate %s is missing next to %s: restore it, or remove %s to mint a new CA (which browsers must then trust instead)", certFile, keyFile, filepath.Dir(certFile))
-	}
-	ca, err := LoadCAFiles(certFile, keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("%w: repair the files, or remove %s to mint a new CA", err, filepath.Dir(certFile))
-	}
-	if keyInfo != nil && keyInfo.Mode().Perm()&0o077 != 0 {
-		log.Warn("the internal CA's key can be read by other users; anyone who can read it can impersonate any site to browsers trusting the CA: run chmod 600 on it",
-			"key_file", keyFile, "mode", fmt.Sprintf("%04o", keyInfo.Mode().Perm()))
-	}
-	if left := time.Until(ca.Cert.NotAfter); left < 30*24*time.Hour {
-		log.Warn("the internal CA expires soon: remove its directory to mint a new one, then trust the new one", "ca_file", certFile, "not_after", ca.Cert.NotAfter.UTC().Format(time.RFC3339))
-	}
-	return ca, nil
 }
 
 // internalIssuer is certmagic's Issuer for the internal CA: it signs the

@@ -313,14 +313,24 @@ func TestInternalWithoutSNI(t *testing.T) {
 // TestInternalSharedDataDir: two gateways starting together on one data
 // directory mint one CA and share the certificates.
 func TestInternalSharedDataDir(t *testing.T) {
-	dataDir := t.TempDir()
-	opts := InternalOptions{DataDir: dataDir, Names: []string{"localhost"}, Logger: slog.New(slog.DiscardHandler)}
-	srcs := make([]*ManagedSource, 2)
-	errs := make([]error, 2)
+	opts := InternalOptions{DataDir: t.TempDir(), Names: []string{"localhost"}, Logger: slog.New(slog.DiscardHandler)}
+	srcs := startTogether(t, opts, opts)
+	a, b := srcs[0].Certificates(), srcs[1].Certificates()
+	if len(a) != 1 || len(b) != 1 || a[0].SHA256 != b[0].SHA256 {
+		t.Errorf("the gateways serve different certificates: %+v and %+v", a, b)
+	}
+}
+
+// startTogether starts an internal source per options at the same time, as
+// gateways starting together do, and closes them at cleanup.
+func startTogether(t *testing.T, opts ...InternalOptions) []*ManagedSource {
+	t.Helper()
+	srcs := make([]*ManagedSource, len(opts))
+	errs := make([]error, len(opts))
 	var wg sync.WaitGroup
-	for i := range srcs {
+	for i, o := range opts {
 		wg.Go(func() {
-			srcs[i], errs[i] = NewInternalSource(opts)
+			srcs[i], errs[i] = NewInternalSource(o)
 			if errs[i] == nil {
 				errs[i] = srcs[i].Start(context.Background())
 			}
@@ -335,10 +345,7 @@ func TestInternalSharedDataDir(t *testing.T) {
 			t.Fatalf("gateway %d: %v", i, err)
 		}
 	}
-	a, b := srcs[0].Certificates(), srcs[1].Certificates()
-	if len(a) != 1 || len(b) != 1 || a[0].SHA256 != b[0].SHA256 {
-		t.Errorf("the gateways serve different certificates: %+v and %+v", a, b)
-	}
+	return srcs
 }
 
 func TestInternalSourceErrors(t *testing.T) {

@@ -59,7 +59,7 @@ type Cluster struct {
 
 	// mu guards the cluster map below and members' refs.
 	mu         sync.RWMutex
-	masters    []*masterState // the configured masters, in order
+	masters    []*masterState // the configured masters, or ZooKeeper's, in order
 	leader     *masterState   // nil when none is known
 	leaderCh   chan struct{}  // closed when the leader changes, then replaced
 	agents     map[string]*agentState
@@ -70,6 +70,7 @@ type Cluster struct {
 	lastErr    error     // the latest discovery's error; nil after a success
 	pending    []*member // members awaiting their first probe
 	stream     streamState
+	zk         zkState // discovery through ZooKeeper (zookeeper.go)
 
 	ready      chan struct{} // closed when the first discovery finished
 	readyOnce  sync.Once
@@ -81,10 +82,14 @@ type Cluster struct {
 	snapSeq uint64
 }
 
-// masterState is a master the gateway knows: a configured one, or the
-// leader a configured master named.
+// masterState is a master the gateway knows: a configured one or a member
+// of the ZooKeeper group, or the leader a configured master named.
 type masterState struct {
-	m          *member
+	m *member
+	// configured is whether the master is known for itself (given with
+	// --master, or a member of the ZooKeeper group) rather than through
+	// a redirect: such a master is reached by its prefix whatever the
+	// map's age.
 	configured bool
 	scheme     string // as configured; a hint only
 	id         string // MasterInfo.id, once the master has led
@@ -186,7 +191,7 @@ func New(cfg Config) (*Cluster, error) {
 	c.transport = c.newTransport()
 	c.mu.Lock()
 	for _, cm := range cfg.Masters {
-		ms := c.newMasterLocked(cm.Address)
+		ms := c.newMasterLocked(cm.Address, "", netip.Addr{})
 		ms.configured, ms.scheme = true, cm.Scheme
 		c.masters = append(c.masters, ms)
 	}
@@ -206,14 +211,18 @@ func (c *Cluster) Close() error {
 
 // Run discovers and probes until ctx ends: a discovery at once and every
 // Refresh (sooner after a failed request to the leader or the end of a
-// SUBSCRIBE stream), the SUBSCRIBE stream while the leader offers it, a
-// probe of every new member at once and of every member every
-// ProbeInterval. It returns nil when ctx ends; Run may run once.
+// SUBSCRIBE stream), with ZooKeeper a watch of the masters' group (a
+// discovery as soon as the group changes), the SUBSCRIBE stream while the
+// leader offers it, a probe of every new member at once and of every
+// member every ProbeInterval. It returns nil when ctx ends; Run may run once.
 func (c *Cluster) Run(ctx context.Context) error {
 	if !c.running.CompareAndSwap(false, true) {
 		return errors.New("upstream: Run called twice")
 	}
 	var wg sync.WaitGroup
+	if c.cfg.ZooKeeper != nil {
+		wg.Go(func() { c.watchGroup(ctx) })
+	}
 	wg.Go(func() { c.discoverLoop(ctx) })
 	wg.Go(func() { c.probeLoop(ctx) })
 	if !c.cfg.NoSubscribe {
@@ -264,10 +273,14 @@ func signal(ch chan struct{}) {
 	}
 }
 
-// newMasterLocked makes the state of a master at addr. c.mu is held.
-func (c *Cluster) newMasterLocked(addr string) *masterState {
-	host, _, _ := net.SplitHostPort(addr)
-	ms := &masterState{m: c.memberLocked(addr, host, netip.Addr{}), hostname: host}
+// newMasterLocked makes the state of a master at addr named hostname
+// ("" means the address's host) whose IP, when known, is ip. c.mu is
+// held.
+func (c *Cluster) newMasterLocked(addr, hostname string, ip netip.Addr) *masterState {
+	if hostname == "" {
+		hostname, _, _ = net.SplitHostPort(addr)
+	}
+	ms := &masterState{m: c.memberLocked(addr, hostname, ip), hostname: hostname}
 	ms.m.master = true
 	ms.addAlias(addr)
 	return ms

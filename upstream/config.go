@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mesosgate/mesosgate/tlsx"
+	"github.com/mesosgate/mesosgate/zookeeper"
 )
 
 // Defaults for Config's zero fields; they match config's Default* values.
@@ -76,8 +77,14 @@ func (c Credentials) LogValue() slog.Value { return slog.StringValue(c.String())
 // field means the default its comment names.
 type Config struct {
 	// Masters are the configured masters, in the order they are asked.
-	// At least one.
+	// At least one, unless ZooKeeper is set.
 	Masters []Master
+	// ZooKeeper, if set, is the ZooKeeper group the masters join
+	// (zk://zk1:2181/mesos): the masters are its members, standbys
+	// included, the leader is the one ZooKeeper elects (the lowest
+	// sequence), and both are followed through a watch as they change.
+	// Masters must then be empty. Nil means the masters are Masters.
+	ZooKeeper *zookeeper.URL
 	// TLS is the connecting side's TLS context (tlsx.Context.ClientConfig:
 	// SNI, libprocess verification, the suites stock members need, the
 	// client certificate). Nil means libprocess's defaults: TLS 1.2, no
@@ -86,8 +93,9 @@ type Config struct {
 	// UpstreamTLS is --upstream-tls; "" means TLSAuto.
 	UpstreamTLS TLSPolicy
 
-	// Refresh is how often the masters' state is polled, and how soon a
-	// leader change is noticed; zero means DefaultRefresh.
+	// Refresh is how often the masters' state is polled, and, without
+	// ZooKeeper, how soon a leader change is noticed (ZooKeeper tells of
+	// one at once); zero means DefaultRefresh.
 	Refresh time.Duration
 	// ProbeInterval is how often every member is probed (jittered by up
 	// to a tenth either way); zero means DefaultProbeInterval.
@@ -156,7 +164,7 @@ type Config struct {
 // withDefaults returns the configuration with every zero field set, or
 // every problem at once.
 func (cfg Config) withDefaults() (Config, error) {
-	errs := checkMasters(cfg.Masters)
+	errs := checkMasters(cfg.Masters, cfg.ZooKeeper)
 	switch cfg.UpstreamTLS {
 	case "":
 		cfg.UpstreamTLS = TLSAuto
@@ -210,9 +218,14 @@ func (cfg Config) withDefaults() (Config, error) {
 }
 
 // checkMasters reports every problem of the configured masters.
-func checkMasters(masters []Master) []error {
+func checkMasters(masters []Master, zk *zookeeper.URL) []error {
 	var errs []error
-	if len(masters) == 0 {
+	switch {
+	case zk != nil && len(masters) > 0:
+		errs = append(errs, errors.New("masters given both as addresses and as a ZooKeeper group: give one or the other"))
+	case zk != nil && len(zk.Servers) == 0:
+		errs = append(errs, fmt.Errorf("the ZooKeeper URL names no server: write it as %s", zookeeper.Example))
+	case zk == nil && len(masters) == 0:
 		errs = append(errs, errors.New("no master configured: give at least one --master"))
 	}
 	seen := map[string]bool{}

@@ -148,6 +148,9 @@ func (c *Cluster) usableLocked() error {
 
 // notReadyLocked is the error while no discovery has found the cluster.
 func (c *Cluster) notReadyLocked() *Error {
+	if e, ok := c.lastErr.(*Error); ok && e.Reason == ReasonNotReady {
+		return e // it says why already (ZooKeeper cannot be read)
+	}
 	e := &Error{Reason: ReasonNotReady, Err: c.lastErr}
 	if c.lastErr != nil {
 		e.Detail = "no master has answered yet: " + c.lastErr.Error()

@@ -32,12 +32,35 @@ const (
 // (starting with the one it knows, then the configured masters in order),
 // and reads its agents and frameworks. On an error the last good map stays
 // (and ages); the error says what each master answered.
+//
+// With ZooKeeper, the leader is the one ZooKeeper elects, and only it is
+// asked; outside Run (the probe and certs commands) Refresh reads the
+// group first.
 func (c *Cluster) Refresh(ctx context.Context) error {
 	defer c.markReady()
+	if c.cfg.ZooKeeper != nil && !c.running.Load() {
+		if err := c.readGroup(ctx); err != nil {
+			return err
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
 	defer cancel()
 	c.mu.RLock()
-	candidates := c.candidatesLocked()
+	candidates, zkLeads := c.candidatesLocked(), c.zkLeadsLocked()
+	if zkLeads {
+		candidates = candidates[:min(1, len(candidates))]
+		if c.leader == nil {
+			candidates = nil
+		}
+	}
+	if c.cfg.ZooKeeper != nil && len(candidates) == 0 {
+		err := c.lastErr
+		c.mu.RUnlock()
+		if err == nil {
+			err = errNoMasterYet
+		}
+		return err // applyGroup said why already
+	}
 	// /master/state names the master itself; the lighter state-summary is
 	// enough once the leader's id is known.
 	path := "/master/state-summary"
@@ -49,7 +72,7 @@ func (c *Cluster) Refresh(ctx context.Context) error {
 	var problems []string
 	noLeader := false
 	for _, ms := range candidates {
-		leader, st, made, err := c.askState(ctx, ms, path)
+		leader, st, made, err := c.askState(ctx, ms, path, !zkLeads)
 		if err == nil {
 			c.applyState(leader, st, made)
 			return nil
@@ -62,7 +85,14 @@ func (c *Cluster) Refresh(ctx context.Context) error {
 		problems = append(problems, err.Error())
 	}
 	err := fmt.Errorf("discovery found no leader: %s", strings.Join(problems, "; "))
-	if noLeader {
+	switch {
+	case zkLeads:
+		// ZooKeeper, not the master, says who leads: one that is not
+		// ready (503 while it recovers, a redirect before it has
+		// noticed) is asked again shortly.
+		err = fmt.Errorf("the leading master ZooKeeper elected is not ready: %s", strings.Join(problems, "; "))
+		noLeader = false
+	case noLeader:
 		err = &Error{Reason: ReasonNoLeader, Detail: strings.Join(problems, "; ")}
 	}
 	c.discoveryFailed(err, noLeader)
@@ -102,10 +132,11 @@ func (e *masterError) Error() string {
 
 func (e *masterError) Unwrap() error { return e.err }
 
-// askState asks ms for its state, following redirects to the leader. It
-// returns the master that answered (the leader), its state, and the
-// masters it learned of on the way (the caller keeps or drops them).
-func (c *Cluster) askState(ctx context.Context, ms *masterState, path string) (*masterState, *state, []*masterState, error) {
+// askState asks ms for its state, following redirects to the leader when
+// follow is true. It returns the master that answered (the leader), its
+// state, and the masters it learned of on the way (the caller keeps or
+// drops them).
+func (c *Cluster) askState(ctx context.Context, ms *masterState, path string, follow bool) (*masterState, *state, []*masterState, error) {
 	var made []*masterState
 	for range maxRedirects + 1 {
 		resp, err := c.get(ctx, ms, path, true)
@@ -121,6 +152,10 @@ func (c *Cluster) askState(ctx context.Context, ms *masterState, path string) (*
 				return nil, nil, made, fmt.Errorf("master %s: GET %s: %w", ms.m.addr, path, err)
 			}
 			return ms, st, made, nil
+		case isRedirect(resp.StatusCode) && !follow:
+			loc := resp.Header.Get("Location")
+			drain(resp)
+			return nil, nil, made, fmt.Errorf("master %s redirects to %q: it has not taken over yet", ms.m.addr, loc)
 		case isRedirect(resp.StatusCode):
 			loc := resp.Header.Get("Location")
 			drain(resp)
@@ -227,9 +262,16 @@ func drain(resp *http.Response) {
 	resp.Body.Close()
 }
 
-// applyState makes the leader's state the cluster map.
+// applyState makes the leader's state the cluster map. With ZooKeeper
+// electing, the state of a master that no longer leads is dropped: the
+// discovery that the change asked for reads the new leader's.
 func (c *Cluster) applyState(leader *masterState, st *state, made []*masterState) {
 	c.mu.Lock()
+	if c.zkLeadsLocked() && leader != c.leader {
+		c.mu.Unlock()
+		c.dropMasters(made)
+		return
+	}
 	if li := st.leader; li != nil && (st.id == "" || li.ID == st.id) {
 		leader.learn(li.ID, li.Hostname, li.Port, li.PID)
 	}
@@ -305,21 +347,31 @@ func (c *Cluster) discoveryFailed(err error, noLeader bool) {
 }
 
 // discoverLoop refreshes at once, then every Refresh, and whenever asked
-// to (a SUBSCRIBE stream ended). While a SUBSCRIBE stream keeps the map
-// current, a refresh only checks who leads.
+// to (a SUBSCRIBE stream ended, ZooKeeper elected a leader). While a
+// SUBSCRIBE stream keeps the map current, a refresh only checks who leads.
+// With ZooKeeper the first refresh waits for the group, and a leader that
+// is not ready yet is asked again after zkRetry, doubling up to Refresh.
 func (c *Cluster) discoverLoop(ctx context.Context) {
-	c.Refresh(ctx)
+	if c.cfg.ZooKeeper == nil {
+		c.Refresh(ctx)
+	}
 	timer := time.NewTimer(c.cfg.Refresh)
 	defer timer.Stop()
-	for {
+	for failures := 0; ; {
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
 		case <-c.refreshNow:
 		}
+		var err error
 		if !c.streaming() || !c.leaderConfirmed(ctx) {
-			c.Refresh(ctx)
+			err = c.Refresh(ctx)
+		}
+		if err != nil {
+			failures++
+		} else {
+			failures = 0
 		}
 		if !timer.Stop() {
 			select {
@@ -327,19 +379,39 @@ func (c *Cluster) discoverLoop(ctx context.Context) {
 			default:
 			}
 		}
-		timer.Reset(c.cfg.Refresh)
+		timer.Reset(c.nextRefresh(failures))
 	}
 }
 
-// leaderConfirmed asks the configured masters' /master/redirect who leads,
-// and reports whether the first that answers names the leader the
-// gateway follows.
+// nextRefresh is the wait before the next refresh after failures failed
+// ones in a row.
+func (c *Cluster) nextRefresh(failures int) time.Duration {
+	if failures == 0 || c.cfg.ZooKeeper == nil {
+		return c.cfg.Refresh
+	}
+	wait := zkRetry
+	for range failures - 1 {
+		if wait >= c.cfg.Refresh {
+			break
+		}
+		wait *= 2
+	}
+	return min(wait, c.cfg.Refresh)
+}
+
+// leaderConfirmed reports whether the leader the gateway follows still
+// leads: ZooKeeper says so while its group can be read; otherwise the
+// configured masters' /master/redirect is asked, and the first that
+// answers must name it.
 func (c *Cluster) leaderConfirmed(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.ProbeTimeout*2)
 	defer cancel()
 	c.mu.RLock()
-	masters, leader := append([]*masterState(nil), c.masters...), c.leader
+	masters, leader, zkLeads := append([]*masterState(nil), c.masters...), c.leader, c.zkLeadsLocked()
 	c.mu.RUnlock()
+	if zkLeads {
+		return leader != nil
+	}
 	for _, ms := range masters {
 		resp, err := c.get(ctx, ms, "/master/redirect", false)
 		if err != nil {

@@ -4,7 +4,9 @@
 //
 // A Cluster discovers the cluster from the configured masters (following
 // standbys' redirects itself, polling the state every refresh and following
-// the v1 SUBSCRIBE stream where the leader offers it), probes every master
+// the v1 SUBSCRIBE stream where the leader offers it) or from the ZooKeeper
+// group the masters join (every member a master, the lowest sequence
+// leading, a leader change seen through a watch), probes every master
 // and agent for TLS and plain HTTP (SPEC section 6), and decides once per
 // request where it goes (Resolve: a Destination) and how it gets there
 // (the Transport): TLS when the member speaks TLS, plain HTTP otherwise,

@@ -14,11 +14,17 @@ import (
 	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/internal/testsupport"
 	"github.com/mesosgate/mesosgate/tlsx"
+	"github.com/mesosgate/mesosgate/zookeeper/zktest"
 )
 
 // testPKI is shared by the package's simulated clusters: RSA keys are slow
 // to make.
 var testPKI *sim.PKI
+
+// zkServer is the package's one ZooKeeper server, started by the first
+// test that asks for it; tests on it use paths of their own
+// (zktest.Path). Tests that stop ZooKeeper start their own.
+var zkServer zktest.Shared
 
 func TestMain(m *testing.M) {
 	testsupport.Main(m, func() (func(), error) {
@@ -27,7 +33,11 @@ func TestMain(m *testing.M) {
 			return nil, err
 		}
 		testPKI, err = sim.NewPKI(dir)
-		return func() { os.RemoveAll(dir) }, err
+		closeZK, _ := zkServer.Setup()
+		return func() {
+			os.RemoveAll(dir)
+			closeZK()
+		}, err
 	})
 }
 
@@ -91,7 +101,7 @@ func newTLSAt(t testing.TB, s tlsx.Settings, now time.Time) *tlsx.Context {
 // presented unless cfg says otherwise. It is closed when the test ends.
 func newCluster(t testing.TB, sc *sim.Cluster, cfg Config) *Cluster {
 	t.Helper()
-	if cfg.Masters == nil {
+	if cfg.Masters == nil && cfg.ZooKeeper == nil {
 		for _, m := range sc.Masters() {
 			cfg.Masters = append(cfg.Masters, Master{Address: m.HostPort()})
 		}

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"net/netip"
 	"strings"
 )
 
@@ -188,7 +189,7 @@ func (c *Cluster) masterForLocked(hostPort string) (ms *masterState, made bool) 
 	if ms := c.masterNamedLocked(hostPort); ms != nil {
 		return ms, false
 	}
-	return c.newMasterLocked(hostPort), true
+	return c.newMasterLocked(hostPort, "", netip.Addr{}), true
 }
 
 // dropMasterLocked forgets a master masterForLocked made that did not

@@ -31,6 +31,9 @@ type Report struct {
 	Stale         bool    `json:"stale"`
 	// DiscoveryError is the latest discovery's error, "" when it worked.
 	DiscoveryError string `json:"discovery_error,omitempty"`
+	// ZooKeeper is how the masters' ZooKeeper group reads, absent when
+	// the masters were given as addresses.
+	ZooKeeper *ZooKeeperStatus `json:"zookeeper,omitempty"`
 }
 
 // ReportMember is one master or agent.
@@ -77,7 +80,7 @@ func (c *Cluster) Report() *Report {
 	s := c.Snapshot()
 	r := &Report{
 		Phase: s.Phase, NextSteps: orEmpty(s.NextSteps), Problems: orEmpty(s.Problems),
-		Generation: s.Generation, MapAgeSeconds: s.Age.Seconds(), Stale: s.Stale, DiscoveryError: s.Error,
+		Generation: s.Generation, MapAgeSeconds: s.Age.Seconds(), Stale: s.Stale, DiscoveryError: s.Error, ZooKeeper: s.ZooKeeper,
 		Members: []ReportMember{}, Frameworks: []ReportFramework{},
 	}
 	if s.Leader != nil {
@@ -182,6 +185,15 @@ func (r *Report) summary() string {
 	fmt.Fprintf(&b, "\nphase: %s\n", r.Phase)
 	if r.DiscoveryError != "" {
 		fmt.Fprintf(&b, "discovery: %s\n", oneLine(r.DiscoveryError))
+	}
+	if z := r.ZooKeeper; z != nil {
+		fmt.Fprintf(&b, "zookeeper: %s\n", z.URL)
+		if z.Error != "" {
+			fmt.Fprintf(&b, "  error: %s\n", oneLine(z.Error))
+		}
+		for _, s := range z.Skipped {
+			fmt.Fprintf(&b, "  skipped %s\n", oneLine(s))
+		}
 	}
 	if len(r.Problems) > 0 {
 		b.WriteString("problems:\n")

@@ -23,8 +23,9 @@ func Roles() []Role { return []Role{RoleLeader, RoleStandby, RoleAgent} }
 // immutable.
 type Member struct {
 	Role Role
-	// ID is the agent's id, or the master's MasterInfo id once it has led
-	// ("" for a master never seen leading).
+	// ID is the agent's id, or the master's MasterInfo id: from
+	// ZooKeeper, or once it has led ("" for a configured master never
+	// seen leading).
 	ID string
 	// Address is the host:port the gateway connects to: an agent's pid
 	// ip:port, a master's configured address (or, for a leader that was not
@@ -40,7 +41,8 @@ type Member struct {
 	// Active is the master's view of an agent (false while it is
 	// disconnected); always true for masters.
 	Active bool
-	// Configured is whether the master was given with --master.
+	// Configured is whether the master was given with --master or found
+	// in the masters' ZooKeeper group (rather than named by a redirect).
 	Configured bool
 	// Prefix is the gateway prefix the member is served under: "" for the
 	// leader (at the root), MasterPrefix for a standby, AgentPrefix for an
@@ -82,7 +84,8 @@ type Snapshot struct {
 	Generation uint64
 	// Leader is the leading master, nil when none is known.
 	Leader *Member
-	// Standbys are the configured masters that do not lead.
+	// Standbys are the masters that do not lead: the configured ones, or
+	// with ZooKeeper the group's other members, in sequence order.
 	Standbys []*Member
 	// Agents are the agents the leader knows, by id.
 	Agents []*Member
@@ -107,6 +110,9 @@ type Snapshot struct {
 	// Subscribed is whether the leader's SUBSCRIBE stream keeps the map
 	// current (else it is polled every Refresh).
 	Subscribed bool
+	// ZooKeeper is how the masters' ZooKeeper group reads; nil when the
+	// masters were given as addresses.
+	ZooKeeper *ZooKeeperStatus
 
 	// Phase is where the migration to SSL stands (SPEC section 6),
 	// NextSteps what to do next, naming members and LIBPROCESS_SSL_*
@@ -156,6 +162,7 @@ func (c *Cluster) buildLocked() *Snapshot {
 	if c.lastErr != nil {
 		s.Error = c.lastErr.Error()
 	}
+	s.ZooKeeper = c.zkStatusLocked()
 	if c.leader != nil {
 		s.Leader = c.masterViewLocked(c.leader)
 	}

@@ -51,7 +51,7 @@ func proxyTo(t *testing.T, c *Cluster, route Route) string {
 
 // send resolves a route and sends req to its destination through the
 // cluster's Transport, as the gateway's proxy does.
-func send(t *testing.T, c *Cluster, route Route, req *http.Request) (*http.Response, *Destination, error) {
+func send(t testing.TB, c *Cluster, route Route, req *http.Request) (*http.Response, *Destination, error) {
 	t.Helper()
 	if route.Tail == "" {
 		route.Tail = req.URL.EscapedPath()

@@ -32,10 +32,10 @@ func (s *Storage) Lock(ctx context.Context, name string) error {
 	}
 	var node string
 	err = s.do(ctx, func() (err error) {
-		if err = s.c.ensurePath(dir, s.c.acl()); err != nil {
+		if err = s.c.ensurePath(dir, s.acl()); err != nil {
 			return err
 		}
-		node, err = s.c.conn.CreateProtectedEphemeralSequential(dir+"/"+lockPrefix, lockData(), s.c.acl())
+		node, err = s.c.conn.CreateProtectedEphemeralSequential(dir+"/"+lockPrefix, lockData(), s.acl())
 		return err
 	})
 	if err != nil {

@@ -1,8 +1,6 @@
 package zookeeper
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/mesosgate/mesosgate/internal/testsupport"
@@ -15,12 +13,4 @@ import (
 // restart ZooKeeper start servers of their own.
 var zkServer zktest.Shared
 
-func TestMain(m *testing.M) {
-	testsupport.Main(m, func() (func(), error) {
-		return func() {
-			if err := zkServer.Close(); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-			}
-		}, nil
-	})
-}
+func TestMain(m *testing.M) { testsupport.Main(m, zkServer.Setup) }

@@ -45,9 +45,12 @@ type StorageOptions struct {
 // when ZooKeeper expires the session. Gateways sharing a path share
 // certificates, and only one of them issues a given certificate.
 //
-// With credentials in the URL, the znodes it creates are readable by all
-// and writable by their creator (Mesos's ACL); give every gateway the same
-// credentials.
+// What it keeps is secret (the internal CA's key, the ACME account's key,
+// every certificate's key). With digest credentials in the URL the znodes
+// it creates are readable and writable by those credentials only
+// (ZooKeeper's CREATOR_ALL_ACL), not by all as the masters' group is; give
+// every gateway the same credentials. Without credentials they are open to
+// every client of ZooKeeper.
 type Storage struct {
 	c    *client
 	root string
@@ -83,8 +86,15 @@ func (s *Storage) setup(ctx context.Context) error {
 	if err := s.c.waitSession(ctx); err != nil {
 		return err
 	}
+	// The root's parents hold nothing secret: they get the ACL Mesos
+	// gives its znodes; the root and what it holds, the storage's.
+	if parent := path.Dir(s.root); parent != "/" {
+		if err := s.c.ensurePath(parent, s.c.acl()); err != nil {
+			return err
+		}
+	}
 	for _, p := range []string{s.root + "/keys", s.root + "/locks"} {
-		if err := s.c.ensurePath(p, s.c.acl()); err != nil {
+		if err := s.c.ensurePath(p, s.acl()); err != nil {
 			return err
 		}
 	}
@@ -99,6 +109,15 @@ func (s *Storage) setup(ctx context.Context) error {
 		}
 	})
 	return nil
+}
+
+// acl is the ACL of the znodes the storage creates: with credentials,
+// theirs alone; without, everyone's (see Storage).
+func (s *Storage) acl() []zk.ACL {
+	if !s.c.url.HasCredentials() {
+		return zk.WorldACL(zk.PermAll)
+	}
+	return zk.AuthACL(zk.PermAll)
 }
 
 // Close ends the session: ZooKeeper releases the locks it held at once.
@@ -178,10 +197,10 @@ func (s *Storage) store(p string, value []byte) error {
 		if _, err = s.c.conn.Set(p, value, -1); !errors.Is(err, zk.ErrNoNode) {
 			break
 		}
-		if err = s.c.ensurePath(path.Dir(p), s.c.acl()); err != nil {
+		if err = s.c.ensurePath(path.Dir(p), s.acl()); err != nil {
 			break
 		}
-		if _, err = s.c.conn.Create(p, value, zk.FlagPersistent, s.c.acl()); !errors.Is(err, zk.ErrNodeExists) && !errors.Is(err, zk.ErrNoNode) {
+		if _, err = s.c.conn.Create(p, value, zk.FlagPersistent, s.acl()); !errors.Is(err, zk.ErrNodeExists) && !errors.Is(err, zk.ErrNoNode) {
 			break
 		}
 	}

@@ -7,12 +7,15 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"path"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-zookeeper/zk"
 
 	"github.com/mesosgate/mesosgate/zookeeper/zktest"
 )
@@ -355,6 +358,36 @@ func TestStorageUnreachable(t *testing.T) {
 		}
 		if ctx.Err() != nil {
 			t.Fatalf("Store while ZooKeeper is down: %v", err)
+		}
+	}
+}
+
+// TestStorageACL: with digest credentials, what the storage keeps (the
+// internal CA's key among it) is readable by those credentials only, not
+// by every client as the masters' group is; the same credentials in
+// another gateway read it.
+func TestStorageACL(t *testing.T) {
+	srv := zkServer.Server(t)
+	u := groupURL(t, srv, "gw:right@")
+	// The parent all tests share stays open to them: made here without
+	// credentials, it is not given the storage's parents' ACL.
+	if _, err := rawClient(t, groupURL(t, srv, "")).Create(path.Dir(u.Path), nil, 0, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		t.Fatal(err)
+	}
+	s := newStorage(t, u, StorageOptions{})
+	ctx := context.Background()
+	if err := s.Store(ctx, "ca/key.pem", []byte("SECRET")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := newStorage(t, u, StorageOptions{}).Load(ctx, "ca/key.pem"); err != nil || string(got) != "SECRET" {
+		t.Errorf("another gateway with the credentials: %q, %v", got, err)
+	}
+	for _, creds := range []string{"", "gw:wrong@"} {
+		conn := rawClient(t, groupURL(t, srv, creds))
+		for _, p := range []string{u.Path, u.Path + "/keys/ca/key.pem"} {
+			if data, _, err := conn.Get(p); err == nil || strings.Contains(string(data), "SECRET") {
+				t.Errorf("credentials %q read %s: %q, %v", creds, p, data, err)
+			}
 		}
 	}
 }

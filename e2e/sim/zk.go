@@ -176,6 +176,38 @@ func (m *Master) EndSession() error {
 	return m.joinGroup()
 }
 
+// FailOver ends the leading master's ZooKeeper session (EndSession), as
+// when a leading Mesos master loses its session, and waits until routed
+// reports true for the master ZooKeeper elects next, asking every
+// millisecond for at most timeout. It returns that master and the time
+// from the session's end until routed reported true: how long a gateway
+// took to follow. Without Options.ZK, or without a leader, it is an
+// error.
+func (c *Cluster) FailOver(timeout time.Duration, routed func(next *Master) bool) (*Master, time.Duration, error) {
+	old := c.Leader()
+	if old == nil || c.zk == nil {
+		return nil, 0, errors.New("fail over: the simulated cluster runs without ZooKeeper (Options.ZK), or no master leads")
+	}
+	start := time.Now()
+	if err := old.EndSession(); err != nil {
+		return nil, 0, err
+	}
+	var next *Master
+	for _, m := range c.Masters() {
+		if mem := m.membership(); mem != nil && (next == nil || mem.Sequence < next.membership().Sequence) {
+			next = m
+		}
+	}
+	deadline := start.Add(timeout)
+	for !routed(next) {
+		if time.Now().After(deadline) {
+			return next, 0, fmt.Errorf("fail over from %s: %s was not followed within %v", masterName(old), masterName(next), timeout)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return next, time.Since(start), nil
+}
+
 // zkSetLeader is SetLeader through ZooKeeper: the masters ahead of m end
 // their sessions and join again behind it; nil makes every master leave.
 // It waits until the cluster's leader follows.

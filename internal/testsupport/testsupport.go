@@ -1,8 +1,10 @@
 // Package testsupport is what mesosgate's tests share across packages: a
 // log buffer safe for concurrent writers, waiting on a condition with a
 // deadline (never a sleep as synchronisation), the goroutine-leak check
-// every package's TestMain runs, and the rule for a missing command-line
-// peer (skip outside CI, fail under CI=true). It is imported by tests only.
+// every package's TestMain runs, the rule for a missing command-line
+// peer (skip outside CI, fail under CI=true), and the ACME peers (Pebble
+// and a DNS server for its validation, pebble.go). It is imported by tests
+// only.
 package testsupport
 
 import (
@@ -73,10 +75,11 @@ func Eventually(tb testing.TB, what string, timeout time.Duration, cond func() b
 //     after the lock is released (filestorage.go, keepLockfileFresh).
 //   - certmagic's ACME client keeps one rate limiter per directory and
 //     account for the life of the process (acmeclient.go, rateLimiters).
-//   - certmagic renews a certificate found due during a TLS handshake in a
-//     goroutine of its own, on a context of its own (five minutes, with
-//     retries; handshake.go, renewDynamicCertificate): nothing outside can
-//     stop it, and a test whose renewal fails leaves it waiting to retry.
+//   - certmagic renews a certificate a handshake finds in its renewal
+//     window from a goroutine of its own, under a context of its own
+//     bounded by 5 minutes, which a source's Close does not end
+//     (handshake.go, renewDynamicCertificate); a renewal failing as its
+//     test ends retries for a while (seen in about one tlsx run in ten).
 var leakExceptions = []goleak.Option{
 	goleak.IgnoreAnyFunction("github.com/caddyserver/certmagic.keepLockfileFresh"),
 	goleak.IgnoreAnyFunction("github.com/caddyserver/certmagic.(*Config).renewDynamicCertificate.func2"),

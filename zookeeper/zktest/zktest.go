@@ -29,6 +29,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/go-zookeeper/zk"
 )
 
 // Jar is the server's jar in Debian's zookeeper package (libzookeeper-java):
@@ -355,6 +357,42 @@ func (s *Server) kill() {
 	s.cmd, s.exited = nil, nil
 }
 
+// Client returns a session with the server for a test that writes znodes
+// the way no master would (garbage, ACLs of its own), with digest
+// credentials ("user:password") when creds is set. It is closed when the
+// test ends.
+func (s *Server) Client(t testing.TB, creds string) *zk.Conn {
+	t.Helper()
+	conn, events, err := zk.Connect([]string{s.addr}, 10*time.Second, zk.WithLogInfo(false), zk.WithLogger(quiet{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	deadline := time.After(startTimeout)
+	for conn.State() != zk.StateHasSession {
+		select {
+		case <-events:
+		case <-deadline:
+			t.Fatalf("no ZooKeeper session with %s within %v", s.addr, startTimeout)
+		}
+	}
+	go func() {
+		for range events { // until Close
+		}
+	}()
+	if creds != "" {
+		if err := conn.AddAuth("digest", []byte(creds)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return conn
+}
+
+// quiet drops the client library's log.
+type quiet struct{}
+
+func (quiet) Printf(string, ...any) {}
+
 // Close stops the server and removes its directory when NewServer made it.
 func (s *Server) Close() error {
 	s.Stop()
@@ -393,6 +431,17 @@ func (sh *Shared) Server(t testing.TB) *Server {
 		Skip(t, sh.err)
 	}
 	return sh.srv
+}
+
+// Setup fits testsupport.Main's setup: nothing to start (the first test
+// that asks starts the server), and a teardown that closes the server,
+// printing what went wrong.
+func (sh *Shared) Setup() (teardown func(), err error) {
+	return func() {
+		if err := sh.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}, nil
 }
 
 // Close stops the shared server if it was started; call it from TestMain
