@@ -127,22 +127,35 @@ func (s *Storage) Close() error {
 }
 
 // do runs op, a ZooKeeper request, until it returns or ctx ends. Without a
-// session it fails at once rather than queue behind a reconnection. An op
-// abandoned when ctx ends finishes in the background (at the latest when
-// the client closes).
+// session it fails at once rather than queue behind a reconnection, and so
+// it does when the session goes while op waits (the library queues a
+// request sent just before it noticed the server gone). An op abandoned
+// finishes in the background (at the latest when the client closes).
 func (s *Storage) do(ctx context.Context, op func() error) error {
 	if !s.c.hasSession() {
 		return fmt.Errorf("%w: %w", ErrUnreachable, s.c.unreachable())
 	}
 	done := make(chan error, 1)
 	go func() { done <- op() }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
+	tick := time.NewTicker(sessionCheck)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			if !s.c.hasSession() {
+				return fmt.Errorf("%w: %w", ErrUnreachable, s.c.unreachable())
+			}
+		}
 	}
 }
+
+// sessionCheck is how often a waiting request looks whether its session
+// is still there.
+const sessionCheck = 100 * time.Millisecond
 
 // znode returns the znode of a key, checking the key first. Keys are
 // slash-separated without leading or trailing slashes; "" (allowed for
