@@ -1,6 +1,7 @@
 package access
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -11,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 )
 
 // This file seals the gateway's cookies: AES-256-GCM under keys derived
@@ -60,9 +60,13 @@ func readKeyFiles(setting string, files []string) ([][]byte, error) {
 			errs = append(errs, fmt.Errorf("%s: read %w", setting, err))
 			continue
 		}
-		// A key written by `openssl rand -base64 32 > FILE` ends in a
-		// newline, which adds no randomness.
-		b = []byte(strings.TrimRight(string(b), "\r\n\t "))
+		// A key written as text (`openssl rand -base64 32 > FILE`) ends in
+		// a newline, which adds no randomness; a binary key (`head -c 32
+		// /dev/urandom`) is taken whole, since its last byte may be
+		// anything, a newline included.
+		if text := bytes.TrimRight(b, "\r\n"); printable(text) {
+			b = text
+		}
 		if len(b) < MinKeySize {
 			errs = append(errs, fmt.Errorf("%s %q holds %d bytes, fewer than the %d random bytes a session key needs: make one with `head -c 32 /dev/urandom > %s`",
 				setting, f, len(b), MinKeySize, f))
@@ -122,4 +126,14 @@ func (k *keyring) open(sealed string, ad []byte) ([]byte, error) {
 		}
 	}
 	return nil, errUnsealable
+}
+
+// printable reports text of printable ASCII only.
+func printable(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }
