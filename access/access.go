@@ -68,8 +68,15 @@ type Config struct {
 	// (--session-key-file). The first seals new cookies, all open them, so
 	// keys rotate by putting a new file first and dropping the old one a
 	// session lifetime later; gateways given the same files accept each
-	// other's sessions. Required with OIDC, unused without.
+	// other's sessions. With OIDC, these or SessionSecret are required.
 	SessionKeyFiles []string
+	// SessionSecret, used when SessionKeyFiles is empty, returns the
+	// secret sealing sessions, kept where every gateway sharing a storage
+	// finds the same (the server's certificate storage: the data
+	// directory, or ZooKeeper with --storage). New calls it once, after
+	// the OpenID Provider answered, so a gateway that cannot start has
+	// made no secret.
+	SessionSecret func(context.Context) ([]byte, error)
 	// Viewers and Operators are the role grants (--viewers, --operators),
 	// one entry each, in the syntax Grant documents. Nil names nobody; an
 	// operator is a viewer too. They need authentication (OIDC or
@@ -164,10 +171,19 @@ func New(ctx context.Context, cfg Config) (*Access, error) {
 	if a.cfg.OIDC.Issuer == "" {
 		return a, nil
 	}
-	if err := a.setupSessions(); err != nil {
+	secrets, err := readKeyFiles("--session-key-file", a.cfg.SessionKeyFiles)
+	if err != nil {
 		return nil, err
 	}
 	if err := a.setupOIDC(ctx); err != nil {
+		return nil, err
+	}
+	if len(secrets) == 0 {
+		if secrets, err = a.sharedSecret(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.setupSessions(secrets); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -249,18 +265,29 @@ func (a *Access) checkOIDC() []error {
 	} else if u, err := url.Parse(o.RedirectURL); err != nil || !u.IsAbs() || u.Host == "" {
 		errs = append(errs, fmt.Errorf("--oidc-redirect-url %q is not an absolute URL: give e.g. https://gateway.example.com%s", o.RedirectURL, a.cfg.CallbackPath))
 	}
-	if len(a.cfg.SessionKeyFiles) == 0 {
+	if len(a.cfg.SessionKeyFiles) == 0 && a.cfg.SessionSecret == nil {
 		errs = append(errs, errors.New("--oidc-issuer needs --session-key-file: make one with `head -c 32 /dev/urandom > session.key` and give the same file to every gateway instance"))
 	}
 	return errs
 }
 
-// setupSessions reads the session keys and derives the cookie keys.
-func (a *Access) setupSessions() error {
-	secrets, err := readKeyFiles("--session-key-file", a.cfg.SessionKeyFiles)
+// sharedSecret is the session key from Config.SessionSecret, called only
+// once the provider answered, so a gateway that cannot start has made
+// none.
+func (a *Access) sharedSecret(ctx context.Context) ([][]byte, error) {
+	secret, err := a.cfg.SessionSecret(ctx)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("the session key (give --session-key-file to keep it elsewhere): %w", err)
 	}
+	if len(secret) < MinKeySize {
+		return nil, fmt.Errorf("the shared session key holds %d bytes, fewer than %d: delete it for the gateway to make a new one, or give --session-key-file", len(secret), MinKeySize)
+	}
+	return [][]byte{secret}, nil
+}
+
+// setupSessions derives the cookie keys from the session secrets.
+func (a *Access) setupSessions(secrets [][]byte) error {
+	var err error
 	if a.sessionKeys, err = newKeyring(secrets, "session cookie"); err != nil {
 		return err
 	}

@@ -82,7 +82,7 @@ func (a *Access) defineAccess(s *set) {
 		parse: stringParser(&a.OIDCAudience), show: func() string { return orNone(a.OIDCAudience) }})
 	s.add(boolSetting(&a.OIDCEndSession, "oidc-end-session", "sign-out also ends the session at the provider, when it offers that"))
 	s.add(&setting{flag: "session-key-file", placeholder: "FILE", multi: true,
-		usage: "file of at least 32 random bytes sealing sessions (repeat: the first seals, all open; share it between gateways)",
+		usage: "file of at least 32 random bytes sealing sessions (repeat: the first seals, all open); default: a key the gateway makes once in its storage (--data-dir, or --storage), which gateways sharing it share",
 		parse: appendParser(&a.SessionKeyFiles), show: func() string { return joinOrNone(a.SessionKeyFiles) }})
 	s.add(&setting{flag: "viewers", placeholder: "ENTRY", multi: true,
 		usage: `who may read: alice@example.com, group:NAME, sub:ID, cn:NAME, dns:HOST, or * for anyone signed in (repeat or separate with commas; \, for a comma)`,
@@ -110,9 +110,6 @@ func (a *Access) checkAccess(s *set, front bool, redirect string) {
 	} else {
 		if a.OIDCClientID == "" && s.ok("oidc-client-id") {
 			s.fail("--oidc-issuer is set but --oidc-client-id is not: give the gateway's client id at the provider")
-		}
-		if len(a.SessionKeyFiles) == 0 && s.ok("session-key-file") {
-			s.fail("--oidc-issuer needs --session-key-file: a file of at least 32 random bytes (head -c 32 /dev/urandom > session.key; chmod 600 session.key)")
 		}
 		if !front {
 			s.fail("--oidc-issuer needs the front to speak HTTPS (sessions live in Secure cookies), but %s=false", sslName(s, "ENABLED"))

@@ -344,8 +344,6 @@ func TestValidation(t *testing.T) {
 		{"oidc client id without issuer", "config", []string{"--oidc-client-id", "gw"}, nil, []string{"--oidc-client-id is set but --oidc-issuer is not"}},
 		{"oidc issuer without client", "config", []string{"--oidc-issuer", "https://idp.example.com", "--session-key-file", f.key, "--server-name", "gw.example.com", "--viewers", "*"}, nil,
 			[]string{"--oidc-issuer is set but --oidc-client-id is not"}},
-		{"oidc issuer without session key", "config", []string{"--oidc-issuer", "https://idp.example.com", "--oidc-client-id", "gw", "--server-name", "gw.example.com", "--viewers", "*"}, nil,
-			[]string{"--oidc-issuer needs --session-key-file"}},
 		{"oidc issuer over http", "config", []string{"--oidc-issuer", "http://idp.example.com"}, nil, []string{`--oidc-issuer="http://idp.example.com": not an https:// URL`}},
 		{"oidc without a redirect", "config", []string{"--oidc-issuer", "https://idp.example.com", "--oidc-client-id", "gw", "--session-key-file", f.key, "--viewers", "*"}, nil,
 			[]string{"give --oidc-redirect-url"}},

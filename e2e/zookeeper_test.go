@@ -310,3 +310,61 @@ func TestSharedStorageACME(t *testing.T) {
 		t.Errorf("Pebble issued %d certificates for three gateways, want 1", n)
 	}
 }
+
+// TestSharedStorageSessions: gateways sharing a storage and given no
+// --session-key-file seal sign-in sessions with one key, made once by the
+// first in the storage (readable with the storage's credentials only): a
+// browser signed in at one gateway is signed in at the other. A gateway
+// keeping its storage elsewhere has a key of its own and takes the same
+// cookie for no session at all.
+func TestSharedStorageSessions(t *testing.T) {
+	p := startIDP(t)
+	p.QueueUser(viewerUser())
+	c := startCluster(t, sim.Options{Masters: 1, Agents: 1})
+	secret := filepath.Join(t.TempDir(), "client-secret")
+	writeFile(t, secret, p.ClientSecret+"\n")
+	addrs := []string{testsupport.FreeAddr(t), testsupport.FreeAddr(t)}
+	_, port, _ := net.SplitHostPort(addrs[0])
+	oidc := []string{
+		"--cert-source", "internal",
+		"--oidc-issuer", p.Issuer(), "--oidc-client-id", p.ClientID, "--oidc-client-secret-file", secret,
+		// The browser signs in at the first gateway only.
+		"--oidc-redirect-url", "https://localhost:" + port + "/gateway/callback",
+		"--oidc-scopes", "openid,email,profile,groups",
+		"--viewers", "group:engineering",
+	}
+	gws, path := sharedGateways(t, c, 2, "localhost", func(i int) string { return addrs[i] }, oidc...)
+	other := startGatewayWith(t, c, gatewayOptions{OwnCert: true, ServerName: "localhost",
+		Args: append([]string{"--storage", "zk://gw:s3cret@" + zkServer.Server(t).Addr() + zktest.Path(t)}, oidc...)})
+
+	bc := newBrowserClient(t, gws[0])
+	callback, _ := bc.startSignIn(t, gws[0])
+	if status, body := bc.get(t, callback); status != 200 || !strings.Contains(body, `"leader_info"`) {
+		t.Fatalf("signing in at the first gateway: %d %.300s", status, body)
+	}
+	read := func(gw *gateway) (int, string) {
+		resp, err := bc.Get(gw.url + "/master/state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for i, gw := range gws {
+		if status, body := read(gw); status != 200 || !strings.Contains(body, `"leader_info"`) {
+			t.Errorf("gateway %d with the session of gateway 0: %d %.300s", i, status, body)
+		}
+	}
+	if status, body := read(other); status != http.StatusUnauthorized {
+		t.Errorf("a gateway with a storage of its own took the session: %d %.300s", status, body)
+	}
+	srv := zkServer.Server(t)
+	key := path + "/keys/mesosgate/session.key"
+	if data, _, err := srv.Client(t, "").Get(key); !errors.Is(err, zk.ErrNoAuth) {
+		t.Errorf("the session key read without credentials: %v (%d bytes)", err, len(data))
+	}
+	if data, _, err := srv.Client(t, "gw:s3cret").Get(key); err != nil || len(data) != 32 {
+		t.Errorf("the session key with the storage's credentials: %v, %d bytes", err, len(data))
+	}
+}

@@ -2,14 +2,17 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/caddyserver/certmagic"
 	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/config"
 	"github.com/mesosgate/mesosgate/upstream"
@@ -134,14 +137,17 @@ const providerWait = 10 * time.Second
 // newAccess provisions access control from the settings: the OpenID
 // Provider is contacted here, within providerWait, so a gateway that
 // cannot reach it stops at start, before anything is written.
-// gatewayOrigin is the gateway's own origin as browsers reach it.
-func newAccess(ctx context.Context, g *config.Gateway, gatewayOrigin string, pages func() *web.Pages, log *slog.Logger) (*access.Access, error) {
+// Without --session-key-file, the key sealing sessions is kept in storage,
+// where every gateway sharing it finds the same.
+func newAccess(ctx context.Context, g *config.Gateway, storage certmagic.Storage, pages func() *web.Pages, log *slog.Logger) (*access.Access, error) {
+	gatewayOrigin := g.PublicOrigin()
 	cfg := access.Config{
 		Viewers:            g.Viewers,
 		Operators:          g.Operators,
 		AllowWrites:        g.AllowWrites,
 		ClientCertificates: g.CertificateIdentities(),
 		SessionKeyFiles:    g.SessionKeyFiles,
+		SessionSecret:      sessionSecret(storage, log),
 		Origin: func(r *http.Request) string {
 			return origin(r, trusts(g.TrustedProxies, r.RemoteAddr))
 		},
@@ -187,4 +193,33 @@ func readSecret(path string) (access.Secret, error) {
 		return "", fmt.Errorf("%s is empty: put the client secret on its first line", path)
 	}
 	return access.Secret(line), nil
+}
+
+// sessionKeyName is the session key's name in the storage.
+const sessionKeyName = "mesosgate/session.key"
+
+// sessionSecret returns the function that reads the session key from
+// storage, or makes it when there is none yet: 32 random bytes, made once
+// under the storage's lock, so gateways sharing the storage (a data
+// directory, ZooKeeper) accept each other's sessions.
+func sessionSecret(storage certmagic.Storage, log *slog.Logger) func(context.Context) ([]byte, error) {
+	return func(ctx context.Context) ([]byte, error) {
+		if b, err := storage.Load(ctx, sessionKeyName); !errors.Is(err, fs.ErrNotExist) {
+			return b, err
+		}
+		if err := storage.Lock(ctx, sessionKeyName); err != nil {
+			return nil, fmt.Errorf("lock %s in %s: %w", sessionKeyName, storage, err)
+		}
+		defer storage.Unlock(context.WithoutCancel(ctx), sessionKeyName)
+		if b, err := storage.Load(ctx, sessionKeyName); !errors.Is(err, fs.ErrNotExist) {
+			return b, err // another gateway made it meanwhile
+		}
+		key := make([]byte, access.MinKeySize)
+		rand.Read(key)
+		if err := storage.Store(ctx, sessionKeyName, key); err != nil {
+			return nil, fmt.Errorf("store %s in %s: %w", sessionKeyName, storage, err)
+		}
+		log.Info("made the key sealing sign-in sessions; gateways sharing this storage use it too", "storage", fmt.Sprint(storage), "key", sessionKeyName)
+		return key, nil
+	}
 }

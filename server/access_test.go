@@ -2,15 +2,21 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/caddyserver/certmagic"
 	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/e2e/sim"
 	"github.com/mesosgate/mesosgate/internal/testsupport"
@@ -183,4 +189,38 @@ func TestMemberBusy(t *testing.T) {
 		r, _ := ts.get("/service/" + fw.Name() + "/api/info")
 		return r.StatusCode == http.StatusOK
 	})
+}
+
+// TestSessionSecret: without --session-key-file, the key sealing sessions
+// is made once in the storage, 32 random bytes readable by the gateway's
+// user only, and every gateway sharing the storage gets the same, even
+// when they start together; another storage makes another key.
+func TestSessionSecret(t *testing.T) {
+	dir := t.TempDir()
+	storage := &certmagic.FileStorage{Path: filepath.Join(dir, "certmagic")}
+	keys := make([][]byte, 8)
+	var wg sync.WaitGroup
+	for i := range keys {
+		wg.Go(func() {
+			k, err := sessionSecret(storage, slog.New(slog.DiscardHandler))(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			keys[i] = k
+		})
+	}
+	wg.Wait()
+	for i, k := range keys {
+		if len(k) != 32 || !bytes.Equal(k, keys[0]) {
+			t.Fatalf("gateway %d got %x, gateway 0 %x", i, k, keys[0])
+		}
+	}
+	fi, err := os.Stat(filepath.Join(dir, "certmagic", "mesosgate", "session.key"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the key's file: %v, mode %v; want 0600", err, fi.Mode().Perm())
+	}
+	other, err := sessionSecret(&certmagic.FileStorage{Path: t.TempDir()}, slog.New(slog.DiscardHandler))(context.Background())
+	if err != nil || len(other) != 32 || bytes.Equal(other, keys[0]) {
+		t.Errorf("another storage's key %x (%v), the first's %x", other, err, keys[0])
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -48,11 +49,17 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	// Access control first: it may contact the OpenID Provider, and a
-	// gateway that cannot start must not have written anything (the
-	// internal CA) before it says so.
+	// The storage gateways share (ZooKeeper with --storage), then access
+	// control: it may contact the OpenID Provider, and a gateway that
+	// cannot start must not have written anything (the internal CA, the
+	// session key) before it says so.
+	storage, closeStorage, err := openStorage(ctx, g, log)
+	if err != nil {
+		return err
+	}
+	defer closeStorage()
 	var gw *Gateway
-	acc, err := newAccess(ctx, g, g.PublicOrigin(), func() *web.Pages { return gw.pages }, log)
+	acc, err := newAccess(ctx, g, storageFor(g, storage), func() *web.Pages { return gw.pages }, log)
 	if err != nil {
 		return err
 	}
@@ -61,11 +68,12 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	}
 	src := o.Certificates
 	if src == nil {
-		var closeSrc func()
-		if src, closeSrc, err = CertificateSource(ctx, g, log); err != nil {
+		if src, err = certificateSource(g, storage, log); err != nil {
 			return err
 		}
-		defer closeSrc()
+		if src != nil {
+			defer src.Close()
+		}
 	}
 	tc, err := frontContext(g, src, log)
 	if err != nil {
@@ -216,31 +224,27 @@ func frontURL(addr net.Addr, tlsOn bool) string {
 // same URL. The caller starts it (Run does) and calls closeAll when done,
 // which closes the source and then the storage (never nil).
 func CertificateSource(ctx context.Context, g *config.Gateway, log *slog.Logger) (src *tlsx.ManagedSource, closeAll func(), err error) {
-	closeAll = func() {}
-	if !g.FrontTLS() || (g.Certificates() != config.CertInternal && g.Certificates() != config.CertACME) {
-		return nil, closeAll, nil
-	}
-	storage, err := sharedStorage(ctx, g, log)
+	storage, closeStorage, err := openStorage(ctx, g, log)
 	if err != nil {
-		return nil, closeAll, err
+		return nil, closeStorage, err
 	}
-	var shared certmagic.Storage // a nil *zookeeper.Storage is not a nil interface
-	if storage != nil {
-		shared = storage
-	}
-	src, err = managedSource(g, shared, log)
-	if err != nil {
-		if storage != nil {
-			storage.Close()
-		}
-		return nil, closeAll, err
+	if src, err = certificateSource(g, storage, log); err != nil || src == nil {
+		closeStorage()
+		return nil, func() {}, err
 	}
 	return src, func() {
 		src.Close()
-		if storage != nil {
-			storage.Close()
-		}
+		closeStorage()
 	}, nil
+}
+
+// certificateSource is CertificateSource with the shared storage opened
+// (nil: the data directory).
+func certificateSource(g *config.Gateway, shared certmagic.Storage, log *slog.Logger) (*tlsx.ManagedSource, error) {
+	if !g.FrontTLS() || (g.Certificates() != config.CertInternal && g.Certificates() != config.CertACME) {
+		return nil, nil
+	}
+	return managedSource(g, shared, log)
 }
 
 // managedSource makes the internal CA's or ACME's source, with the shared
@@ -280,20 +284,30 @@ func managedSource(g *config.Gateway, shared certmagic.Storage, log *slog.Logger
 // the gateway (systemd, Marathon) retries.
 const storageWait = 30 * time.Second
 
-// sharedStorage opens the ZooKeeper storage --storage names, nil for the
-// data directory.
-func sharedStorage(ctx context.Context, g *config.Gateway, log *slog.Logger) (*zookeeper.Storage, error) {
+// openStorage opens the ZooKeeper storage --storage names, nil for the
+// data directory; closeStorage is never nil.
+func openStorage(ctx context.Context, g *config.Gateway, log *slog.Logger) (storage certmagic.Storage, closeStorage func(), err error) {
 	if !g.SharedStorage() {
-		return nil, nil
+		return nil, func() {}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, storageWait)
 	defer cancel()
 	log.Info("certificates are kept in ZooKeeper", "storage", g.Storage)
 	s, err := zookeeper.NewStorage(ctx, g.Storage, zookeeper.StorageOptions{Logger: log})
 	if err != nil {
-		return nil, fmt.Errorf("%w; check %s", err, g.Name("storage"))
+		return nil, func() {}, fmt.Errorf("%w; check %s", err, g.Name("storage"))
 	}
-	return s, nil
+	return s, func() { s.Close() }, nil
+}
+
+// storageFor is the storage of what gateways share: shared (ZooKeeper),
+// or certmagic's files under the data directory, where the internal CA's
+// and ACME's certificates are kept too.
+func storageFor(g *config.Gateway, shared certmagic.Storage) certmagic.Storage {
+	if shared != nil {
+		return shared
+	}
+	return &certmagic.FileStorage{Path: filepath.Join(g.DataDir, "certmagic")}
 }
 
 // gatewayCert describes the front's certificate for the dashboard: the

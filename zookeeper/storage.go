@@ -120,6 +120,9 @@ func (s *Storage) acl() []zk.ACL {
 	return zk.AuthACL(zk.PermAll)
 }
 
+// String names the storage by its URL, password hidden.
+func (s *Storage) String() string { return "ZooKeeper " + s.c.url.String() }
+
 // Close ends the session: ZooKeeper releases the locks it held at once.
 func (s *Storage) Close() error {
 	s.c.close()
