@@ -80,9 +80,6 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 		return err
 	}
 	defer tc.Close()
-	if err := checkServiceCertificate(g, tc); err != nil {
-		return err
-	}
 	ccfg := clusterConfig(&g.Cluster, tc, log)
 	ccfg.ServiceDomain = g.ServiceDomain
 	cluster, err := upstream.New(ccfg)
@@ -107,6 +104,12 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	if src != nil && g.ServiceDomain != "" {
 		src.Allow(gw.allowServiceHost) // framework UIs' own hosts, on demand
 	}
+	return serve(ctx, g, gw, cluster, ln, hsts, o, log)
+}
+
+// serve runs the cluster's discovery and probing and gw on ln until ctx
+// ends.
+func serve(ctx context.Context, g *config.Gateway, gw *Gateway, cluster *upstream.Cluster, ln net.Listener, hsts bool, o RunOptions, log *slog.Logger) error {
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup
@@ -122,7 +125,7 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	if o.Ready != nil {
 		o.Ready(u)
 	}
-	err = gw.Serve(ctx, ln, ServeOptions{ReadHeaderTimeout: g.ReadHeaderTimeout, IdleTimeout: g.IdleTimeout, ShutdownTimeout: g.ShutdownTimeout})
+	err := gw.Serve(ctx, ln, ServeOptions{ReadHeaderTimeout: g.ReadHeaderTimeout, IdleTimeout: g.IdleTimeout, ShutdownTimeout: g.ShutdownTimeout})
 	stop()
 	if errors.Is(err, context.Canceled) {
 		err = nil
@@ -131,13 +134,22 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 }
 
 // frontContext is the gateway's SSL context: the front (with the gateway's
-// defaults, HTTPS unless ENABLED is false) and the connections to members.
+// defaults, HTTPS unless ENABLED is false) and the connections to members;
+// a certificate from files must cover the framework UIs' hosts.
 func frontContext(g *config.Gateway, src *tlsx.ManagedSource, log *slog.Logger) (*tlsx.Context, error) {
 	topts := tlsx.Options{Logger: log, Name: g.SSLName}
 	if src != nil {
 		topts.Certificates = src
 	}
-	return tlsx.NewContext(g.FrontSSL(), topts)
+	tc, err := tlsx.NewContext(g.FrontSSL(), topts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkServiceCertificate(g, tc); err != nil {
+		tc.Close()
+		return nil, err
+	}
+	return tc, nil
 }
 
 // listen opens the front listener, then starts the certificate source on
