@@ -205,3 +205,31 @@ func TestACMESourceErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestACMEAllow: ACME obtains a certificate for a host Allow admits (a
+// framework UI's own) during its first handshake, and asks the CA about
+// no other name.
+func TestACMEAllow(t *testing.T) {
+	p := testsupport.StartPebble(t, testsupport.PebbleOptions{})
+	dataDir := t.TempDir()
+	src, _, addr := acmeFront(t, ACMEOptions{
+		DataDir: dataDir, Directory: p.Directory, Email: "ops@example.test", CARoot: p.HTTPSRoot,
+		Domains: []string{"gateway.example.test"},
+	})
+	src.Allow(func(name string) bool { return name == "marathon.apps.example.test" })
+	var leaf *x509.Certificate
+	testsupport.Eventually(t, "the framework UI host's certificate", 30*time.Second, func() bool {
+		var err error
+		leaf, err = served(addr, "marathon.apps.example.test", p.IssuingRoots)
+		return err == nil
+	})
+	if len(leaf.DNSNames) != 1 || leaf.DNSNames[0] != "marathon.apps.example.test" || !strings.Contains(leaf.Issuer.CommonName, "Pebble") {
+		t.Errorf("served a certificate for %v from %q", leaf.DNSNames, leaf.Issuer.CommonName)
+	}
+	if _, err := dial(addr, &tls.Config{ServerName: "chronos.apps.example.test", InsecureSkipVerify: true}); err == nil {
+		t.Error("a host not allowed got a certificate")
+	}
+	if strings.Contains(p.Log.String(), "chronos.apps.example.test") {
+		t.Errorf("pebble was asked about a host not allowed:\n%s", p.Log)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -508,5 +509,51 @@ func TestInternalNamesWithServerNames(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "localhost,mesos.example.test" || strings.Join(got, ",") != "127.0.0.1,10.0.0.5,2001:db8::1" {
 		t.Errorf("names %v, ips %v", names, got)
+	}
+}
+
+// TestInternalAllow: the hosts Allow admits (framework UIs' own, with
+// --service-domain) get a certificate from the CA at their first
+// handshake; any other name, before or after, is refused without one
+// being made, and a host the function no longer admits (a framework gone)
+// gets none issued anew.
+func TestInternalAllow(t *testing.T) {
+	dataDir := t.TempDir()
+	src, _ := newInternal(t, InternalOptions{DataDir: dataDir, Names: []string{"localhost"}})
+	_, addr := frontOf(t, src)
+	roots := caPool(t, src.CAFile())
+	if _, err := served(addr, "marathon.apps.example.test", roots); err == nil {
+		t.Fatal("a framework UI's host got a certificate before Allow")
+	}
+	var known atomic.Value
+	known.Store("marathon.apps.example.test")
+	src.Allow(func(name string) bool { return name == known.Load() })
+	leaf, err := served(addr, "marathon.apps.example.test", roots)
+	if err != nil || len(leaf.DNSNames) != 1 || leaf.DNSNames[0] != "marathon.apps.example.test" {
+		t.Fatalf("an allowed host: %v %v", leaf, err)
+	}
+	if again, err := served(addr, "marathon.apps.example.test", roots); err != nil || !again.Equal(leaf) {
+		t.Errorf("the allowed host's second handshake: a new certificate or %v", err)
+	}
+	for _, name := range []string{"chronos.apps.example.test", "apps.example.test", "x.marathon.apps.example.test"} {
+		if _, err := served(addr, name, roots); err == nil {
+			t.Errorf("%s got a certificate", name)
+		}
+		var found []string
+		for _, f := range findFiles(t, dataDir, name) {
+			if b := filepath.Base(f); b == name || strings.HasPrefix(b, name+".") {
+				found = append(found, f)
+			}
+		}
+		if len(found) > 0 {
+			t.Errorf("storage holds files for the refused name %s: %v", name, found)
+		}
+	}
+	known.Store("chronos.apps.example.test") // marathon is gone
+	if _, err := served(addr, "chronos.apps.example.test", roots); err != nil {
+		t.Errorf("the newly allowed host: %v", err)
+	}
+	if _, err := served(addr, "gateway.example.test", roots); err == nil {
+		t.Error("a name neither configured nor allowed got a certificate")
 	}
 }
