@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,12 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(workDir)
 		binary = filepath.Join(workDir, "mesosgate")
-		build := exec.Command("go", "build", "-o", binary, "github.com/mesosgate/mesosgate")
+		args := []string{"build", "-o", binary}
+		if profileDir() != "" {
+			// The profiling endpoint (profiler_pprof.go): see profileRound.
+			args = append(args, "-tags", "pprof")
+		}
+		build := exec.Command("go", append(args, "github.com/mesosgate/mesosgate")...)
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "build mesosgate:", err)
@@ -53,7 +59,9 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		return m.Run()
+		code := m.Run()
+		results.print(os.Stdout)
+		return code
 	}())
 }
 
@@ -65,6 +73,9 @@ type gateway struct {
 	stderr *testsupport.Buffer
 	// cert is the front's certificate: what a browser is told to trust.
 	cert *x509.Certificate
+	// pprof is the address of the gateway's profiles, when the benchmarks
+	// profile it (MESOSGATE_BENCH_PROFILE).
+	pprof string
 }
 
 // gatewayOptions add to what startGateway runs the gateway with.
@@ -107,6 +118,10 @@ func startGatewayWith(tb testing.TB, c *sim.Cluster, o gatewayOptions) *gateway 
 		"LIBPROCESS_SSL_KEY_FILE=" + keyFile,
 	}, o.Env...)
 	g := &gateway{cmd: cmd, stderr: &testsupport.Buffer{}, cert: leaf.Cert}
+	if profileDir() != "" {
+		g.pprof = "127.0.0.1:" + strconv.Itoa(freePort(tb))
+		cmd.Env = append(cmd.Env, "MESOSGATE_PPROF="+g.pprof)
+	}
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
