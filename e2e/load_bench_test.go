@@ -128,6 +128,10 @@ func h2loadRun(ctx context.Context, url string, d time.Duration, dir string) (sa
 		return sample{}, fmt.Errorf("%s", skip)
 	}
 	log := filepath.Join(dir, "h2load.log")
+	// h2load appends to its log: each run starts a new one.
+	if err := os.Remove(log); err != nil && !os.IsNotExist(err) {
+		return sample{}, err
+	}
 	out, err := exec.CommandContext(ctx, bin, "-c", strconv.Itoa(h2Connections), "-m", strconv.Itoa(h2Streams),
 		"-t", "1", "-D", fmt.Sprintf("%.0f", d.Seconds()), "--log-file="+log, url).CombinedOutput()
 	if err != nil {
