@@ -170,6 +170,9 @@ func jsonpSides(b *testing.B, haveH2 bool) []side {
 		peerSide(startCaddy(b, agent.Addr(), prefix), prefix+path),
 		gatewaySide("gateway", gw, prefix+path, nil),
 	)
+	if base := startBaseline(b, c); base != nil {
+		sides = append(sides, gatewaySide("base", base, prefix+path, nil))
+	}
 	for _, s := range sides {
 		if s.skip == "" {
 			checkBody(b, s, func(body []byte) bool { return bytes.HasPrefix(body, []byte("angular.callbacks._1(")) }, "the JSONP callback")
@@ -199,6 +202,18 @@ func BenchmarkJSONPHTTP2(b *testing.B) {
 	sideBySide(b, "jsonp-h2", jsonpSides(b, true), func(s side, d time.Duration) (sample, error) {
 		return h2loadRun(context.Background(), s.url, d, dir)
 	})
+}
+
+// startBaseline starts a second gateway from the binary
+// MESOSGATE_BENCH_BASELINE names (another build, say main's), measured as
+// the side "base" in the same interleaved rounds: before and after of a
+// change compared in one run, on the same noisy machine. Nil without it.
+func startBaseline(b *testing.B, c *sim.Cluster) *gateway {
+	bin := os.Getenv("MESOSGATE_BENCH_BASELINE")
+	if bin == "" {
+		return nil
+	}
+	return startGatewayWith(b, c, gatewayOptions{Binary: bin})
 }
 
 // checkBody sends s's request once and fails unless the answer is 200
@@ -248,6 +263,9 @@ func BenchmarkDownload(b *testing.B) {
 		peerSide(startCaddy(b, agent.Addr(), prefix), prefix+path),
 		peerSide(startApache(b, agent.Addr(), prefix, nil), prefix+path),
 		gatewaySide("gateway", gw, prefix+path, browser),
+	}
+	if base := startBaseline(b, c); base != nil {
+		sides = append(sides, gatewaySide("base", base, prefix+path, nil))
 	}
 	for i := range sides {
 		sides[i].header = browser
@@ -312,6 +330,10 @@ func BenchmarkListingPage(b *testing.B) {
 		peerSide(startNginx(b, leader.Addr(), "", urlMap), path),
 		gatewaySide("gateway", gw, path, nil),
 		gatewaySide("gateway-gzip", gw, path, http.Header{"Accept-Encoding": {"gzip"}}),
+	}
+	if base := startBaseline(b, c); base != nil {
+		sides = append(sides, gatewaySide("base", base, path, nil),
+			gatewaySide("base-gzip", base, path, http.Header{"Accept-Encoding": {"gzip"}}))
 	}
 	for _, s := range sides[1:4] {
 		if s.skip == "" {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -61,7 +62,7 @@ var columns = []column{
 	{"download", "peak RSS MB", peakRSS, "%.1f"},
 }
 
-var sideOrder = []string{"direct", "nginx", "haproxy", "caddy", "apache", "gateway", "gateway-gzip"}
+var sideOrder = []string{"direct", "nginx", "haproxy", "caddy", "apache", "gateway", "gateway-gzip", "base", "base-gzip"}
 
 // target is one ratio of issue 17: num's figure over den's on a path,
 // compared with goal (at least, or for latencies at most); a goal of 0 is
@@ -88,6 +89,14 @@ var targets = []target{
 	{"listing", "gateway-gzip", "direct", "MB/s", mbPerSec, false, 0},
 	{"download", "gateway", "haproxy", "MB/s", mbPerSec, false, 0.9},
 	{"download", "gateway", "direct", "MB/s", mbPerSec, false, 0},
+	// Against another build of the gateway (MESOSGATE_BENCH_BASELINE).
+	{"jsonp-h1", "gateway", "base", "req/s", reqPerSec, false, 0},
+	{"jsonp-h1", "gateway", "base", "CPU/req", cpuPerOp, true, 0},
+	{"jsonp-h2", "gateway", "base", "req/s", reqPerSec, false, 0},
+	{"jsonp-h2", "gateway", "base", "CPU/req", cpuPerOp, true, 0},
+	{"listing", "gateway", "base", "MB/s", mbPerSec, false, 0},
+	{"listing", "gateway-gzip", "base-gzip", "MB/s", mbPerSec, false, 0},
+	{"download", "gateway", "base", "MB/s", mbPerSec, false, 0},
 }
 
 // print writes the table: nothing when no side-by-side benchmark ran.
@@ -97,7 +106,7 @@ func (r *benchResults) print(w io.Writer) {
 	if len(r.paths) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nside by side: median of %d interleaved rounds of %s per side; ratios from the medians [range of per-round ratios]\n\n",
+	fmt.Fprintf(w, "\nside by side: median of %d interleaved rounds of %s per side; ratios: the median [and range] of per-round ratios\n\n",
 		benchRounds(), benchSeconds())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	var cols []column
@@ -135,8 +144,7 @@ func (r *benchResults) print(w io.Writer) {
 		if len(num) == 0 || len(den) == 0 {
 			continue
 		}
-		ratio := t.value(median(num, primary(t.path))) / t.value(median(den, primary(t.path)))
-		lo, hi := roundRatios(num, den, t.value)
+		ratio, lo, hi := roundRatios(num, den, t.value)
 		goal, verdict := "", ""
 		if t.goal > 0 {
 			op := ">="
@@ -174,17 +182,13 @@ func primary(path string) func(sample) float64 {
 	return mbPerSec
 }
 
-// roundRatios is the range of num's figure over den's in the rounds both
-// measured (round i of one against round i of the other).
-func roundRatios(num, den []sample, value func(sample) float64) (lo, hi float64) {
+// roundRatios is the median and the range of num's figure over den's in
+// the rounds both measured (round i of one against round i of the other).
+func roundRatios(num, den []sample, value func(sample) float64) (med, lo, hi float64) {
+	var rs []float64
 	for i := range min(len(num), len(den)) {
-		r := value(num[i]) / value(den[i])
-		if i == 0 || r < lo {
-			lo = r
-		}
-		if i == 0 || r > hi {
-			hi = r
-		}
+		rs = append(rs, value(num[i])/value(den[i]))
 	}
-	return lo, hi
+	slices.Sort(rs)
+	return rs[len(rs)/2], rs[0], rs[len(rs)-1]
 }

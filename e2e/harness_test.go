@@ -84,6 +84,8 @@ type gatewayOptions struct {
 	Env []string
 	// Args are extra command-line arguments after --master and --listen.
 	Args []string
+	// Binary is the mesosgate to run; "" is the one built for the tests.
+	Binary string
 }
 
 // startGateway runs `mesosgate serve` in front of c's masters with a front
@@ -110,7 +112,11 @@ func startGatewayWith(tb testing.TB, c *sim.Cluster, o gatewayOptions) *gateway 
 	for _, m := range c.Masters() {
 		masters = append(masters, m.Addr())
 	}
-	cmd := exec.Command(binary, append([]string{"serve", "--master", strings.Join(masters, ","), "--listen", "127.0.0.1:0"}, o.Args...)...)
+	bin := binary
+	if o.Binary != "" {
+		bin = o.Binary
+	}
+	cmd := exec.Command(bin, append([]string{"serve", "--master", strings.Join(masters, ","), "--listen", "127.0.0.1:0"}, o.Args...)...)
 	cmd.Env = append([]string{
 		"HOME=" + dir,
 		"PATH=" + os.Getenv("PATH"),
