@@ -90,6 +90,10 @@ func (s side) get() (*http.Response, error) {
 // the given time.
 func sideBySide(b *testing.B, path string, sides []side, run func(s side, d time.Duration) (sample, error)) {
 	d := benchSeconds()
+	if only := os.Getenv("MESOSGATE_BENCH_SIDES"); only != "" {
+		// A quick comparison of two builds: MESOSGATE_BENCH_SIDES=gateway,base.
+		sides = slices.DeleteFunc(sides, func(s side) bool { return !slices.Contains(strings.Split(only, ","), s.name) })
+	}
 	for _, s := range sides {
 		if s.skip != "" {
 			b.Run(s.name, func(b *testing.B) { b.Skip(s.skip) })
