@@ -173,6 +173,9 @@ func (w *recorder) disarm() {
 // metrics go): ids, recording, compression, the access log, panics.
 func (g *Gateway) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 {
+			growStack()
+		}
 		q := &request{
 			id:      newRequestID(),
 			start:   time.Now(),
@@ -217,6 +220,24 @@ func (g *Gateway) middleware(next http.Handler) http.Handler {
 		rec.disarm()
 	})
 }
+
+// growStack grows the goroutine's stack, while it is shallow, to what a
+// proxied request needs. HTTP/2 runs every request on a new goroutine
+// whose stack starts small; the proxy's path (middleware, router, reverse
+// proxy, TLS to the member) then grows it by doubling in its deepest
+// frames, each growth copying and adjusting every frame above it
+// (runtime.copystack: 12% of the gateway's CPU on HTTP/2 in the JSONP
+// profile). One growth here, a few frames deep, is cheap. HTTP/1.1 serves
+// a connection's requests on one goroutine, whose stack stays grown.
+//
+//go:noinline
+func growStack() {
+	var pad [24 << 10]byte
+	stackSink(pad[:])
+}
+
+//go:noinline
+func stackSink(b []byte) { b[0] = 0 }
 
 // validRequestID accepts an id from a trusted proxy only if it is short and
 // plain, so it cannot forge log lines or headers.
