@@ -212,12 +212,14 @@ func BenchmarkJSONPHTTP2(b *testing.B) {
 // MESOSGATE_BENCH_BASELINE names (another build, say main's), measured as
 // the side "base" in the same interleaved rounds: before and after of a
 // change compared in one run, on the same noisy machine. Nil without it.
+// MESOSGATE_BENCH_BASELINE_ENV adds environment entries (space-separated
+// NAME=value) to its process: the same build under GOGC=400, say.
 func startBaseline(b *testing.B, c *sim.Cluster) *gateway {
 	bin := os.Getenv("MESOSGATE_BENCH_BASELINE")
 	if bin == "" {
 		return nil
 	}
-	return startGatewayWith(b, c, gatewayOptions{Binary: bin})
+	return startGatewayWith(b, c, gatewayOptions{Binary: bin, Env: strings.Fields(os.Getenv("MESOSGATE_BENCH_BASELINE_ENV"))})
 }
 
 // checkBody sends s's request once and fails unless the answer is 200

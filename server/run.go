@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 
 	"github.com/mesosgate/mesosgate/access"
@@ -86,6 +87,9 @@ func Run(ctx context.Context, g *config.Gateway, o RunOptions) error {
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = cluster.Run(runCtx) })
+	if _, set := os.LookupEnv("GOGC"); !set {
+		wg.Go(func() { tuneGC(runCtx, gcHeapBudget) }) // gc.go
+	}
 	defer wg.Wait()
 
 	u := frontURL(ln.Addr(), g.FrontTLS())
