@@ -62,7 +62,7 @@ var columns = []column{
 	{"download", "peak RSS MB", peakRSS, "%.1f"},
 }
 
-var sideOrder = []string{"direct", "nginx", "haproxy", "caddy", "apache", "gateway", "gateway-gzip", "base", "base-gzip"}
+var sideOrder = []string{"direct", "nginx", "haproxy", "caddy", "apache", "gateway", "gateway-gzip", "gateway-chromium", "base", "base-gzip", "base-chromium"}
 
 // target is one ratio of issue 17: num's figure over den's on a path,
 // compared with goal (at least, or for latencies at most); a goal of 0 is
@@ -87,6 +87,7 @@ var targets = []target{
 	{"listing", "gateway", "apache", "MB/s", mbPerSec, false, 2},
 	{"listing", "gateway", "nginx", "MB/s", mbPerSec, false, 0},
 	{"listing", "gateway-gzip", "direct", "MB/s", mbPerSec, false, 0},
+	{"listing", "gateway-chromium", "direct", "MB/s", mbPerSec, false, 0},
 	{"download", "gateway", "haproxy", "MB/s", mbPerSec, false, 0.9},
 	{"download", "gateway", "direct", "MB/s", mbPerSec, false, 0},
 	// Against another build of the gateway (MESOSGATE_BENCH_BASELINE).
@@ -96,6 +97,7 @@ var targets = []target{
 	{"jsonp-h2", "gateway", "base", "CPU/req", cpuPerOp, true, 0},
 	{"listing", "gateway", "base", "MB/s", mbPerSec, false, 0},
 	{"listing", "gateway-gzip", "base-gzip", "MB/s", mbPerSec, false, 0},
+	{"listing", "gateway-chromium", "base-chromium", "MB/s", mbPerSec, false, 0},
 	{"download", "gateway", "base", "MB/s", mbPerSec, false, 0},
 }
 

@@ -172,6 +172,7 @@ func (w *recorder) disarm() {
 // middleware wraps the router (and Options.Observe around it, where
 // metrics go): ids, recording, compression, the access log, panics.
 func (g *Gateway) middleware(next http.Handler) http.Handler {
+	coded := newCoder(next) // compress.go
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 {
 			growStack()
@@ -200,23 +201,12 @@ func (g *Gateway) middleware(next http.Handler) http.Handler {
 		if g.hsts {
 			h.Set("Strict-Transport-Security", hstsValue)
 		}
-		var out http.ResponseWriter = rec
-		var cw *compressWriter
-		if q.gzip && r.Method != http.MethodHead {
-			cw = &compressWriter{ResponseWriter: rec}
-			out = cw
-		}
 		if g.metrics != nil {
 			g.metrics.started()
 		}
 		defer g.finish(r, q, rec)
-		defer g.recoverPanic(out, r, q, rec)
-		next.ServeHTTP(out, r)
-		if cw != nil {
-			if err := cw.finish(); err != nil {
-				g.log.Debug("finish gzip stream", "request_id", q.id, "err", err)
-			}
-		}
+		defer g.recoverPanic(rec, r, q, rec)
+		coded.ServeHTTP(rec, r)
 		rec.disarm()
 	})
 }
