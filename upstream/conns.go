@@ -34,15 +34,19 @@ type memberConns struct {
 	dial     func(ctx context.Context, scheme, addr string) (net.Conn, error)
 	fallback http.RoundTripper
 	// maxIdle is the idle connections kept per scheme and address,
-	// idleTimeout how long one may wait for its next request.
-	maxIdle     int
-	idleTimeout time.Duration
+	// maxIdleTotal in all, idleTimeout how long one may wait for its next
+	// request (a timer closes those that waited longer).
+	maxIdle      int
+	maxIdleTotal int
+	idleTimeout  time.Duration
 	// maxHeader bounds a response's header, as
 	// http.Transport.MaxResponseHeaderBytes does.
 	maxHeader int64
 
 	mu     sync.Mutex
 	idle   map[connKey][]*memberConn
+	nidle  int
+	sweep  *time.Timer // pending while connections are idle
 	closed bool
 }
 
@@ -240,6 +244,7 @@ func (p *memberConns) get(key connKey) (*memberConn, bool) {
 		mc := conns[len(conns)-1]
 		conns[len(conns)-1] = nil
 		conns = conns[:len(conns)-1]
+		p.nidle--
 		if now.Sub(mc.idleAt) < p.idleTimeout {
 			p.idle[key] = conns
 			return mc, true
@@ -253,7 +258,7 @@ func (p *memberConns) get(key connKey) (*memberConn, bool) {
 func (p *memberConns) put(mc *memberConn) {
 	mc.idleAt = time.Now()
 	p.mu.Lock()
-	if p.closed || len(p.idle[mc.key]) >= p.maxIdle {
+	if p.closed || len(p.idle[mc.key]) >= p.maxIdle || p.nidle >= p.maxIdleTotal {
 		p.mu.Unlock()
 		mc.conn.Close()
 		return
@@ -262,7 +267,42 @@ func (p *memberConns) put(mc *memberConn) {
 		p.idle = map[connKey][]*memberConn{}
 	}
 	p.idle[mc.key] = append(p.idle[mc.key], mc)
+	p.nidle++
+	if p.sweep == nil {
+		p.sweep = time.AfterFunc(p.idleTimeout, p.closeExpired)
+	}
 	p.mu.Unlock()
+}
+
+// closeExpired closes the connections idle for idleTimeout or longer (a
+// member nobody asks for any more keeps none open), and comes back while
+// any are left.
+func (p *memberConns) closeExpired() {
+	now := time.Now()
+	var expired []*memberConn
+	p.mu.Lock()
+	for key, conns := range p.idle {
+		// Oldest first: put appends, get takes from the end.
+		n := 0
+		for n < len(conns) && now.Sub(conns[n].idleAt) >= p.idleTimeout {
+			expired = append(expired, conns[n])
+			n++
+		}
+		if n == len(conns) {
+			delete(p.idle, key)
+		} else if n > 0 {
+			p.idle[key] = append(conns[:0], conns[n:]...)
+		}
+		p.nidle -= n
+	}
+	p.sweep = nil
+	if p.nidle > 0 && !p.closed {
+		p.sweep = time.AfterFunc(p.idleTimeout/2, p.closeExpired)
+	}
+	p.mu.Unlock()
+	for _, mc := range expired {
+		mc.conn.Close()
+	}
 }
 
 // CloseIdleConnections closes the idle connections; later ones are closed
@@ -270,7 +310,11 @@ func (p *memberConns) put(mc *memberConn) {
 func (p *memberConns) CloseIdleConnections() {
 	p.mu.Lock()
 	idle := p.idle
-	p.idle, p.closed = nil, true
+	p.idle, p.nidle, p.closed = nil, 0, true
+	if p.sweep != nil {
+		p.sweep.Stop()
+		p.sweep = nil
+	}
 	p.mu.Unlock()
 	for _, conns := range idle {
 		for _, mc := range conns {

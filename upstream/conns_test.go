@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 )
 
 // connsServer is a plain member that counts the connections it accepts.
@@ -33,10 +35,11 @@ func testConns(fallback http.RoundTripper) *memberConns {
 			var d net.Dialer
 			return d.DialContext(ctx, "tcp", addr)
 		},
-		fallback:    fallback,
-		maxIdle:     4,
-		idleTimeout: time.Minute,
-		maxHeader:   1 << 10,
+		fallback:     fallback,
+		maxIdle:      4,
+		maxIdleTotal: 6,
+		idleTimeout:  time.Minute,
+		maxHeader:    1 << 10,
 	}
 }
 
@@ -167,6 +170,37 @@ func TestMemberConns(t *testing.T) {
 		if _, err := p.RoundTrip(req); err == nil || time.Since(start) > 5*time.Second {
 			t.Errorf("err %v after %s", err, time.Since(start))
 		}
+	})
+	t.Run("idle_bounded_and_expired", func(t *testing.T) {
+		p := testConns(http.DefaultTransport)
+		p.idleTimeout = 100 * time.Millisecond
+		defer p.CloseIdleConnections()
+		// Eight requests in flight at once leave eight connections;
+		// four are kept for the address.
+		var bodies []io.ReadCloser
+		for range 8 {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/a", nil)
+			resp, err := p.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bodies = append(bodies, resp.Body)
+		}
+		for _, b := range bodies {
+			io.Copy(io.Discard, b)
+			b.Close()
+		}
+		p.mu.Lock()
+		n := p.nidle
+		p.mu.Unlock()
+		if n != 4 {
+			t.Errorf("%d idle connections, want 4 (the bound per address)", n)
+		}
+		testsupport.Eventually(t, "the idle connections closed after the idle timeout", 5*time.Second, func() bool {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return p.nidle == 0 && len(p.idle) == 0
+		})
 	})
 	t.Run("invalid_header_refused", func(t *testing.T) {
 		p := testConns(http.DefaultTransport)

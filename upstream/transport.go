@@ -50,10 +50,11 @@ func (c *Cluster) newMemberConns(fallback *http.Transport) *memberConns {
 			}
 			return c.dialPlain(ctx, "tcp", addr)
 		},
-		fallback:    fallback,
-		maxIdle:     fallback.MaxIdleConnsPerHost,
-		idleTimeout: fallback.IdleConnTimeout,
-		maxHeader:   fallback.MaxResponseHeaderBytes,
+		fallback:     fallback,
+		maxIdle:      fallback.MaxIdleConnsPerHost,
+		maxIdleTotal: fallback.MaxIdleConns,
+		idleTimeout:  fallback.IdleConnTimeout,
+		maxHeader:    fallback.MaxResponseHeaderBytes,
 	}
 }
 
