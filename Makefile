@@ -14,15 +14,21 @@ DEB_TOOLS ?= openssl:openssl curl:curl chromium:chromium certutil:libnss3-tools 
 DEB_FILES ?= /usr/share/java/zookeeper.jar:zookeeper
 TESTFLAGS ?= -race -timeout 30m
 # The reverse proxies `make bench` measures mesosgate against (SPEC section
-# 12): nginx and Caddy for small JSONP over HTTPS, Apache httpd with
-# mod_proxy_html (shipped in Debian's apache2, with libxml2) for rewriting.
+# 12, issue 17): nginx, HAProxy and Caddy for small JSONP over HTTPS (HTTP/1.1
+# and HTTP/2) and the download, Apache httpd with mod_proxy_html (shipped in
+# Debian's apache2, with libxml2) and nginx's sub_filter for rewriting; wrk
+# and h2load (nghttp2-client) load them over HTTP/1.1 and HTTP/2.
 # Only the benchmarks need them; the benchmarks run each as an unprivileged
 # process on a loopback port with its own configuration, never the system
 # service (on a host with systemd, Debian starts nginx and apache2 on port 80
-# when it installs them: `systemctl disable --now nginx apache2` if unwanted).
-PEER_TOOLS ?= nginx:nginx caddy:caddy apache2:apache2
+# when it installs them: `systemctl disable --now nginx apache2 haproxy` if
+# unwanted).
+PEER_TOOLS ?= nginx:nginx caddy:caddy apache2:apache2 haproxy:haproxy wrk:wrk h2load:nghttp2-client
 # BENCH and BENCHPKGS narrow `make bench`, e.g.
-# make bench BENCH='JSONP|ListingPage' BENCHPKGS=./e2e BENCHFLAGS='-benchtime 3s'.
+# make bench BENCH='JSONP|ListingPage' BENCHPKGS=./e2e. The side-by-side
+# benchmarks of ./e2e end with one table of every ratio; their rounds and
+# seconds per round come from MESOSGATE_BENCH_ROUNDS and _SECONDS, and
+# MESOSGATE_BENCH_PROFILE=DIR profiles the gateway under load (e2e/load_bench_test.go).
 BENCH      ?= .
 BENCHPKGS  ?= ./...
 BENCHFLAGS ?=

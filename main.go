@@ -71,6 +71,7 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mesosgate: unknown command %q; run \"mesosgate help\" for the list\n", args[0])
 		return 2
 	}
+	startProfiler(environ, stderr)
 	return cmd.run(args[1:], environ, stdout, stderr)
 }
 

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +49,12 @@ func TestMain(m *testing.M) {
 		defer os.RemoveAll(workDir)
 		defer zkServer.Close()
 		binary = filepath.Join(workDir, "mesosgate")
-		build := exec.Command("go", "build", "-o", binary, "github.com/mesosgate/mesosgate")
+		args := []string{"build", "-o", binary}
+		if profileDir() != "" {
+			// The profiling endpoint (profiler_pprof.go): see profileRound.
+			args = append(args, "-tags", "pprof")
+		}
+		build := exec.Command("go", append(args, "github.com/mesosgate/mesosgate")...)
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "build mesosgate:", err)
@@ -58,7 +64,9 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		return m.Run()
+		code := m.Run()
+		results.print(os.Stdout)
+		return code
 	}())
 }
 
@@ -76,6 +84,9 @@ type gateway struct {
 	home string
 	// started is how long the process took from its start to readiness.
 	started time.Duration
+	// pprof is the address of the gateway's profiles, when the benchmarks
+	// profile it (MESOSGATE_BENCH_PROFILE).
+	pprof string
 }
 
 // gatewayOptions add to what startGateway runs the gateway with.
@@ -102,6 +113,8 @@ type gatewayOptions struct {
 	OwnCert bool
 	// ServerName is the name client asks for (SNI); "" means localhost.
 	ServerName string
+	// Binary is the mesosgate to run; "" is the one built for the tests.
+	Binary string
 }
 
 // startGateway runs `mesosgate serve` in front of c's masters with a front
@@ -135,7 +148,11 @@ func startGatewayWith(tb testing.TB, c *sim.Cluster, o gatewayOptions) *gateway 
 	if listen == "" {
 		listen = "127.0.0.1:0"
 	}
-	cmd := exec.Command(binary, append([]string{"serve", "--master", master, "--listen", listen}, o.Args...)...)
+	bin := binary
+	if o.Binary != "" {
+		bin = o.Binary
+	}
+	cmd := exec.Command(bin, append([]string{"serve", "--master", master, "--listen", listen}, o.Args...)...)
 	cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH")}
 	g := &gateway{cmd: cmd, stderr: &testsupport.Buffer{}, home: dir}
 	if !o.OwnCert {
@@ -143,6 +160,10 @@ func startGatewayWith(tb testing.TB, c *sim.Cluster, o gatewayOptions) *gateway 
 		g.cert = leaf.Cert
 	}
 	cmd.Env = append(cmd.Env, o.Env...) // the test's own settings win
+	if profileDir() != "" {
+		g.pprof = "127.0.0.1:" + strconv.Itoa(freePort(tb))
+		cmd.Env = append(cmd.Env, "MESOSGATE_PPROF="+g.pprof)
+	}
 	begin := time.Now()
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw

@@ -29,8 +29,11 @@ import (
 // port with a configuration written into a temporary directory, in front
 // of the same simulated member as the gateway:
 //
-//   - nginx and Caddy proxy small JSONP requests (BenchmarkJSONP);
-//   - Apache httpd with mod_proxy_html rewrites the listing page's links
+//   - nginx, Caddy and HAProxy proxy small JSONP requests over HTTP/1.1
+//     and HTTP/2 (BenchmarkJSONP, BenchmarkJSONPHTTP2) and the 1 GiB
+//     download (BenchmarkDownload, Apache too);
+//   - Apache httpd with mod_proxy_html rewrites the listing page's links,
+//     and nginx's sub_filter substitutes them literally
 //     (BenchmarkListingPage).
 //
 // Each serves HTTPS with the same kind of certificate as the gateway (an
@@ -44,9 +47,9 @@ import (
 // server with the member's certificate and suites recording each
 // connection's state, and for Apache in its ssl:debug log):
 //
-//   - nginx and Apache are configured to offer exactly AES128-SHA on
-//     TLS 1.2 (proxy_ssl_ciphers, SSLProxyCipherSuite), so a session that
-//     works is that suite;
+//   - nginx, HAProxy and Apache are configured to offer exactly AES128-SHA
+//     on TLS 1.2 (proxy_ssl_ciphers, ciphers, SSLProxyCipherSuite), so a
+//     session that works is that suite;
 //   - Caddy 2.6 has no setting for its upstream suites; Debian's build
 //     (Go 1.19) still offers Go's RSA key exchange suites by default, and
 //     the member picks AES128-SHA from them.
@@ -56,8 +59,10 @@ import (
 //
 // Workers, on the 2-core machine the numbers come from: mesosgate and
 // Caddy are Go programs with GOMAXPROCS at the number of cores; nginx runs
-// worker_processes auto (one per core); Apache's event MPM runs one child
-// process per core with 25 threads each.
+// worker_processes auto (one per core); HAProxy one thread per core
+// (nbthread); Apache's event MPM runs one child process per core with 25
+// threads each. nginx, Caddy and HAProxy offer h2 and http/1.1 by ALPN, as
+// the gateway does; Apache (no mod_http2 loaded) http/1.1 only.
 
 // peer is a reverse proxy other than mesosgate, running for a benchmark.
 // When its program is missing, skip says so and the rest is empty.
@@ -76,9 +81,10 @@ type peerProgram struct {
 }
 
 var (
-	nginxProgram  = peerProgram{"nginx", "nginx"}
-	caddyProgram  = peerProgram{"caddy", "caddy"}
-	apacheProgram = peerProgram{"apache2", "apache2"}
+	nginxProgram   = peerProgram{"nginx", "nginx"}
+	caddyProgram   = peerProgram{"caddy", "caddy"}
+	apacheProgram  = peerProgram{"apache2", "apache2"}
+	haproxyProgram = peerProgram{"haproxy", "haproxy"}
 )
 
 // find returns the program's path, or a message naming the package to
@@ -107,9 +113,12 @@ type peerSite struct {
 	Member            string // the member's 127.0.0.1:port
 	MemberHost        string // the member's host:port, the name it is verified by
 	Prefix            string // "/agent/ID" or "" for the whole member
-	URLMap            map[string]string
-	Root              bool // the benchmark runs as root
-	Workers           int  // processes for the cores: runtime.NumCPU
+	// URLMap maps link prefixes in HTML (Apache's ProxyHTMLURLMap,
+	// nginx's sub_filter).
+	URLMap  map[string]string
+	PEMFile string // CertFile and KeyFile in one (HAProxy's crt)
+	Root    bool   // the benchmark runs as root
+	Workers int    // processes for the cores: runtime.NumCPU
 }
 
 // ApacheThreads is Apache's MaxRequestWorkers: 25 threads a process.
@@ -139,6 +148,12 @@ func newPeerSite(tb testing.TB, member, prefix string) peerSite {
 	if err := leaf.WriteFiles(s.CertFile, s.KeyFile); err != nil {
 		tb.Fatal(err)
 	}
+	cert, _ := os.ReadFile(s.CertFile)
+	key, _ := os.ReadFile(s.KeyFile)
+	s.PEMFile = filepath.Join(dir, "front-combined.pem")
+	if err := os.WriteFile(s.PEMFile, append(cert, key...), 0o600); err != nil {
+		tb.Fatal(err)
+	}
 	return s
 }
 
@@ -155,9 +170,12 @@ func freePort(tb testing.TB) int {
 }
 
 // nginxConf proxies Prefix to the member on a pool of keep-alive
-// connections. keepalive_requests is raised on both sides: nginx's default
-// of 1000 would close (and make the client and nginx handshake again) where
-// the gateway and Caddy keep the connection.
+// connections, HTTP/2 or HTTP/1.1 toward the client as ALPN says.
+// keepalive_requests is raised on both sides: nginx's default of 1000 would
+// close (and make the client and nginx handshake again) where the gateway
+// and Caddy keep the connection. With a URLMap, sub_filter replaces each
+// link prefix in HTML literally (no tokenizing: the nearest nginx has to
+// rewriting), asking the member for identity so it can.
 const nginxConf = `{{if .Root}}user root;
 {{end}}worker_processes auto;
 pid {{.Dir}}/nginx.pid;
@@ -176,7 +194,7 @@ http {
         keepalive_requests 1000000;
     }
     server {
-        listen {{.Listen}} ssl;
+        listen {{.Listen}} ssl http2;
         ssl_certificate {{.CertFile}};
         ssl_certificate_key {{.KeyFile}};
         ssl_protocols TLSv1.2 TLSv1.3;
@@ -193,19 +211,29 @@ http {
             proxy_ssl_protocols TLSv1.2;
             proxy_ssl_ciphers AES128-SHA;
             proxy_ssl_session_reuse on;
+{{- if .URLMap}}
+            proxy_set_header Accept-Encoding "";
+            sub_filter_once off;
+            sub_filter_types text/html;
+{{- range $from, $to := .URLMap}}
+            sub_filter '{{$from}}' '{{$to}}';
+{{- end}}
+{{- end}}
         }
     }
 }
 `
 
-// startNginx runs nginx in front of member, serving it under prefix.
-func startNginx(tb testing.TB, member, prefix string) *peer {
+// startNginx runs nginx in front of member, serving it under prefix,
+// substituting urlMap's link prefixes in HTML when there are any.
+func startNginx(tb testing.TB, member, prefix string, urlMap map[string]string) *peer {
 	tb.Helper()
 	bin, skip := nginxProgram.find()
 	if skip != "" {
 		return &peer{name: "nginx", skip: skip}
 	}
 	s := newPeerSite(tb, member, prefix)
+	s.URLMap = urlMap
 	conf := writeTemplate(tb, s.Dir, "nginx.conf", nginxConf, s)
 	cmd := exec.Command(bin, "-p", s.Dir, "-c", conf, "-g", "daemon off;")
 	return startPeer(tb, "nginx", cmd, s, filepath.Join(s.Dir, "error.log"))
@@ -331,9 +359,10 @@ Listen {{.Listen}}
 {{end}}</VirtualHost>
 `
 
-// startApache runs Apache httpd in front of member, rewriting the links
-// of its HTML pages by urlMap (prefix to prefix).
-func startApache(tb testing.TB, member string, urlMap map[string]string) *peer {
+// startApache runs Apache httpd in front of member, serving it under
+// prefix and rewriting the links of its HTML pages by urlMap (prefix to
+// prefix).
+func startApache(tb testing.TB, member, prefix string, urlMap map[string]string) *peer {
 	tb.Helper()
 	bin, skip := apacheProgram.find()
 	if skip != "" {
@@ -342,7 +371,7 @@ func startApache(tb testing.TB, member string, urlMap map[string]string) *peer {
 	if _, err := os.Stat("/usr/lib/apache2/modules/mod_proxy_html.so"); err != nil {
 		return &peer{name: "apache", skip: "mod_proxy_html is missing: install the Debian package apache2 (it ships the module; libxml2 comes with it)"}
 	}
-	s := newPeerSite(tb, member, "")
+	s := newPeerSite(tb, member, prefix)
 	s.URLMap = urlMap
 	conf := writeTemplate(tb, s.Dir, "httpd.conf", apacheConf, s)
 	cmd := exec.Command(bin, "-f", conf, "-DFOREGROUND")
@@ -350,6 +379,46 @@ func startApache(tb testing.TB, member string, urlMap map[string]string) *peer {
 	// apache2ctl sets; the configuration above names them all instead.
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "APACHE_RUN_DIR=" + s.Dir, "APACHE_LOG_DIR=" + s.Dir, "APACHE_LOCK_DIR=" + s.Dir}
 	return startPeer(tb, "apache", cmd, s, filepath.Join(s.Dir, "error.log"))
+}
+
+// haproxyConf strips Prefix and proxies to the member on connections
+// reused across clients (http-reuse always, as the gateway's and nginx's
+// pools are), one thread per core, HTTP/2 or HTTP/1.1 toward the client as
+// ALPN says. HAProxy rewrites nothing in bodies.
+const haproxyConf = `global
+    nbthread {{.Workers}}
+    pidfile {{.Dir}}/haproxy.pid
+    tune.ssl.default-dh-param 2048
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    timeout http-keep-alive 60s
+frontend bench
+    bind {{.Listen}} ssl crt {{.PEMFile}} alpn h2,http/1.1 ssl-min-ver TLSv1.2
+    default_backend member
+backend member
+{{- if .Prefix}}
+    http-request replace-path ^{{.Prefix}}(/.*) \1
+{{- end}}
+    http-request set-header Host {{.MemberHost}}
+    server member {{.Member}} ssl verify required ca-file {{.CAFile}} verifyhost localhost sni str(localhost) ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.2 ciphers AES128-SHA pool-max-conn 64
+`
+
+// startHAProxy runs HAProxy in front of member, serving it under prefix.
+func startHAProxy(tb testing.TB, member, prefix string) *peer {
+	tb.Helper()
+	bin, skip := haproxyProgram.find()
+	if skip != "" {
+		return &peer{name: "haproxy", skip: skip}
+	}
+	s := newPeerSite(tb, member, prefix)
+	conf := writeTemplate(tb, s.Dir, "haproxy.cfg", haproxyConf, s)
+	cmd := exec.Command(bin, "-f", conf, "-db")
+	return startPeer(tb, "haproxy", cmd, s, "")
 }
 
 // writeTemplate writes the peer's configuration file into dir.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mesosgate/mesosgate/internal/testsupport"
 
+	"github.com/klauspost/compress/zstd"
 	"golang.org/x/net/websocket"
 
 	"github.com/mesosgate/mesosgate/e2e/sim"
@@ -330,11 +331,31 @@ func TestCompression(t *testing.T) {
 		t.Errorf("JSONP through the gateway is %d bytes, the member's %d", len(got), len(want))
 	}
 
+	// A browser that takes zstd (Chromium and Firefox say
+	// "gzip, deflate, br, zstd") gets zstd, the same page.
+	resp, body = ts.get("/", "Accept-Encoding", "gzip, deflate, br, zstd")
+	if resp.Header.Get("Content-Encoding") != "zstd" {
+		t.Fatalf("page with zstd accepted: Content-Encoding %q", resp.Header.Get("Content-Encoding"))
+	}
+	zd, err := zstd.NewReader(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zd.Close()
+	if unzstd, err := io.ReadAll(zd); err != nil || string(unzstd) != string(page) {
+		t.Errorf("zstd page: %v, same page: %v", err, string(unzstd) == string(page))
+	}
+	if resp, _ := ts.get("/", "Accept-Encoding", "gzip;q=1, zstd;q=0.5"); resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Errorf("gzip preferred by q: Content-Encoding %q", resp.Header.Get("Content-Encoding"))
+	}
+
 	// A download is the user's file: never recoded.
 	sb, _ := agent.Sandboxes()
-	resp, got = ts.get("/agent/"+agent.ID()+"/files/download?path="+url.QueryEscape(sb[0].Directory+"/stdout"), "Accept-Encoding", "gzip")
-	if resp.Header.Get("Content-Encoding") != "" || !strings.Contains(got, "Starting task") {
-		t.Errorf("download: Content-Encoding %q, %.60q", resp.Header.Get("Content-Encoding"), got)
+	for _, ae := range []string{"gzip", "gzip, deflate, br, zstd"} {
+		resp, got = ts.get("/agent/"+agent.ID()+"/files/download?path="+url.QueryEscape(sb[0].Directory+"/stdout"), "Accept-Encoding", ae)
+		if resp.Header.Get("Content-Encoding") != "" || !strings.Contains(got, "Starting task") {
+			t.Errorf("download, %s accepted: Content-Encoding %q, %.60q", ae, resp.Header.Get("Content-Encoding"), got)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -114,6 +115,9 @@ func serve(ctx context.Context, g *config.Gateway, gw *Gateway, cluster *upstrea
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = cluster.Run(runCtx) })
+	if _, set := os.LookupEnv("GOGC"); !set {
+		wg.Go(func() { tuneGC(runCtx, gcHeapBudget) }) // gc.go
+	}
 	defer wg.Wait()
 
 	u := frontURL(ln.Addr(), g.FrontTLS())

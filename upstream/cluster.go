@@ -26,6 +26,9 @@ type Cluster struct {
 	ownTLS    bool
 	log       *slog.Logger
 	transport *http.Transport
+	// conns carries members' GET and HEAD requests in the caller's
+	// goroutine, the rest through transport (conns.go).
+	conns *memberConns
 	// probeCurves are the key exchange groups a probe offers when
 	// ECDH_CURVES is auto (see probeTLS).
 	probeCurves []tls.CurveID
@@ -189,6 +192,7 @@ func New(cfg Config) (*Cluster, error) {
 		c.suiteNames[s.ID] = s.Name
 	}
 	c.transport = c.newTransport()
+	c.conns = c.newMemberConns(c.transport)
 	c.mu.Lock()
 	for _, cm := range cfg.Masters {
 		ms := c.newMasterLocked(cm.Address, "", netip.Addr{})
@@ -202,7 +206,7 @@ func New(cfg Config) (*Cluster, error) {
 // Close releases idle connections (and the TLS context New made when
 // Config.TLS was nil). Call it after Run has returned.
 func (c *Cluster) Close() error {
-	c.transport.CloseIdleConnections()
+	c.conns.CloseIdleConnections() // the Transport's too
 	if c.ownTLS {
 		return c.tls.Close()
 	}

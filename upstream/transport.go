@@ -39,6 +39,25 @@ func (c *Cluster) newTransport() *http.Transport {
 	}
 }
 
+// newMemberConns makes the pool that carries members' GET and HEAD
+// requests (conns.go), with the shared Transport for the rest and the
+// Transport's limits.
+func (c *Cluster) newMemberConns(fallback *http.Transport) *memberConns {
+	return &memberConns{
+		dial: func(ctx context.Context, scheme, addr string) (net.Conn, error) {
+			if scheme == "https" {
+				return c.dialTLS(ctx, "tcp", addr)
+			}
+			return c.dialPlain(ctx, "tcp", addr)
+		},
+		fallback:     fallback,
+		maxIdle:      fallback.MaxIdleConnsPerHost,
+		maxIdleTotal: fallback.MaxIdleConns,
+		idleTimeout:  fallback.IdleConnTimeout,
+		maxHeader:    fallback.MaxResponseHeaderBytes,
+	}
+}
+
 // dialTarget is what a TLS connection validates: the member's hostname
 // and, when known, its IP.
 type dialTarget struct {
@@ -180,7 +199,7 @@ func (c *Cluster) roundTrip(req *http.Request, d *Destination) (*http.Response, 
 		closeBody(req)
 		return nil, err
 	}
-	resp, err := c.transport.RoundTrip(d.outgoing(req))
+	resp, err := c.conns.RoundTrip(d.outgoing(req))
 	if err == nil || ctx.Err() != nil {
 		return resp, err
 	}
@@ -204,7 +223,7 @@ func (c *Cluster) roundTrip(req *http.Request, d *Destination) (*http.Response, 
 	c.log.Debug("retrying after a failed connection", "request_id", req.Header.Get("X-Request-Id"),
 		"member", m.addr, "speaks", p.Speaks, "err", err)
 	c.stats.retries.Add(1)
-	resp, err = c.transport.RoundTrip(d.outgoing(req))
+	resp, err = c.conns.RoundTrip(d.outgoing(req))
 	if err != nil && ctx.Err() == nil {
 		return nil, connectionError(d, err, c.cfg.ProbeTimeout)
 	}
