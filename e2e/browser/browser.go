@@ -291,6 +291,12 @@ func Screenshot(t testing.TB, ctx context.Context, name string) string {
 // link) and returns a context for it whose requests are recorded in the
 // same network log. Call it before the action that opens the window, and
 // receive from the returned function after.
+//
+// chromedp reads the popup's document on the caller's goroutine while its
+// own applies DOM events to the same frame without the frame's lock
+// (Target.domEvent), a data race in chromedp that -race reports now and
+// then when the popup's page changes meanwhile; attaching earlier, while
+// the popup still loads, makes it more likely, not less.
 func (b *Browser) Popup() func() context.Context {
 	ch := chromedp.WaitNewTarget(b.ctx, func(info *target.Info) bool { return info.Type == "page" })
 	return func() context.Context {
