@@ -102,7 +102,7 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, &Error{Reason: ReasonInternal, Detail: "a request without a destination of this cluster"}
 	}
-	release, err := t.c.inFlight.acquire(req.Context(), d.Address, t.c.cfg.BusyWait)
+	release, err := t.c.inFlight.acquire(req.Context(), d.Address, t.c.cfg.BusyWait, req.Body != nil && req.Body != http.NoBody)
 	if err != nil {
 		closeBody(req)
 		return nil, d.errorf(ReasonBusy, fmt.Sprintf("%d requests in flight, none ended within %s", t.c.cfg.MaxInFlight, t.c.cfg.BusyWait))
