@@ -159,6 +159,9 @@ type memberRequest struct {
 	Method, URI   string
 	Authorization string
 	Cookie        string
+	// Proxied is whether a gateway sent it on for a client (it carries
+	// X-Forwarded-For), not on its own account (discovery, probes).
+	Proxied bool
 }
 
 // memberLog records every request the simulated members receive.
@@ -174,6 +177,7 @@ func (l *memberLog) observe(m *sim.Member, r *http.Request) {
 		Role: m.Role(), Member: m.Addr(), Method: r.Method, URI: r.RequestURI,
 		Authorization: strings.Join(r.Header.Values("Authorization"), ", "),
 		Cookie:        strings.Join(r.Header.Values("Cookie"), "; "),
+		Proxied:       r.Header.Get("X-Forwarded-For") != "",
 	})
 }
 

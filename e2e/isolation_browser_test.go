@@ -1,0 +1,299 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mesosgate/mesosgate/e2e/browser"
+	"github.com/mesosgate/mesosgate/e2e/sim"
+)
+
+// This file is the browser's side of issue 14: hostile framework UIs in
+// headless Chromium through the real gateway binary, in path mode
+// (/service/<name>/ on the gateway's origin) and in subdomain mode
+// (--service-domain, each UI on an origin of its own).
+
+// vaultUI is a framework UI that keeps a secret behind its own session: a
+// visit to login sets an HttpOnly cookie, and secret answers only with
+// it.
+type vaultUI struct{ token, secret string }
+
+func newVaultUI() *vaultUI {
+	return &vaultUI{token: randomHex(), secret: "SECRET-" + randomHex()}
+}
+
+func (v *vaultUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/login":
+		http.SetCookie(w, &http.Cookie{Name: "vault_token", Value: v.token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><title>vault: signed in</title><p>signed in</p>`)
+	case "/secret":
+		if c, err := r.Cookie("vault_token"); err != nil || c.Value != v.token {
+			http.Error(w, "sign in first", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprint(w, v.secret)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func randomHex() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// hostileUI is a framework UI whose page attacks (the script given), and
+// which offers a service worker that claims the whole origin
+// (Service-Worker-Allowed: /) and answers every request whose URL holds
+// "probe" itself.
+func hostileUI(script string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/attack.html":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprintf(w, "<!doctype html><html><head><meta charset=\"utf-8\"><title>hostile</title></head><body><p>hostile</p><script>\n%s\n</script></body></html>", script)
+		case "/sw.js":
+			w.Header().Set("Content-Type", "text/javascript")
+			w.Header().Set("Service-Worker-Allowed", "/")
+			fmt.Fprint(w, hostileWorker)
+		default:
+			w.Header().Set("Content-Type", "text/plain")
+			fmt.Fprintf(w, "the hostile UI's own answer to %s %s", r.Method, r.URL.Path)
+		}
+	})
+}
+
+// hostileWorker takes over at once and answers what it may intercept.
+const hostileWorker = `self.addEventListener('install', () => self.skipWaiting());
+self.addEventListener('activate', e => e.waitUntil(self.clients.claim()));
+self.addEventListener('fetch', e => {
+  if (e.request.url.indexOf('probe') >= 0) {
+    e.respondWith(new Response('owned by the hostile worker', {headers: {'Content-Type': 'text/html'}}));
+  }
+});`
+
+// pathModeAttack is the hostile page's script in path mode. It records in
+// window.results what each attempt got: a status and the start of the
+// body, or an error. Every request goes to a prefix the page's runtime
+// leaves alone (another UI's, the leader's /mesos/ alias), so what stops
+// it is the gateway.
+const pathModeAttack = `
+const results = {};
+const origin = location.origin;
+async function attempt(name, f) {
+  try { results[name] = await f(); } catch (e) { results[name] = 'error: ' + e; }
+}
+async function answer(r) { return r.status + ' ' + (await r.text()).slice(0, 200); }
+function xhr(method, url, body) {
+  return new Promise(resolve => {
+    const x = new XMLHttpRequest();
+    x.open(method, url);
+    x.onload = () => resolve(x.status + ' ' + x.responseText.slice(0, 200));
+    x.onerror = () => resolve('error');
+    x.send(body || null);
+  });
+}
+function framed(url) {
+  return new Promise(resolve => {
+    const f = document.createElement('iframe');
+    f.onload = () => { try { resolve('read: ' + f.contentDocument.body.innerText.slice(0, 200)); } catch (e) { resolve('unreadable: ' + e.name); } };
+    f.src = url;
+    document.body.appendChild(f);
+  });
+}
+function popup(url) {
+  return new Promise(resolve => {
+    const w = window.open(url);
+    if (!w) return resolve('blocked');
+    const until = Date.now() + 10000;
+    (function poll() {
+      try {
+        if (w.document && w.document.readyState === 'complete' && w.location.href !== 'about:blank') {
+          const text = w.document.body.innerText.slice(0, 200); w.close(); return resolve('read: ' + text);
+        }
+      } catch (e) { return resolve('unreadable: ' + e.name); }
+      if (Date.now() > until) return resolve('timeout');
+      setTimeout(poll, 50);
+    })();
+  });
+}
+const teardown = JSON.stringify({type: 'TEARDOWN', teardown: {framework_id: {value: 'F1'}}});
+const json = {'Content-Type': 'application/json'};
+const form = {'Content-Type': 'application/x-www-form-urlencoded'};
+// The attacks a page makes by default: plain requests, frames, forms.
+window.attack = async () => {
+  // Another framework UI's cookie-protected answer.
+  await attempt('read: fetch', async () => answer(await fetch('/service/vault/secret', {credentials: 'include'})));
+  await attempt('read: XHR', () => xhr('GET', '/service/vault/secret'));
+  await attempt('read: iframe', () => framed('/service/vault/secret'));
+  // Writes to the master.
+  await attempt('write: v1 TEARDOWN', async () => answer(await fetch('/mesos/api/v1', {method: 'POST', headers: json, body: teardown})));
+  await attempt('write: /master/teardown', async () => answer(await fetch('/mesos/master/teardown', {method: 'POST', headers: form, body: 'frameworkId=F1'})));
+  await attempt('write: root-relative /master/teardown', async () => { const r = await fetch(origin + '/master/teardown', {method: 'POST', headers: form, body: 'frameworkId=F1'}); return await answer(r) + ' at ' + r.url.replace(origin, ''); });
+  await attempt('write: XHR', () => xhr('POST', '/mesos/master/teardown', 'frameworkId=F1'));
+  await attempt('write: form', () => new Promise(resolve => {
+    const f = document.createElement('iframe'); f.name = 'sink'; document.body.appendChild(f);
+    f.onload = () => { try { resolve('read: ' + f.contentDocument.body.innerText.slice(0, 200)); } catch (e) { resolve('unreadable: ' + e.name); } };
+    const fm = document.createElement('form'); fm.method = 'post'; fm.action = '/mesos/master/teardown'; fm.target = 'sink';
+    const i = document.createElement('input'); i.name = 'frameworkId'; i.value = 'F1'; fm.appendChild(i);
+    document.body.appendChild(fm); fm.submit();
+  }));
+  // A service worker over the whole origin, or the gateway's pages.
+  await attempt('worker: scope /', async () => (await navigator.serviceWorker.register('/service/hostile/sw.js', {scope: '/'})).scope);
+  await attempt('worker: scope /gateway/', async () => (await navigator.serviceWorker.register('/service/hostile/sw.js', {scope: '/gateway/'})).scope);
+  await attempt('worker: the leader\'s JSONP as script', async () => (await navigator.serviceWorker.register('/mesos/master/state?jsonp=x', {scope: '/mesos/'})).scope);
+  await attempt('worker: its own scope', async () => {
+    const reg = await navigator.serviceWorker.register('/service/hostile/sw.js');
+    const w = reg.installing || reg.waiting || reg.active;
+    if (w.state !== 'activated') await new Promise(r => w.addEventListener('statechange', () => w.state === 'activated' && r()));
+    return reg.scope;
+  });
+  return results;
+};
+// What a script does on purpose to pass for another page of the origin.
+window.deliberate = async () => {
+  for (const k in results) delete results[k];
+  await attempt('read: fetch without referrer', async () => answer(await fetch('/service/vault/secret', {referrerPolicy: 'no-referrer'})));
+  await attempt('read: fetch naming the vault as referrer', async () => answer(await fetch('/service/vault/secret', {referrer: origin + '/service/vault/'})));
+  await attempt('read: pop-up', () => popup('/service/vault/secret'));
+  await attempt('write: v1 TEARDOWN without referrer', async () => answer(await fetch('/mesos/api/v1', {method: 'POST', headers: json, body: teardown, referrerPolicy: 'no-referrer'})));
+  await attempt('write: v1 TEARDOWN naming the WebUI as referrer', async () => answer(await fetch('/mesos/api/v1', {method: 'POST', headers: json, body: teardown, referrer: origin + '/'})));
+  return results;
+};
+`
+
+// TestPathModeHostileUI: a hostile framework UI under /service/hostile/ in
+// Chromium, through the real gateway (everyone may write, so that what
+// refuses a write is the isolation, not the read-only default):
+//   - it reads no other framework UI's cookie-protected answer by fetch,
+//     XHR or an iframe (the user, at that UI, reads it);
+//   - its writes to the master (v1 TEARDOWN, /master/teardown by fetch,
+//     XHR and a form) are refused with 403 or sent back into its own
+//     prefix, and the master receives none, while the WebUI's own write
+//     reaches it;
+//   - it registers no service worker over "/" or "/gateway/" (its script
+//     says Service-Worker-Allowed: /), nor with the leader's JSONP as
+//     script; one of its own scope works, and the gateway's pages and the
+//     WebUI are controlled by no worker afterwards.
+//
+// What a hostile script achieves by naming another page as its referrer,
+// sending none, or opening the other UI in a pop-up is logged: path mode
+// shares the gateway's origin, and the gateway cannot tell those apart
+// from the pages they name (the dashboard says path mode suits only
+// frameworks one trusts; --service-domain is the isolation).
+func TestPathModeHostileUI(t *testing.T) {
+	browser.Require(t)
+	t.Parallel()
+	vault := newVaultUI()
+	members := &memberLog{}
+	c := startCluster(t, sim.Options{
+		Modes:      []sim.Mode{sim.Plain},
+		Frameworks: []sim.FrameworkSpec{{Name: "vault", Handler: vault}, {Name: "hostile", Handler: hostileUI(pathModeAttack)}},
+		Observe:    members.observe,
+	})
+	g := startGatewayWith(t, c, gatewayOptions{Args: []string{"--allow-writes"}})
+	b := browser.New(t, browser.Options{Trust: []*x509.Certificate{g.cert}})
+	leader := c.Leader().Addr()
+	masterWrites := func() []memberRequest {
+		var out []memberRequest
+		for _, r := range members.all() {
+			if r.Member == leader && r.Proxied && r.Method != "GET" && r.Method != "HEAD" {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+
+	// The user signs in at the vault and reads the secret there.
+	b.Navigate(g.url + "/service/vault/login")
+	b.Navigate(g.url + "/service/vault/secret")
+	if got := browser.Eval[string](b, `document.body.innerText`); got != vault.secret {
+		t.Fatalf("the user cannot read the vault's secret at the vault: %q", got)
+	}
+
+	// The hostile page attacks.
+	b.Navigate(g.url + "/service/hostile/attack.html")
+	results := browser.Eval[map[string]string](b, `window.attack()`)
+	b.Screenshot("isolation-path-hostile")
+	for _, name := range slices.Sorted(maps.Keys(results)) {
+		got := results[name]
+		t.Logf("path mode: %-40s %.120s", name, strings.Join(strings.Fields(got), " "))
+		switch {
+		case strings.HasPrefix(name, "read: "):
+			if strings.Contains(got, vault.secret) {
+				t.Errorf("%s: the hostile page read the vault's secret: %s", name, got)
+			}
+		case strings.HasPrefix(name, "write: "):
+			// 403; or, for a form in a frame, the gateway's 403 page that
+			// no frame shows; or the request sent back into the page's
+			// own prefix.
+			if !strings.HasPrefix(got, "403 ") && !strings.HasPrefix(got, "unreadable: ") && !strings.Contains(got, "the hostile UI's own answer to POST") {
+				t.Errorf("%s: %s, want 403 or the hostile UI's own answer", name, got)
+			}
+		case name == "worker: its own scope":
+			if got != g.url+"/service/hostile/" {
+				t.Errorf("%s: %s, want the control to register under its own prefix", name, got)
+			}
+		case strings.HasPrefix(name, "worker: "):
+			if !strings.HasPrefix(got, "error: ") {
+				t.Errorf("%s: registered %s", name, got)
+			}
+		}
+	}
+	if w := masterWrites(); len(w) > 0 {
+		t.Errorf("the master received writes from the hostile page: %+v", w)
+	}
+	// A deliberate attacker, logged.
+	deliberate := browser.Eval[map[string]string](b, `window.deliberate()`)
+	for _, name := range slices.Sorted(maps.Keys(deliberate)) {
+		got := deliberate[name]
+		through := strings.Contains(got, vault.secret) || strings.HasPrefix(got, "501 ")
+		t.Logf("path mode, deliberately: %-40s %s: %.120s", name, map[bool]string{true: "GOT THROUGH", false: "stopped"}[through], strings.Join(strings.Fields(got), " "))
+	}
+	hostileWrites := len(masterWrites())
+
+	// The worker of its own scope works: the hostile UI's pages are its.
+	b.Navigate(g.url + "/service/hostile/probe")
+	if got := browser.Eval[string](b, `document.body.innerText`); got != "owned by the hostile worker" {
+		t.Errorf("the control worker does not control its own prefix: %q", got)
+	}
+	// No worker controls the gateway's pages or the WebUI.
+	for _, page := range []string{"/gateway/?probe", "/?probe"} {
+		b.Navigate(g.url + page)
+		got := browser.Eval[map[string]any](b, `(async () => ({
+			controlled: navigator.serviceWorker.controller !== null,
+			text: document.body.innerText.slice(0, 80),
+			api: (await (await fetch('/gateway/api/cluster?probe')).text()).slice(0, 80),
+			scopes: (await navigator.serviceWorker.getRegistrations()).map(r => r.scope),
+		}))()`)
+		if got["controlled"] != false || strings.Contains(fmt.Sprint(got["text"]), "owned") || !strings.Contains(fmt.Sprint(got["api"]), `"phase"`) {
+			t.Errorf("%s is controlled by a worker: %v", page, got)
+		}
+		for _, s := range got["scopes"].([]any) {
+			if !strings.HasPrefix(s.(string), g.url+"/service/hostile/") {
+				t.Errorf("a worker is registered for %s", s)
+			}
+		}
+	}
+
+	// The control: the WebUI's own write reaches the master (its 501).
+	b.Navigate(g.url + "/")
+	if got := browser.Eval[string](b, `fetch('/api/v1', {method: 'POST', headers: {'Content-Type': 'application/json'},
+		body: JSON.stringify({type: 'TEARDOWN', teardown: {framework_id: {value: 'F1'}}})}).then(r => String(r.status))`); got != "501" {
+		t.Errorf("the WebUI's own write: %s, want the master's 501", got)
+	}
+	if n := len(masterWrites()); n != hostileWrites+1 {
+		t.Errorf("the master received %d writes after the WebUI's, want %d", n, hostileWrites+1)
+	}
+}
