@@ -8,8 +8,10 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mesosgate/mesosgate/e2e/browser"
 	"github.com/mesosgate/mesosgate/e2e/sim"
@@ -296,4 +298,143 @@ func TestPathModeHostileUI(t *testing.T) {
 	if n := len(masterWrites()); n != hostileWrites+1 {
 		t.Errorf("the master received %d writes after the WebUI's, want %d", n, hostileWrites+1)
 	}
+}
+
+// subdomainAttack is the hostile page's script on its own origin
+// (https://hostile.localhost:port): it tries to read the gateway's pages
+// and to write through the gateway (https://localhost:port), and records
+// in results what each attempt got.
+const subdomainAttack = `
+const results = {};
+const gw = 'https://localhost:' + location.port;
+async function attempt(name, f) {
+  try { results[name] = await f(); } catch (e) { results[name] = 'error: ' + e; }
+}
+async function answer(r) { return r.type + ' ' + r.status + ' ' + (await r.text()).slice(0, 200); }
+function framed(url) {
+  return new Promise(resolve => {
+    const f = document.createElement('iframe');
+    f.onload = () => { try { resolve('read: ' + f.contentDocument.body.innerText.slice(0, 200)); } catch (e) { resolve('unreadable: ' + e.name); } };
+    f.src = url;
+    document.body.appendChild(f);
+  });
+}
+const teardown = JSON.stringify({type: 'TEARDOWN', teardown: {framework_id: {value: 'F1'}}});
+window.attack = async () => {
+  await attempt('own origin', async () => answer(await fetch('/whoami')));
+  await attempt('read: /gateway/api/cluster', async () => answer(await fetch(gw + '/gateway/api/cluster', {credentials: 'include'})));
+  await attempt('read: /gateway/api/cluster, no-cors', async () => answer(await fetch(gw + '/gateway/api/cluster', {credentials: 'include', mode: 'no-cors'})));
+  await attempt('read: /master/state', async () => answer(await fetch(gw + '/master/state', {credentials: 'include'})));
+  await attempt('read: /gateway/ framed', () => framed(gw + '/gateway/'));
+  await attempt('read: the WebUI framed', () => framed(gw + '/'));
+  await attempt('write: v1 TEARDOWN, no-cors', async () => answer(await fetch(gw + '/api/v1', {method: 'POST', mode: 'no-cors', credentials: 'include', headers: {'Content-Type': 'text/plain'}, body: teardown})));
+  await attempt('write: v1 TEARDOWN, cors', async () => answer(await fetch(gw + '/api/v1', {method: 'POST', credentials: 'include', headers: {'Content-Type': 'application/json'}, body: teardown})));
+  await attempt('write: /master/teardown, no-cors', async () => answer(await fetch(gw + '/master/teardown', {method: 'POST', mode: 'no-cors', credentials: 'include', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'frameworkId=F1'})));
+  await attempt('write: form', () => new Promise(resolve => {
+    const f = document.createElement('iframe'); f.name = 'sink'; document.body.appendChild(f);
+    f.onload = () => { try { resolve('read: ' + f.contentDocument.body.innerText.slice(0, 200)); } catch (e) { resolve('unreadable: ' + e.name); } };
+    const fm = document.createElement('form'); fm.method = 'post'; fm.action = gw + '/master/teardown'; fm.target = 'sink';
+    const i = document.createElement('input'); i.name = 'frameworkId'; i.value = 'F1'; fm.appendChild(i);
+    document.body.appendChild(fm); fm.submit();
+  }));
+  return results;
+};
+`
+
+// TestSubdomainHostileUI: with --service-domain, a hostile framework UI is
+// served on its own origin (https://hostile.localhost:port/, which
+// Chromium resolves to loopback) and, in Chromium through the real
+// gateway where everyone may write:
+//   - its script cannot read the gateway's pages or the cluster through
+//     it (/gateway/api/cluster, /master/state: a CORS failure or an opaque
+//     answer; a frame of /gateway/ or the WebUI it cannot look into);
+//   - its writes to the gateway (v1 TEARDOWN, /master/teardown by fetch
+//     and a form) reach no member, while the WebUI's own write does;
+//   - the WebUI's link to a framework's web UI (on the frameworks page at
+//     /) opens the framework's own origin, https://marathon.localhost:port/.
+func TestSubdomainHostileUI(t *testing.T) {
+	browser.Require(t)
+	t.Parallel()
+	members := &memberLog{}
+	c := startCluster(t, sim.Options{
+		Modes:      []sim.Mode{sim.Plain},
+		Frameworks: []sim.FrameworkSpec{{Name: "marathon"}, {Name: "hostile", Handler: hostileUI(subdomainAttack)}},
+		Observe:    members.observe,
+	})
+	port := strconv.Itoa(freePort(t))
+	g := startGatewayWith(t, c, gatewayOptions{
+		Listen:   "127.0.0.1:" + port,
+		DNSNames: []string{"*.localhost"},
+		Args:     []string{"--allow-writes", "--service-domain", "localhost:" + port},
+	})
+	b := browser.New(t, browser.Options{Trust: []*x509.Certificate{g.cert}})
+	leader := c.Leader().Addr()
+	writes := func() int {
+		n := 0
+		for _, r := range members.all() {
+			if r.Member == leader && r.Proxied && r.Method == "POST" {
+				n++
+			}
+		}
+		return n
+	}
+	hostile := "https://hostile.localhost:" + port
+
+	b.Navigate(hostile + "/attack.html")
+	if got := browser.Eval[string](b, `location.origin`); got != hostile {
+		t.Fatalf("the hostile UI is at %s, want its own origin %s", got, hostile)
+	}
+	results := browser.Eval[map[string]string](b, `window.attack()`)
+	b.Screenshot("isolation-subdomain-hostile")
+	for _, name := range slices.Sorted(maps.Keys(results)) {
+		got := results[name]
+		t.Logf("subdomain mode: %-40s %.120s", name, strings.Join(strings.Fields(got), " "))
+		switch {
+		case name == "own origin":
+			if !strings.HasPrefix(got, "basic 200 the hostile UI's own answer to GET /whoami") {
+				t.Errorf("the hostile UI's own request on its origin: %s", got)
+			}
+		case strings.HasPrefix(name, "read: "):
+			if !strings.HasPrefix(got, "error: TypeError") && !strings.HasPrefix(got, "opaque 0 ") && !strings.HasPrefix(got, "unreadable: ") {
+				t.Errorf("%s: the hostile page read %s", name, got)
+			}
+			if strings.Contains(got, `"phase"`) || strings.Contains(got, `"leader_info"`) {
+				t.Errorf("%s: the gateway's answer reached the hostile page: %s", name, got)
+			}
+		case strings.HasPrefix(name, "write: "):
+			if strings.Contains(got, "501") {
+				t.Errorf("%s: the write reached the master: %s", name, got)
+			}
+		}
+	}
+	if n := writes(); n != 0 {
+		t.Errorf("the master received %d writes from the hostile origin", n)
+	}
+	// The gateway saw them and refused them (the browser sent each: the
+	// no-cors ones and the form without asking).
+	if n := strings.Count(g.stderr.String(), `msg="write refused"`); n < 3 {
+		t.Errorf("the gateway refused %d writes, want the 3 the browser sent without asking\n%s", n, g.stderr)
+	}
+
+	// The WebUI: its own write reaches the master; its link to a
+	// framework's web UI opens that framework's origin.
+	b.Navigate(g.url + "/")
+	b.WaitFor("the WebUI's framework links", `document.querySelectorAll('a.webui').length === 2`, 30*time.Second)
+	if got := browser.Eval[string](b, `fetch('/api/v1', {method: 'POST', headers: {'Content-Type': 'application/json'},
+		body: JSON.stringify({type: 'TEARDOWN', teardown: {framework_id: {value: 'F1'}}})}).then(r => String(r.status))`); got != "501" || writes() != 1 {
+		t.Errorf("the WebUI's own write: %s, the master received %d writes; want its 501, one", got, writes())
+	}
+	marathon := "https://marathon.localhost:" + port + "/"
+	href := browser.Eval[string](b, `Array.from(document.querySelectorAll('a.webui')).find(a => a.closest('tr').textContent.indexOf('marathon') >= 0).href`)
+	t.Logf("the WebUI's link to marathon's web UI: %s", href)
+	if href != marathon {
+		t.Errorf("the WebUI links marathon's web UI to %s, want its own origin %s (the browser runtime maps it when set)", href, marathon)
+	}
+	popup := b.Popup()
+	browser.Eval[bool](b, `Array.from(document.querySelectorAll('a.webui')).find(a => a.closest('tr').textContent.indexOf('marathon') >= 0).click(); true`)
+	ctx := popup()
+	if err := browser.WaitIn(ctx, `location.href === '`+marathon+`' && document.querySelector('h1') !== null && document.querySelector('h1').textContent === 'marathon'`, 30*time.Second); err != nil {
+		t.Errorf("following the WebUI's link did not open marathon's web UI on its origin: %v\n%s", err, browser.Describe(ctx))
+	}
+	browser.Screenshot(t, ctx, "isolation-subdomain-marathon")
 }
