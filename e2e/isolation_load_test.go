@@ -252,8 +252,10 @@ func (a *attack) stalledH1() stalled {
 		return stalled{err: err.Error()}
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST /master/teardown HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n%s", stalledStart)
+	// Taken before the write: a goroutine descheduled after it would
+	// make the cut seem sooner than it was.
 	sent := time.Now()
+	fmt.Fprintf(conn, "POST /master/teardown HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n%s", stalledStart)
 	conn.SetReadDeadline(time.Now().Add(bodyIdle + 30*time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
@@ -270,8 +272,8 @@ func (a *attack) stalledH2(cc *http2.ClientConn) stalled {
 	req, _ := http.NewRequest("POST", a.g.url+"/master/teardown", pr)
 	req.ContentLength = 100000
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	go pw.Write([]byte(stalledStart))
 	sent := time.Now()
+	go pw.Write([]byte(stalledStart))
 	ctx, cancel := context.WithTimeout(context.Background(), bodyIdle+30*time.Second)
 	defer cancel()
 	resp, err := cc.RoundTrip(req.WithContext(ctx))
