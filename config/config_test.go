@@ -96,7 +96,7 @@ func TestDefaults(t *testing.T) {
 		},
 		CertSource: CertInternal, DataDir: "/home/op/.local/share/mesosgate",
 		ACME:              ACME{CA: DefaultACMECA},
-		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ShutdownTimeout: 30 * time.Second,
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, BodyIdleTimeout: 30 * time.Second, ShutdownTimeout: 30 * time.Second,
 		LogFormat: LogText, LogLevel: slog.LevelInfo,
 	}
 	got := *g
@@ -235,7 +235,7 @@ func TestValues(t *testing.T) {
 		"--links", "direct", "--upstream-tls", "required", "--refresh", "5s", "--probe-interval", "1m",
 		"--probe-timeout", "2s", "--stale-soft-limit", "30s", "--stale-hard-limit", "1h",
 		"--trusted-proxy", "10.0.0.0/8, 192.0.2.7", "--trusted-proxy=2001:db8::/32",
-		"--read-header-timeout", "3s", "--idle-timeout", "1m", "--shutdown-timeout", "0",
+		"--read-header-timeout", "3s", "--idle-timeout", "1m", "--body-idle-timeout", "5s", "--shutdown-timeout", "0",
 		"--log-format", "json", "--log-level", "debug", "--webui-dir", f.webui, "--data-dir", f.dir,
 		"--cert-source", "acme", "--acme-domain", "gw.example.com,GW2.example.com.", "--acme-email", "ops@example.com",
 		"--acme-ca", "https://localhost:14000/dir", "--acme-ca-root", f.ca,
@@ -261,7 +261,7 @@ func TestValues(t *testing.T) {
 		{"Refresh", g.Refresh, 5 * time.Second}, {"ProbeInterval", g.ProbeInterval, time.Minute},
 		{"ProbeTimeout", g.ProbeTimeout, 2 * time.Second}, {"StaleSoftLimit", g.StaleSoftLimit, 30 * time.Second},
 		{"StaleHardLimit", g.StaleHardLimit, time.Hour}, {"ReadHeaderTimeout", g.ReadHeaderTimeout, 3 * time.Second},
-		{"IdleTimeout", g.IdleTimeout, time.Minute}, {"ShutdownTimeout", g.ShutdownTimeout, time.Duration(-1)}, // 0 given: none
+		{"IdleTimeout", g.IdleTimeout, time.Minute}, {"BodyIdleTimeout", g.BodyIdleTimeout, 5 * time.Second}, {"ShutdownTimeout", g.ShutdownTimeout, time.Duration(-1)}, // 0 given: none
 		{"LogFormat", g.LogFormat, LogJSON}, {"LogLevel", g.LogLevel, slog.LevelDebug},
 		{"WebUIDir", g.WebUIDir, f.webui}, {"DataDir", g.DataDir, f.dir}, {"CertSource", g.CertSource, CertACME},
 		{"CertFile", g.TLS.CertFile, f.cert}, {"KeyFile", g.TLS.KeyFile, f.key}, {"KeyPassphraseFile", g.TLS.KeyPassphraseFile, f.pass},

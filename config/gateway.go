@@ -27,6 +27,7 @@ const (
 	DefaultStaleHardLimit    = 10 * time.Minute
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultBodyIdleTimeout   = 30 * time.Second
 	DefaultShutdownTimeout   = 30 * time.Second
 	// DefaultACMECA is Let's Encrypt's production directory, certmagic's
 	// default too.
@@ -176,6 +177,11 @@ type Gateway struct {
 	// downloads, event streams and long polls last as long as they last;
 	// a dead peer is noticed by TCP and by the member's side closing.
 	IdleTimeout time.Duration
+	// BodyIdleTimeout bounds the wait for a request body's next bytes: a
+	// client that stops sending mid-body gets 408 and the member
+	// connection the body went to is released; zero means
+	// DefaultBodyIdleTimeout.
+	BodyIdleTimeout time.Duration
 	// ShutdownTimeout is how long in-flight requests may finish after
 	// SIGINT/SIGTERM before connections are closed; zero means
 	// DefaultShutdownTimeout, negative closes them at once
@@ -288,6 +294,8 @@ func (g *Gateway) define(s *set) []string {
 		"longest time a client may take to send a request's headers"))
 	s.add(durationSetting(&g.IdleTimeout, "idle-timeout", DefaultIdleTimeout, time.Millisecond,
 		"longest time a keep-alive connection waits for its next request"))
+	s.add(durationSetting(&g.BodyIdleTimeout, "body-idle-timeout", DefaultBodyIdleTimeout, time.Millisecond,
+		"longest time a request body may go without sending a byte; the client then gets 408 and the member connection is released"))
 	shutdown := durationSetting(&g.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, 0,
 		"how long in-flight requests may finish after SIGINT/SIGTERM (0: close at once)")
 	parse := shutdown.parse
@@ -324,6 +332,7 @@ func (g *Gateway) applyDefaults() {
 	g.Refresh, g.ProbeInterval, g.ProbeTimeout = DefaultRefresh, DefaultProbeInterval, DefaultProbeTimeout
 	g.StaleSoftLimit, g.StaleHardLimit = DefaultStaleSoftLimit, DefaultStaleHardLimit
 	g.ReadHeaderTimeout, g.IdleTimeout, g.ShutdownTimeout = DefaultReadHeaderTimeout, DefaultIdleTimeout, DefaultShutdownTimeout
+	g.BodyIdleTimeout = DefaultBodyIdleTimeout
 	g.ACME.CA = DefaultACMECA
 	g.TLS = tlsx.Settings{Enabled: tlsx.On, EnableTLSv13: tlsx.On}
 }

@@ -159,6 +159,9 @@ type memberRequest struct {
 	Method, URI   string
 	Authorization string
 	Cookie        string
+	// Proxied is whether a gateway sent it on for a client (it carries
+	// X-Forwarded-For), not on its own account (discovery, probes).
+	Proxied bool
 }
 
 // memberLog records every request the simulated members receive.
@@ -174,6 +177,7 @@ func (l *memberLog) observe(m *sim.Member, r *http.Request) {
 		Role: m.Role(), Member: m.Addr(), Method: r.Method, URI: r.RequestURI,
 		Authorization: strings.Join(r.Header.Values("Authorization"), ", "),
 		Cookie:        strings.Join(r.Header.Values("Cookie"), "; "),
+		Proxied:       r.Header.Get("X-Forwarded-For") != "",
 	})
 }
 
@@ -614,40 +618,51 @@ func TestAccessBadStart(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			data := filepath.Join(t.TempDir(), "data")
-			if err := os.Mkdir(data, 0o700); err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			args := append([]string{"serve", "--master", refused, "--listen", "127.0.0.1:0", "--data-dir", data}, tt.args...)
-			cmd := exec.CommandContext(ctx, binary, args...)
-			cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
-			var stdout, stderr strings.Builder
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			start := time.Now()
-			err := cmd.Run()
-			took := time.Since(start)
-			if ctx.Err() != nil {
-				t.Fatalf("still running after %s: the gateway waits forever\n%s", took.Round(time.Second), stderr.String())
-			}
-			code := -1
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			}
-			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-			if code != 2 || len(lines) != 1 || !strings.HasPrefix(lines[0], "mesosgate serve: ") || !strings.Contains(lines[0], tt.want) || !strings.Contains(lines[0], tt.also) {
-				t.Errorf("exit %d after %s, stderr:\n%s\nwant exit 2 and one line with %q", code, took.Round(time.Millisecond), stderr.String(), tt.want)
-			}
-			for _, bad := range []string{"goroutine ", "panic", ".go:"} {
-				if strings.Contains(stderr.String(), bad) {
-					t.Errorf("stderr holds %q", bad)
-				}
-			}
-			if entries, _ := os.ReadDir(data); len(entries) > 0 {
-				t.Errorf("the data directory is not empty: %v", entries)
-			}
+			assertBadStart(t, append([]string{"--master", refused}, tt.args...), nil, tt.want, tt.also)
 		})
+	}
+}
+
+// assertBadStart runs `mesosgate serve` with args (and the environment
+// entries env) and a new data directory, and checks that it exits with
+// status 2 after one line on stderr naming the problem (holding want and
+// also), never a stack trace, within a minute, with nothing written to
+// the data directory.
+func assertBadStart(t *testing.T, args, env []string, want, also string) {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", data}, args...)...)
+	cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, env...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	if ctx.Err() != nil {
+		t.Fatalf("still running after %s: the gateway waits forever\n%s", took.Round(time.Second), stderr.String())
+	}
+	code := -1
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if code != 2 || len(lines) != 1 || !strings.HasPrefix(lines[0], "mesosgate serve: ") || !strings.Contains(lines[0], want) || !strings.Contains(lines[0], also) {
+		t.Errorf("exit %d after %s, stderr:\n%s\nwant exit 2 and one line with %q", code, took.Round(time.Millisecond), stderr.String(), want)
+	}
+	// A consequence is no second problem: "SSL is enabled but has no
+	// certificate" after a certificate that did not load was one.
+	for _, bad := range []string{"goroutine ", "panic", ".go:", "has no certificate"} {
+		if strings.Contains(stderr.String(), bad) {
+			t.Errorf("stderr holds %q", bad)
+		}
+	}
+	if entries, _ := os.ReadDir(data); len(entries) > 0 {
+		t.Errorf("the data directory is not empty: %v", entries)
 	}
 }
 

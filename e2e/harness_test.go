@@ -115,6 +115,9 @@ type gatewayOptions struct {
 	ServerName string
 	// Binary is the mesosgate to run; "" is the one built for the tests.
 	Binary string
+	// DNSNames are names the front's certificate covers besides
+	// localhost (*.localhost for --service-domain localhost).
+	DNSNames []string
 }
 
 // startGateway runs `mesosgate serve` in front of c's masters with a front
@@ -129,7 +132,7 @@ func startGateway(tb testing.TB, c *sim.Cluster, args ...string) *gateway {
 func startGatewayWith(tb testing.TB, c *sim.Cluster, o gatewayOptions) *gateway {
 	tb.Helper()
 	dir := tb.TempDir()
-	leaf, err := pki.CA.Issue(tlsx.LeafRequest{DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	leaf, err := pki.CA.Issue(tlsx.LeafRequest{DNSNames: append([]string{"localhost"}, o.DNSNames...), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
 	if err != nil {
 		tb.Fatal(err)
 	}

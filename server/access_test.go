@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -131,7 +132,9 @@ func TestAllowWrites(t *testing.T) {
 // TestStalledBody: a client that stops sending its request body midway is
 // cut after the body idle timeout with 408, and the member connection the
 // body was streaming to is released: the member's in-flight slot is free
-// for the next request even with one slot per member.
+// for the next request even with one slot per member. The body goes to a
+// libprocess endpoint (/master/teardown), which the gateway streams to the
+// member unread (a v1 call's JSON is read by access control first).
 func TestStalledBody(t *testing.T) {
 	a, err := access.New(context.Background(), access.Config{AllowWrites: true})
 	if err != nil {
@@ -148,7 +151,7 @@ func TestStalledBody(t *testing.T) {
 	}
 	defer conn.Close()
 	start := time.Now()
-	fmt.Fprintf(conn, "POST /master/api/v1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"type\":\"GET_HEALTH\"")
+	fmt.Fprintf(conn, "POST /master/teardown HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nframeworkId=")
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
@@ -160,6 +163,65 @@ func TestStalledBody(t *testing.T) {
 	}
 	if r, body := ts.get("/master/state"); r.StatusCode != http.StatusOK {
 		t.Errorf("the next request to the leader: %d %.200s", r.StatusCode, body)
+	}
+}
+
+// TestUnreadBodyAnswered: a request answered before its body was read (a
+// write refused, a member whose bound is full) gets its answer at once on
+// a connection that then closes, even when the client sends no more of
+// its body: net/http would read the rest of the body before sending the
+// header, and wait for it as long as the client liked (found by e2e
+// TestStalledBodiesAndSlowClients: stalled bodies answered 503 over
+// HTTP/1.1 never got the answer).
+func TestUnreadBodyAnswered(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		allowWrites bool
+		path        string
+		status      int
+	}{
+		{"write refused", false, "/master/teardown", http.StatusForbidden},
+		{"member busy", true, "/master/teardown", http.StatusServiceUnavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := access.New(context.Background(), access.Config{AllowWrites: tt.allowWrites})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := newTester(t, testerOptions{
+				sim:      sim.Options{Modes: []sim.Mode{sim.Plain}},
+				gateway:  func(o *Options) { o.Access, o.BodyIdleTimeout = a, time.Minute },
+				upstream: func(c *upstream.Config) { c.MaxInFlight, c.BusyWait = 1, 100*time.Millisecond },
+			})
+			// send sends a POST whose body stops after a few bytes.
+			send := func() net.Conn {
+				conn, err := tls.Dial("tcp", ts.addr, &tls.Config{RootCAs: testRoots, ServerName: "localhost", NextProtos: []string{"http/1.1"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { conn.Close() })
+				fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nframeworkId=", tt.path)
+				return conn
+			}
+			if tt.status == http.StatusServiceUnavailable {
+				send() // holds the member's one slot (a minute)
+				testsupport.Eventually(t, "the member's slot taken", 10*time.Second, func() bool {
+					r, _ := ts.get("/master/state")
+					return r.StatusCode == http.StatusServiceUnavailable
+				})
+			}
+			start := time.Now()
+			conn := send()
+			conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			resp.Body.Close()
+			if took := time.Since(start); resp.StatusCode != tt.status || !resp.Close || took > 10*time.Second {
+				t.Errorf("%d (closing: %v) after %s, want %d at once on a closing connection", resp.StatusCode, resp.Close, took, tt.status)
+			}
+		})
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 // origin, so the browser alone cannot keep one from the others, from the
 // members or from the gateway's pages; the gateway looks at what the
 // browser says about each request (Fetch Metadata: Sec-Fetch-Site,
-// Sec-Fetch-Mode, the Referer, Service-Worker) and:
+// Sec-Fetch-Mode, Sec-Fetch-Dest, the Referer, Service-Worker) and:
 //   - serves a service worker's script only to a page of its own prefix,
 //     and never on a member's route (a JSONP endpoint is script enough to
 //     register a worker over a member's pages);
@@ -28,10 +28,12 @@ import (
 //     frame.
 //
 // A script can name another same-origin page as its referrer (fetch's
-// referrer option), so these rules stop what a framework page does by
-// default, not everything a hostile one can try: only a framework UI on
-// an origin of its own (--service-domain) is isolated by the browser. The
-// dashboard says so.
+// referrer option) or send none, and a pop-up it opens on another prefix
+// (a navigation, as the user's) holds a page of its own origin, which it
+// reads; so these rules stop what a framework page does by default, not
+// everything a hostile one can try (e2e TestPathModeHostileUI logs what
+// gets through): only a framework UI on an origin of its own
+// (--service-domain) is isolated by the browser. The dashboard says so.
 
 // crossContext decides whether a request that a framework page made
 // leaves its prefix. It returns a redirect back into the prefix, or a
@@ -58,8 +60,11 @@ func crossContext(r *http.Request, route upstream.Route, own bool) (redirect str
 		}
 		return u, nil
 	}
-	if safeMethod(r.Method) && r.Header.Get("Sec-Fetch-Mode") == "navigate" {
-		return "", nil // the user followed a link
+	if safeMethod(r.Method) && r.Header.Get("Sec-Fetch-Mode") == "navigate" && r.Header.Get("Sec-Fetch-Dest") == "document" {
+		// The user followed a link. A frame navigates too, but the page
+		// that framed another prefix's answer reads it: a page of the
+		// same origin.
+		return "", nil
 	}
 	p := web.CrossContext("a framework UI's page (" + from + "/) may not read or change what lies outside its prefix")
 	return "", &p

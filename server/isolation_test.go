@@ -19,19 +19,20 @@ import (
 func TestCrossContext(t *testing.T) {
 	const page = "https://gw.example.com/service/a/index.html"
 	for _, tt := range []struct {
-		name, method, path, referer, site, mode, worker string
-		own                                             bool
-		redirect                                        string
-		refused                                         bool
+		name, method, path, referer, site, mode, dest, worker string
+		own                                                   bool
+		redirect                                              string
+		refused                                               bool
 	}{
 		{name: "own prefix", method: "GET", path: "/service/a/api", referer: page, site: "same-origin", mode: "cors"},
 		{name: "another framework UI, fetched", method: "GET", path: "/service/b/secret", referer: page, site: "same-origin", mode: "cors", refused: true},
-		{name: "another framework UI, followed", method: "GET", path: "/service/b/", referer: page, site: "same-origin", mode: "navigate"},
+		{name: "another framework UI, followed", method: "GET", path: "/service/b/", referer: page, site: "same-origin", mode: "navigate", dest: "document"},
+		{name: "another framework UI, framed", method: "GET", path: "/service/b/secret", referer: page, site: "same-origin", mode: "navigate", dest: "iframe", refused: true},
 		{name: "a write to the master", method: "POST", path: "/mesos/api/v1", referer: page, site: "same-origin", mode: "cors", refused: true},
 		{name: "a form posted to the master", method: "POST", path: "/mesos/master/teardown", referer: page, site: "same-origin", mode: "navigate", refused: true},
 		{name: "an agent's state, fetched", method: "GET", path: "/agent/S1/slave(1)/state", referer: page, site: "same-origin", mode: "cors", refused: true},
 		{name: "the gateway's API, fetched", method: "GET", path: "/gateway/api/cluster", referer: page, site: "same-origin", mode: "cors", own: true, refused: true},
-		{name: "a root-relative leak", method: "GET", path: "/graph?g0.expr=up", referer: page, site: "same-origin", mode: "navigate", redirect: "/service/a/graph?g0.expr=up"},
+		{name: "a root-relative leak", method: "GET", path: "/graph?g0.expr=up", referer: page, site: "same-origin", mode: "navigate", dest: "document", redirect: "/service/a/graph?g0.expr=up"},
 		{name: "a root-relative fetch", method: "GET", path: "/api/v1/query", referer: page, site: "same-origin", mode: "cors", redirect: "/service/a/api/v1/query"},
 		{name: "the WebUI's own requests", method: "GET", path: "/master/state", referer: "https://gw.example.com/", site: "same-origin", mode: "no-cors"},
 		{name: "no browser", method: "POST", path: "/api/v1"},
@@ -43,7 +44,7 @@ func TestCrossContext(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest(tt.method, tt.path, nil)
-			for k, v := range map[string]string{"Referer": tt.referer, "Sec-Fetch-Site": tt.site, "Sec-Fetch-Mode": tt.mode, "Service-Worker": tt.worker} {
+			for k, v := range map[string]string{"Referer": tt.referer, "Sec-Fetch-Site": tt.site, "Sec-Fetch-Mode": tt.mode, "Sec-Fetch-Dest": tt.dest, "Service-Worker": tt.worker} {
 				if v != "" {
 					r.Header.Set(k, v)
 				}

@@ -70,9 +70,11 @@ type request struct {
 	write   *access.Operation
 	refused bool
 	// bodyStalled records a request body the client stopped sending
-	// (idleBody): the request fails with 408. Atomic: access control may
-	// still be reading the body from a goroutine of its own (readHead).
-	bodyStalled atomic.Bool
+	// (idleBody): the request fails with 408. bodyRead records a body
+	// read to its end. Both are set by whichever goroutine reads the body
+	// (access control's classifier and the proxy's transport read it on
+	// their own) and read by the handler's.
+	bodyStalled, bodyRead atomic.Bool
 }
 
 type requestKey struct{}
@@ -93,8 +95,11 @@ func requestOf(r *http.Request) *request {
 // connection.
 type recorder struct {
 	http.ResponseWriter
-	rc     *http.ResponseController
-	stall  time.Duration
+	rc    *http.ResponseController
+	stall time.Duration
+	// unread, if set, reports an HTTP/1 request body not read to its end
+	// (see final).
+	unread func() bool
 	status int
 	bytes  int64
 	armed  bool
@@ -108,14 +113,14 @@ type recorder struct {
 
 func (w *recorder) WriteHeader(status int) {
 	if w.status == 0 && status >= 200 {
-		w.status = status
+		w.final(status)
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
 
 func (w *recorder) Write(p []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.final(http.StatusOK)
 	}
 	w.arm()
 	n, err := w.ResponseWriter.Write(p)
@@ -125,6 +130,20 @@ func (w *recorder) Write(p []byte) (int, error) {
 		w.writeErr = err
 	}
 	return n, err
+}
+
+// final records the final status as its header is about to go. An
+// HTTP/1 request whose body was not read to its end (a refusal, a 503
+// from a member's full bound, a member that answered early) is answered
+// on a connection that closes after it: net/http would otherwise read
+// what is left of the body before it sends the header (to keep the
+// connection for the next request), and a client that stopped sending
+// would never get its answer, holding the connection as long as it likes.
+func (w *recorder) final(status int) {
+	w.status = status
+	if w.unread != nil && w.unread() {
+		w.Header().Set("Connection", "close")
+	}
 }
 
 // FlushError flushes under the stall deadline.
@@ -194,10 +213,13 @@ func (g *Gateway) middleware(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), requestKey{}, q))
 		r.Header.Del("X-Request-Id") // the gateway's goes upstream
 		rc := http.NewResponseController(w)
-		if g.bodyIdle > 0 && r.Body != nil && r.Body != http.NoBody {
-			r.Body = &idleBody{ReadCloser: r.Body, rc: rc, idle: g.bodyIdle, q: q}
-		}
 		rec := &recorder{ResponseWriter: w, rc: rc, stall: g.stall}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &idleBody{ReadCloser: r.Body, rc: rc, idle: g.bodyIdle, q: q}
+			if r.ProtoMajor == 1 {
+				rec.unread = func() bool { return !q.bodyRead.Load() }
+			}
+		}
 		h := rec.Header()
 		h.Set("X-Request-Id", q.id)
 		if g.hsts {
@@ -348,12 +370,13 @@ func (g *Gateway) logRequest(r *http.Request, q *request, rec *recorder, status 
 	g.log.LogAttrs(context.WithoutCancel(ctx), level, "request", attrs...)
 }
 
-// idleBody is a request body that may not go quiet for longer than idle:
-// each read waits at most that long for the client's next bytes (a read
-// deadline, per read, so the time after the body is not counted). A
-// client that stops sending mid-body (a slow-body attack, a stalled
-// upload) fails the read, which ends the request and frees the
-// connection to the member it was streaming to.
+// idleBody is a request body that may not go quiet for longer than idle
+// (none when idle is not positive): each read waits at most that long for
+// the client's next bytes (a read deadline, per read, so the time after
+// the body is not counted). A client that stops sending mid-body (a
+// slow-body attack, a stalled upload) fails the read, which ends the
+// request and frees the connection to the member it was streaming to. It
+// records a body read to its end.
 type idleBody struct {
 	io.ReadCloser
 	rc   *http.ResponseController
@@ -365,8 +388,11 @@ func (b *idleBody) Read(p []byte) (int, error) {
 	if b.q.bodyStalled.Load() {
 		return 0, os.ErrDeadlineExceeded
 	}
-	armed := b.rc.SetReadDeadline(time.Now().Add(b.idle)) == nil
+	armed := b.idle > 0 && b.rc.SetReadDeadline(time.Now().Add(b.idle)) == nil
 	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.q.bodyRead.Store(true)
+	}
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		// The deadline stays passed: net/http's own reads of what is
 		// left of the body, after the handler, fail at once too, and

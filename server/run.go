@@ -187,16 +187,17 @@ func newGateway(g *config.Gateway, cluster *upstream.Cluster, tc *tlsx.Context, 
 		return nil, err
 	}
 	return New(Options{
-		Cluster:        cluster,
-		Metrics:        metrics,
-		Access:         acc,
-		Links:          linkMode(g.Links),
-		TrustedProxies: g.TrustedProxies,
-		WebUIDir:       g.WebUIDir,
-		HSTS:           hsts,
-		ServiceDomain:  g.ServiceDomain,
-		PublicPort:     g.PublicPort(),
-		GatewayHost:    gatewayHost(g, tc),
+		Cluster:         cluster,
+		Metrics:         metrics,
+		Access:          acc,
+		Links:           linkMode(g.Links),
+		TrustedProxies:  g.TrustedProxies,
+		WebUIDir:        g.WebUIDir,
+		HSTS:            hsts,
+		BodyIdleTimeout: g.BodyIdleTimeout,
+		ServiceDomain:   g.ServiceDomain,
+		PublicPort:      g.PublicPort(),
+		GatewayHost:     gatewayHost(g, tc),
 		Dashboard: func(d *web.Dashboard) {
 			d.Version = version
 			if tlsOn {

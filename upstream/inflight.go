@@ -12,43 +12,104 @@ import (
 // uploads, long polls, a flood) cannot take every connection the member
 // accepts. Beyond the bound a request waits a moment for one to end, then
 // is refused (ReasonBusy, 503).
+//
+// Requests that carry a body may hold half of a member's slots at most: a
+// body comes at the client's pace (a member such as libprocess reads it
+// whole before answering), so clients that stop sending theirs hold their
+// slots until the gateway's body idle timeout cuts them, and without a
+// share of their own they would take the slots of every read (the
+// WebUI's, which carry none) for that long.
 
 // inFlight counts requests in flight per address.
 type inFlight struct {
 	max   int
 	mu    sync.Mutex
-	slots map[string]chan struct{}
+	slots map[string]*memberSlots
+}
+
+// memberSlots are one address's slots: every request takes one of all,
+// a request with a body first one of bodies.
+type memberSlots struct {
+	all, bodies chan struct{}
 }
 
 func newInFlight(max int) *inFlight {
-	return &inFlight{max: max, slots: map[string]chan struct{}{}}
+	return &inFlight{max: max, slots: map[string]*memberSlots{}}
 }
 
-// acquire takes a slot of addr, waiting up to wait (and never past ctx)
-// for one to free; it returns the function that gives it back.
-func (f *inFlight) acquire(ctx context.Context, addr string, wait time.Duration) (func(), error) {
-	f.mu.Lock()
-	ch := f.slots[addr]
-	if ch == nil {
-		ch = make(chan struct{}, f.max)
-		f.slots[addr] = ch
-	}
-	f.mu.Unlock()
-	select {
-	case ch <- struct{}{}:
-	default:
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case ch <- struct{}{}:
-		case <-t.C:
-			return nil, context.DeadlineExceeded
-		case <-ctx.Done():
-			return nil, ctx.Err()
+// acquire takes a slot of addr (a request with a body, one of the bodies'
+// share first), waiting up to wait in all (and never past ctx) for them to
+// free; it returns the function that gives them back.
+func (f *inFlight) acquire(ctx context.Context, addr string, wait time.Duration, body bool) (func(), error) {
+	s := f.slotsOf(addr)
+	w := &slotWait{ctx: ctx, wait: wait}
+	defer w.stop()
+	if body {
+		if err := w.take(s.bodies); err != nil {
+			return nil, err
 		}
 	}
+	if err := w.take(s.all); err != nil {
+		if body {
+			<-s.bodies
+		}
+		return nil, err
+	}
 	var once sync.Once
-	return func() { once.Do(func() { <-ch }) }, nil
+	return func() {
+		once.Do(func() {
+			<-s.all
+			if body {
+				<-s.bodies
+			}
+		})
+	}, nil
+}
+
+// slotsOf returns addr's slots, made on first use.
+func (f *inFlight) slotsOf(addr string) *memberSlots {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.slots[addr]
+	if s == nil {
+		s = &memberSlots{all: make(chan struct{}, f.max), bodies: make(chan struct{}, max(1, f.max/2))}
+		f.slots[addr] = s
+	}
+	return s
+}
+
+// slotWait is one request's wait for its slots: a single timer, started
+// when a slot is not free at once.
+type slotWait struct {
+	ctx  context.Context
+	wait time.Duration
+	t    *time.Timer
+}
+
+// take takes a slot of ch, waiting while the timer and ctx last.
+func (w *slotWait) take(ch chan struct{}) error {
+	select {
+	case ch <- struct{}{}:
+		return nil
+	default:
+	}
+	if w.t == nil {
+		w.t = time.NewTimer(w.wait)
+	}
+	select {
+	case ch <- struct{}{}:
+		return nil
+	case <-w.t.C:
+		return context.DeadlineExceeded
+	case <-w.ctx.Done():
+		return w.ctx.Err()
+	}
+}
+
+func (w *slotWait) stop() {
+	if w.t != nil {
+		w.t.Stop()
+	}
 }
 
 // releasing returns body so that closing it gives the slot back. An

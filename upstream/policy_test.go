@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mesosgate/mesosgate/e2e/sim"
 )
@@ -111,16 +112,30 @@ func TestAddressPolicy(t *testing.T) {
 
 // TestMemberAtForbiddenAddress: an agent whose pid names a link-local
 // address is never probed nor proxied to; it shows as unreachable, saying
-// why.
+// why, and a request to it is refused by the policy at once, not waited
+// for as a member being restarted (found by e2e TestAddressPolicy: a 502
+// "Member unreachable" after 1.6 s).
 func TestMemberAtForbiddenAddress(t *testing.T) {
-	sc := startSim(t, sim.Options{Modes: []sim.Mode{sim.Plain}})
+	sc := startSim(t, sim.Options{Modes: []sim.Mode{sim.Plain}, Frameworks: []sim.FrameworkSpec{}})
+	agent := sc.Agents()[0]
+	agent.ClaimPID("169.254.169.254:5051")
 	c := newCluster(t, sc, Config{})
 	discover(t, c)
 	c.mu.Lock()
 	m := c.memberLocked("169.254.169.254:80", "metadata", netip.MustParseAddr("169.254.169.254"))
 	c.mu.Unlock()
 	p := c.probeAfter(context.Background(), m, 0)
-	if p.Speaks != Unreachable || !strings.Contains(p.Reason, "link-local or cloud metadata") {
+	if p.Speaks != Unreachable || !p.Refused() || !strings.Contains(p.Reason, "link-local or cloud metadata") {
 		t.Errorf("probe: %s %q", p.Speaks, p.Reason)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://ignored/slave(1)/state", nil)
+	start := time.Now()
+	_, _, err := send(t, c, Route{Kind: KindAgent, Key: agent.ID()}, req)
+	e, ok := err.(*Error)
+	if !ok || e.Reason != ReasonForbidden || !strings.Contains(e.Detail, "link-local or cloud metadata") || e.Role != RoleAgent {
+		t.Errorf("a request to the agent: %v, want ReasonForbidden naming the rule", err)
+	}
+	if took := time.Since(start); took > restartGrace/2 {
+		t.Errorf("the refusal took %s: it waited for the member", took)
 	}
 }

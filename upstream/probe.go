@@ -165,6 +165,11 @@ func (p *Probe) Problem() string {
 // opposed to a TLS handshake that went wrong, which deserves attention.
 func (p *Probe) NoSSL() bool { return p.TLSError != "" && p.tlsFailure == ReasonNotTLS }
 
+// Refused reports whether the address policy refused the member's
+// address (policy.go): the probe made no connection, and a request to the
+// member is refused for the same reason, without waiting for it.
+func (p *Probe) Refused() bool { return p.Speaks == Unreachable && p.tlsFailure == ReasonForbidden }
+
 // probeRequest is the plain probe's request, with the Host header to fill
 // in (SPEC section 6: GET /version with Connection: close).
 const probeRequest = "GET /version HTTP/1.1\r\nHost: %s\r\nUser-Agent: mesosgate-probe\r\nAccept: application/json\r\nConnection: close\r\n\r\n"

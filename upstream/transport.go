@@ -121,7 +121,7 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, &Error{Reason: ReasonInternal, Detail: "a request without a destination of this cluster"}
 	}
-	release, err := t.c.inFlight.acquire(req.Context(), d.Address, t.c.cfg.BusyWait)
+	release, err := t.c.inFlight.acquire(req.Context(), d.Address, t.c.cfg.BusyWait, req.Body != nil && req.Body != http.NoBody)
 	if err != nil {
 		closeBody(req)
 		return nil, d.errorf(ReasonBusy, fmt.Sprintf("%d requests in flight, none ended within %s", t.c.cfg.MaxInFlight, t.c.cfg.BusyWait))
@@ -258,7 +258,7 @@ const (
 // leads, for a request that may be retried; it returns the last probe.
 func (c *Cluster) awaitRestart(ctx context.Context, req *http.Request, d *Destination, p *Probe) *Probe {
 	m, wait := d.m, d.wait
-	if wait == noWait || p.Speaks != Unreachable || !retryable(req) || time.Since(time.Unix(0, m.downSince.Load())) > restartWindow {
+	if wait == noWait || p.Speaks != Unreachable || p.Refused() || !retryable(req) || time.Since(time.Unix(0, m.downSince.Load())) > restartWindow {
 		return p
 	}
 	deadline := time.Now().Add(restartGrace)
@@ -327,6 +327,10 @@ func (d *Destination) follow(p *Probe) error {
 // refused, as a libprocess client without downgrade refuses it.
 func (c *Cluster) schemeFor(d *Destination, p *Probe) (string, error) {
 	switch {
+	case p.Refused():
+		// No probe will find the member elsewhere: the answer is the
+		// policy's, at once (a 403, not a member to wait for).
+		return "", d.errorf(ReasonForbidden, p.Reason)
 	case p.Speaks == Unreachable:
 		return "", d.errorf(ReasonUnreachable, p.Reason)
 	case p.Speaks == PlainOnly && c.cfg.UpstreamTLS == TLSRequired:

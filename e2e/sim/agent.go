@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,6 +41,9 @@ type Agent struct {
 	filesMu     sync.Mutex
 	made        map[*executor]bool
 	logAttached bool
+
+	// claimed is the address ClaimPID set, "" for the agent's own.
+	claimed atomic.Pointer[string]
 }
 
 // ID returns the agent's id ("<master id>-S<n>").
@@ -47,7 +51,29 @@ func (a *Agent) ID() string { return a.id }
 
 // PID returns the agent's libprocess pid, "slave(1)@127.0.0.1:port": the
 // WebUI takes the port from it and the host from the hostname.
-func (a *Agent) PID() string { return "slave(1)@" + a.Addr() }
+func (a *Agent) PID() string {
+	if addr := a.claimed.Load(); addr != nil {
+		return "slave(1)@" + *addr
+	}
+	return "slave(1)@" + a.Addr()
+}
+
+// ClaimPID makes the agent register as slave(1)@addr (ip:port) wherever it
+// listens: a master's state is only what agents told it, and a gateway
+// must not take it as the truth about where it may connect (tests of its
+// address policy). SUBSCRIBE streams see the agent removed and added
+// again with the new pid; "" gives the agent its own address back.
+func (a *Agent) ClaimPID(addr string) {
+	if addr == "" {
+		a.claimed.Store(nil)
+	} else {
+		a.claimed.Store(&addr)
+	}
+	a.c.mu.Lock()
+	defer a.c.mu.Unlock()
+	a.c.publishLocked(agentRemovedEvent(a))
+	a.c.publishLocked(agentAddedEvent(a))
+}
 
 // addAgent makes an agent, starts it in mode and registers it.
 func (c *Cluster) addAgent(mode Mode) (*Agent, error) {

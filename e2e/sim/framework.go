@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -28,6 +29,10 @@ type FrameworkSpec struct {
 	// anywhere (tests of the gateway's address policy). "" means the UI
 	// the simulator starts.
 	WebUIURL string
+	// Handler, if set, answers the requests under the UI path that the
+	// UI's own pages (see Framework) do not: a test's pages, scripts and
+	// headers, such as a hostile framework UI's. Nil leaves them 404.
+	Handler http.Handler
 }
 
 // Framework is a registered framework and its web UI: a plain HTTP app on
@@ -45,6 +50,7 @@ type FrameworkSpec struct {
 //	<base>api/info          JSON of what reached the app: path, host, cookie,
 //	                        X-Forwarded-For/Proto/Host
 //	<base>static/...        app.css, app.js, logo.svg
+//	<base>anything else     FrameworkSpec.Handler's, if set
 //
 // A UI under a path redirects its bare path to the path with a slash.
 type Framework struct {

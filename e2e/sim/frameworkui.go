@@ -35,6 +35,9 @@ func newFrameworkUI(f *Framework) *frameworkUI {
 	u.mux.HandleFunc("GET "+base+"static/app.css", u.static("text/css; charset=utf-8", frameworkCSS))
 	u.mux.HandleFunc("GET "+base+"static/app.js", u.static("text/javascript; charset=utf-8", fmt.Sprintf(frameworkJS, base)))
 	u.mux.HandleFunc("GET "+base+"static/logo.svg", u.static("image/svg+xml", frameworkLogo))
+	if f.spec.Handler != nil {
+		u.mux.Handle(base, f.spec.Handler)
+	}
 	return u
 }
 

@@ -154,3 +154,25 @@ func decodeJSON(t *testing.T, resp *http.Response, v any) {
 		t.Fatalf("decode %s: %v", resp.Request.URL, err)
 	}
 }
+
+// TestFrameworkUIHandler: a framework's Handler answers what its own pages
+// do not, under its UI path, and never shadows them.
+func TestFrameworkUIHandler(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Service-Worker-Allowed", "/")
+		w.Header().Set("Content-Type", "text/javascript")
+		w.Write([]byte("// " + r.URL.Path))
+	})
+	c := start(t, Options{Frameworks: []FrameworkSpec{{Name: "hostile", UIPath: "/app/", Handler: h}}})
+	base := c.Frameworks()[0].WebUIURL()
+	r := get(t, base+"sw.js")
+	if r.status != 200 || string(r.body) != "// /app/sw.js" || r.header.Get("Service-Worker-Allowed") != "/" {
+		t.Errorf("the handler's script: %d %v %q", r.status, r.header, r.body)
+	}
+	if r := get(t, base+"jobs"); r.status != 200 || !strings.Contains(string(r.body), "hostile-job-1") {
+		t.Errorf("the UI's own page: %d", r.status)
+	}
+	if r := get(t, strings.TrimSuffix(base, "app/")+"sw.js"); r.status != 404 {
+		t.Errorf("outside the UI path: %d, want 404", r.status)
+	}
+}

@@ -1,10 +1,12 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	mathrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -260,6 +262,17 @@ func (r *run) track(m *Member) http.Handler {
 		r.handlers.Add(1)
 		r.mu.Unlock()
 		defer r.handlers.Done()
+		if m.role != RoleFramework && req.Body != nil && req.Body != http.NoBody {
+			// libprocess decodes a whole request, body included, before
+			// it routes it (process/decoder.hpp): a master or agent
+			// serves nothing of a request whose body has not all come,
+			// and holds the connection while it comes.
+			body, err := io.ReadAll(req.Body)
+			if err != nil {
+				panic(http.ErrAbortHandler) // the body broke off: dropped unserved
+			}
+			req.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		m.record(req)
 		if observe := m.c.opts.Observe; observe != nil {
 			observe(m, req)

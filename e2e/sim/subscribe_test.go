@@ -252,3 +252,32 @@ func TestOperatorAPI(t *testing.T) {
 		})
 	}
 }
+
+// TestAgentClaimPID: an agent that claims another address is reported
+// there by the master's state and the SUBSCRIBE stream (removed, then
+// added with the claimed pid), and gets its own back with "".
+func TestAgentClaimPID(t *testing.T) {
+	c := start(t, Options{Agents: 1, Frameworks: []FrameworkSpec{}})
+	a := c.Agents()[0]
+	own := a.PID()
+	s := subscribe(t, c.Leader().URL())
+	s.next("SUBSCRIBED")
+	a.ClaimPID("169.254.169.254:5051")
+	s.next("AGENT_REMOVED")
+	var added struct {
+		Agent v1Agent `json:"agent"`
+	}
+	s.next("AGENT_ADDED").decode(t, "agent_added", &added)
+	if added.Agent.PID != "slave(1)@169.254.169.254:5051" {
+		t.Errorf("AGENT_ADDED pid %q", added.Agent.PID)
+	}
+	var state masterStateJSON
+	getJSON(t, c.Leader().URL()+"/master/state", &state)
+	if len(state.Slaves) != 1 || state.Slaves[0].PID != "slave(1)@169.254.169.254:5051" {
+		t.Errorf("/master/state slaves: %+v", state.Slaves)
+	}
+	a.ClaimPID("")
+	if a.PID() != own {
+		t.Errorf("after ClaimPID(\"\"): %q, want %q", a.PID(), own)
+	}
+}
