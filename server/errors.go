@@ -46,7 +46,7 @@ func (e *headerTimeoutError) Timeout() bool { return true }
 // the client is gone or the response has begun) and a log line.
 func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
 	q := requestOf(r)
-	if clientGone(r, err) && !q.bodyStalled {
+	if clientGone(r, err) && !q.bodyStalled.Load() {
 		q.gone = true
 		g.log.Debug("client went away", "request_id", q.id, "path", r.URL.Path, "err", err)
 		return
@@ -58,7 +58,7 @@ func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
 		member = refString(ref)
 	}
 	p, level := problemFor(err, ref)
-	if q.bodyStalled {
+	if q.bodyStalled.Load() {
 		p, level = web.RequestTimeout(), slog.LevelInfo // the client's doing, whatever the member made of it
 		w.Header().Set("Connection", "close")
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/mesosgate/mesosgate/access"
@@ -69,8 +70,10 @@ type request struct {
 	write   *access.Operation
 	refused bool
 	// bodyStalled records a request body the client stopped sending
-	// (idleBody): the request fails with 408.
-	bodyStalled bool
+	// (idleBody): the request fails with 408. Atomic: the body is read
+	// on other goroutines (the transport's writer, access control's
+	// classifier) than the handler's that reads this.
+	bodyStalled atomic.Bool
 }
 
 type requestKey struct{}
@@ -349,7 +352,7 @@ type idleBody struct {
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
-	if b.q.bodyStalled {
+	if b.q.bodyStalled.Load() {
 		return 0, os.ErrDeadlineExceeded
 	}
 	armed := b.rc.SetReadDeadline(time.Now().Add(b.idle)) == nil
@@ -358,7 +361,7 @@ func (b *idleBody) Read(p []byte) (int, error) {
 		// The deadline stays passed: net/http's own reads of what is
 		// left of the body, after the handler, fail at once too, and
 		// the connection closes.
-		b.q.bodyStalled = true
+		b.q.bodyStalled.Store(true)
 		return n, err
 	}
 	if armed {
