@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/mesosgate/mesosgate/access"
@@ -114,6 +115,10 @@ type Gateway struct {
 	// is set by one benchmark only (BenchmarkAccessJSONP, its baseline);
 	// New never sets it, and nothing else may.
 	unguarded bool
+
+	// closing is set when shutdown cuts the requests still running
+	// (Serve): their access lines say so.
+	closing atomic.Bool
 
 	hsts          bool
 	stall         time.Duration

@@ -208,7 +208,8 @@ func TestWebSocket(t *testing.T) {
 // TestMemberDiesMidDownload stops an agent while a large file streams
 // through the gateway: the client's read fails promptly, it does not hang
 // and does not see a complete file. The access log says why under the
-// request's id, and the metrics count the aborted response.
+// request's id (cut=member-body, at warn), and the metrics count the
+// aborted response.
 func TestMemberDiesMidDownload(t *testing.T) {
 	ts := newTester(t, testerOptions{sim: sim.Options{Modes: []sim.Mode{sim.SSL, sim.Plain}, LargeFileSize: 256 << 20}, metrics: true})
 	aborted := 0
@@ -257,7 +258,8 @@ func TestMemberDiesMidDownload(t *testing.T) {
 				line := "request_id=" + resp.Header.Get("X-Request-Id") + " method=GET"
 				testsupport.Eventually(t, "the aborted response logged", 10*time.Second, func() bool {
 					for l := range strings.Lines(ts.logs.String()) {
-						if strings.Contains(l, line) && strings.Contains(l, "status=-1") && strings.Contains(l, `err="read from the member: `) {
+						if strings.Contains(l, line) && strings.Contains(l, "level=WARN") && strings.Contains(l, "status=-1") &&
+							strings.Contains(l, "cut=member-body") && strings.Contains(l, `err="read from the member: `) {
 							return true
 						}
 					}
