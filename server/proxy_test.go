@@ -430,7 +430,8 @@ func TestRuntimeOnlyInDocuments(t *testing.T) {
 
 // TestShutdown ends the gateway while an event stream and a WebSocket are
 // open and a download is running: the streams end at once (browsers
-// reconnect them), the download may finish, and Serve returns.
+// reconnect them), the download may finish, and Serve returns. The event
+// stream's access line says the shutdown cut it.
 func TestShutdown(t *testing.T) {
 	ts := newTester(t, testerOptions{sim: sim.Options{}, serve: ServeOptions{ShutdownTimeout: 20 * time.Second}})
 	fw := ts.sim.Frameworks()[0]
@@ -477,6 +478,7 @@ func TestShutdown(t *testing.T) {
 	if _, err := net.DialTimeout("tcp", ts.addr, time.Second); err == nil {
 		t.Errorf("the listener still accepts after shutdown")
 	}
+	assertCut(t, ts.accessLine(resp.Header.Get("X-Request-Id")), "INFO", "shutdown", `err="the gateway shut down, which ends streams at once (browsers reconnect them)"`)
 }
 
 // TestOutgoingRequest checks what the member receives, with an httptest
