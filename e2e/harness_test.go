@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +38,7 @@ var (
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
+		waitingParallel()
 		var err error
 		if workDir, err = os.MkdirTemp("", "mesosgate-e2e-"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -55,6 +58,22 @@ func TestMain(m *testing.M) {
 		}
 		return m.Run()
 	}())
+}
+
+// parallelTests is how many parallel tests run at once unless -parallel
+// says otherwise: the package's parallel tests wait on peers (Chromium,
+// real web apps, long polls of minutes) far more than they compute, and
+// GOMAXPROCS (2 on a small machine) would queue them one after another.
+const parallelTests = 8
+
+// waitingParallel sets -parallel to parallelTests when it was not given.
+func waitingParallel() {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		flag.Set("test.parallel", strconv.Itoa(parallelTests))
+	}
 }
 
 // gateway is a running `mesosgate serve` process.
@@ -81,6 +100,9 @@ type gatewayOptions struct {
 	// readiness check included): for a front that demands one. Nil
 	// presents none.
 	ClientCert *tls.Certificate
+	// Names are DNS names the front certificate names besides
+	// "localhost": "*.localhost" for --service-domain localhost.
+	Names []string
 }
 
 // startGateway runs `mesosgate serve` in front of c's masters with a front
@@ -95,7 +117,7 @@ func startGateway(tb testing.TB, c *sim.Cluster, args ...string) *gateway {
 func startGatewayWith(tb testing.TB, c *sim.Cluster, o gatewayOptions) *gateway {
 	tb.Helper()
 	dir := tb.TempDir()
-	leaf, err := pki.CA.Issue(tlsx.LeafRequest{DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	leaf, err := pki.CA.Issue(tlsx.LeafRequest{DNSNames: append([]string{"localhost"}, o.Names...), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
 	if err != nil {
 		tb.Fatal(err)
 	}
