@@ -208,17 +208,29 @@ func verdict(failure string) string {
 	return "FAILS"
 }
 
-// failuresBelow returns the requests of the browser below root that
-// failed or got a 4xx or 5xx status, each as "METHOD path status", the
-// path below root: what the app itself refuses or lacks, opened directly.
-func failuresBelow(b *browser.Browser, root string) map[string]bool {
-	out := map[string]bool{}
+// appSeen is what the app, opened directly, did wrong by itself: its
+// failed requests, each as "METHOD path status error" with the path below
+// its root, and its console errors with its root written <root>/.
+type appSeen struct {
+	failures, console map[string]bool
+}
+
+// leaveApp records what the app opened directly at root did wrong by
+// itself, ends its page (its scripts stop asking) and empties the logs.
+func leaveApp(b *browser.Browser, root string) appSeen {
+	seen := appSeen{failures: map[string]bool{}, console: map[string]bool{}}
+	b.Navigate("about:blank")
 	for _, r := range b.Network().Requests() {
 		if rest, ok := strings.CutPrefix(r.URL, root); ok && failed(r) {
-			out[failureKey(r, rest)] = true
+			seen.failures[failureKey(r, rest)] = true
 		}
 	}
-	return out
+	for _, e := range b.Console().Errors() {
+		seen.console[strings.ReplaceAll(e, root, "<root>/")] = true
+	}
+	b.Network().Reset()
+	b.Console().Reset()
+	return seen
 }
 
 func failed(r browser.Request) bool {
@@ -230,21 +242,14 @@ func failureKey(r browser.Request, path string) string {
 	return fmt.Sprintf("%s %s %d %s", r.Method, path, r.Status, r.Failed)
 }
 
-// leaveApp ends the page the browser shows (its scripts stop asking) and
-// empties the network log.
-func leaveApp(b *browser.Browser) {
-	b.Navigate("about:blank")
-	b.Network().Reset()
-}
-
 // assertStayed fails the test for every request of the browser that left
 // the UI's place, but the user's entry through the gateway and, in path
 // mode, a request the gateway sent back into the prefix (a redirect);
 // for one not over HTTP/2 (the gateway's front speaks it to Chromium);
-// for a failed one, unless the app, opened directly, failed it alike
-// (direct: failuresBelow); and for any request of Chromium that reached
-// a master or agent.
-func assertStayed(t *testing.T, f *frameworkFront, b *browser.Browser, direct map[string]bool) {
+// for a failed one and a console error, unless the app opened directly
+// did the same (direct); and for any request of Chromium that reached a
+// master or agent.
+func assertStayed(t *testing.T, f *frameworkFront, b *browser.Browser, direct appSeen) {
 	t.Helper()
 	for _, r := range b.Network().Requests() {
 		rest, below := strings.CutPrefix(r.URL, f.ui)
@@ -252,7 +257,7 @@ func assertStayed(t *testing.T, f *frameworkFront, b *browser.Browser, direct ma
 		case strings.HasPrefix(r.URL, "data:"), strings.HasPrefix(r.URL, "blob:"), r.URL == "about:blank":
 		case below && r.Protocol != "" && r.Protocol != "h2":
 			t.Errorf("%s %s came over %s, not HTTP/2", r.Method, r.URL, r.Protocol)
-		case below && failed(r) && direct[failureKey(r, rest)]:
+		case below && failed(r) && direct.failures[failureKey(r, rest)]:
 			t.Logf("failed alike directly: %s %s %d %s", r.Method, r.URL, r.Status, r.Failed)
 		case below && failed(r):
 			t.Errorf("failed through the gateway only: %s %s [%s] %d %s", r.Method, r.URL, r.Type, r.Status, r.Failed)
@@ -261,6 +266,18 @@ func assertStayed(t *testing.T, f *frameworkFront, b *browser.Browser, direct ma
 			t.Logf("sent back by the gateway: %s %s (%d)", r.Method, r.URL, r.Status)
 		default:
 			t.Errorf("a request left %s: %s %s [%s] %d %s", f.ui, r.Method, r.URL, r.Type, r.Status, r.Failed)
+		}
+	}
+	logged := map[string]bool{}
+	for _, e := range b.Console().Errors() {
+		if logged[e] {
+			continue
+		}
+		logged[e] = true
+		if direct.console[strings.ReplaceAll(e, f.ui, "<root>/")] {
+			t.Logf("console error alike directly: %s", e)
+		} else {
+			t.Errorf("console error through the gateway only: %s", e)
 		}
 	}
 	for _, seen := range f.chrome.all() {
@@ -323,13 +340,12 @@ func TestPrometheusThroughGateway(t *testing.T) {
 			f := startFrameworkFront(t, mode, "prometheus", prom.url)
 			b := browser.New(t, browser.Options{Trust: []*x509.Certificate{f.gw.cert}})
 			direct := journey(t, b, prom.url+"/", "prometheus-direct-"+mode, prometheusSteps)
-			refused := failuresBelow(b, prom.url+"/")
-			leaveApp(b)
+			seen := leaveApp(b, prom.url+"/")
 			b.Navigate(f.entry)
 			b.WaitFor("the UI at "+f.ui, `location.href.startsWith(`+strconv.Quote(f.ui)+`)`, 30*time.Second)
 			through := journey(t, b, f.ui, "prometheus-"+mode, prometheusSteps)
 			compare(t, mode, prometheusSteps, direct, through)
-			assertStayed(t, f, b, refused)
+			assertStayed(t, f, b, seen)
 		})
 	}
 }
@@ -359,8 +375,7 @@ func TestSyncthingThroughGateway(t *testing.T) {
 			if got := st.deviceName(t); got != "Direct "+mode {
 				t.Errorf("saved directly, the device is named %q in Syncthing", got)
 			}
-			refused := failuresBelow(b, st.url+"/")
-			leaveApp(b)
+			seen := leaveApp(b, st.url+"/")
 			b.Navigate(f.entry)
 			b.WaitFor("the UI at "+f.ui, `location.href.startsWith(`+strconv.Quote(f.ui)+`)`, 30*time.Second)
 			steps := syncthingSteps("Gateway "+mode, syncthingIdle)
@@ -370,7 +385,7 @@ func TestSyncthingThroughGateway(t *testing.T) {
 			}
 			compare(t, mode, steps, direct, through)
 			assertEventPolls(t, f, b)
-			assertStayed(t, f, b, refused)
+			assertStayed(t, f, b, seen)
 		})
 	}
 }
@@ -384,20 +399,27 @@ func syncthingSteps(name string, idle time.Duration) []uiStep {
 			return folders !== null && folders.innerText.includes('Sandbox') && device !== null && device.innerText.trim() !== '' &&
 				document.body.innerText.includes('This Device'); })()`},
 		{name: "settings open", do: `document.querySelector('a[ng-click="showSettings()"]').click()`,
-			shows: `(() => { const i = document.getElementById('DeviceName'); return i !== null && i.offsetParent !== null && i.value !== ''; })()`},
+			shows: modalShown("settings") + ` && document.getElementById('DeviceName').value !== ''`},
 		{name: "settings: device renamed and saved",
 			do: `const input = document.getElementById('DeviceName');
 				input.value = ` + strconv.Quote(name) + `; input.dispatchEvent(new Event('input', {bubbles: true}));
 				document.querySelector('#settings button[ng-click="saveSettings()"]').click()`,
 			shows: `(() => { const t = document.querySelector('[ng-repeat="deviceCfg in [thisDevice()]"] .panel-title-text');
-				return t !== null && t.innerText.trim() === ` + strconv.Quote(name) + ` && document.getElementById('settings').offsetParent === null; })()`},
+				return t !== null && t.innerText.trim() === ` + strconv.Quote(name) + ` && !` + modalShown("settings") + `; })()`},
 	}
 	if idle > 0 {
 		steps = append(steps, uiStep{name: "idle " + idle.String() + " without Connection Error", gatewayOnly: true,
 			shows: `document.getElementById('folders') !== null`, idle: idle,
-			never: `(() => { const m = document.getElementById('networkError'); return m !== null && m.offsetParent !== null; })()`})
+			never: modalShown("networkError")})
 	}
 	return steps
+}
+
+// modalShown is true while Syncthing's (Bootstrap's) modal dialog id is
+// displayed. (A modal is position: fixed: its offsetParent is null even
+// when it shows.)
+func modalShown(id string) string {
+	return `(() => { const m = document.getElementById(` + strconv.Quote(id) + `); return m !== null && getComputedStyle(m).display !== 'none'; })()`
 }
 
 // assertEventPolls checks Syncthing's event long polls as Chromium saw
