@@ -16,7 +16,7 @@ import (
 //	shutdown     the gateway shut down: streams ended at once, other
 //	             requests cut at ShutdownTimeout (Serve, streams.endAll)
 //	stall        a write to the client stayed blocked for StallTimeout: the
-//	             client takes nothing (recorder.arm)
+//	             client takes nothing (recorder.arm, recorder.failed)
 //	body-idle    the client's request body went quiet for BodyIdleTimeout
 //	             after the response had begun (idleBody)
 //	client-gone  the client closed the connection or reset the stream
@@ -25,8 +25,8 @@ import (
 //	aborted      none of these could be told (never expected)
 //
 // The levels say whose doing it was: a client leaving is debug (browsers
-// end event streams and downloads whenever a page goes), a shutdown info,
-// the rest warn.
+// end event streams and downloads whenever a page goes), a shutdown or a
+// quiet request body info, the rest warn.
 
 // Cut reasons, as logged in the access line's "cut" attribute.
 const (
