@@ -5,9 +5,16 @@
 GO        ?= go
 # Packages Debian must provide for the real-peer tests: the openssl and curl
 # command-line tools, a headless browser, NSS's certutil (to trust the
-# internal CA in Chromium as the README tells users to), and systemd's
-# systemd-analyze (to check deploy/mesosgate.service).
-DEB_TOOLS ?= openssl:openssl curl:curl chromium:chromium certutil:libnss3-tools systemd-analyze:systemd
+# internal CA in Chromium as the README tells users to), systemd's
+# systemd-analyze (to check deploy/mesosgate.service), and two real web
+# applications the e2e tests run as framework UIs (Syncthing's GUI and
+# Prometheus's UI). The tests start each as a child process on a free
+# loopback port with a data directory and configuration of their own, never
+# the system service (on a host with systemd, Debian starts prometheus on
+# port 9090 when it installs it: `systemctl disable --now prometheus` if
+# unwanted).
+DEB_TOOLS ?= openssl:openssl curl:curl chromium:chromium certutil:libnss3-tools systemd-analyze:systemd \
+	syncthing:syncthing prometheus:prometheus
 # Packages checked by a file they install rather than a command on the PATH:
 # ZooKeeper's server (the zookeeper package, which brings Java), run by
 # zookeeper/zktest for the ZooKeeper discovery and storage tests.

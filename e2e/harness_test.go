@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -41,6 +42,7 @@ var (
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
+		waitingParallel()
 		var err error
 		if workDir, err = os.MkdirTemp("", "mesosgate-e2e-"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -68,6 +70,22 @@ func TestMain(m *testing.M) {
 		results.print(os.Stdout)
 		return code
 	}())
+}
+
+// parallelTests is how many parallel tests run at once unless -parallel
+// says otherwise: the package's parallel tests wait on peers (Chromium,
+// real web apps, long polls of minutes) far more than they compute, and
+// GOMAXPROCS (2 on a small machine) would queue them one after another.
+const parallelTests = 8
+
+// waitingParallel sets -parallel to parallelTests when it was not given.
+func waitingParallel() {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		flag.Set("test.parallel", strconv.Itoa(parallelTests))
+	}
 }
 
 // gateway is a running `mesosgate serve` process.

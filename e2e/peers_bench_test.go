@@ -14,7 +14,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"text/template"
 	"time"
@@ -442,27 +441,11 @@ func startPeer(tb testing.TB, name string, cmd *exec.Cmd, s peerSite, logFile st
 	tb.Helper()
 	out := &testsupport.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("start %s: %v", name, err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
 	report := func() string {
 		log, _ := os.ReadFile(logFile)
 		return fmt.Sprintf("output:\n%s\nlog:\n%s", out, log)
 	}
-	tb.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		if tb.Failed() {
-			tb.Logf("%s %s", name, report())
-		}
-	})
+	exited := startProcess(tb, name, cmd, report)
 	roots := x509.NewCertPool()
 	roots.AddCert(pki.CA.Cert)
 	p := &peer{

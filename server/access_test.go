@@ -130,11 +130,12 @@ func TestAllowWrites(t *testing.T) {
 }
 
 // TestStalledBody: a client that stops sending its request body midway is
-// cut after the body idle timeout with 408, and the member connection the
-// body was streaming to is released: the member's in-flight slot is free
-// for the next request even with one slot per member. The body goes to a
-// libprocess endpoint (/master/teardown), which the gateway streams to the
-// member unread (a v1 call's JSON is read by access control first).
+// cut after the body idle timeout with 408, logged with why, and the
+// member connection the body was streaming to is released: the member's
+// in-flight slot is free for the next request even with one slot per
+// member. The body goes to a libprocess endpoint (/master/teardown), which
+// the gateway streams to the member unread (a v1 call's JSON is read by
+// access control first).
 func TestStalledBody(t *testing.T) {
 	a, err := access.New(context.Background(), access.Config{AllowWrites: true})
 	if err != nil {
@@ -160,6 +161,10 @@ func TestStalledBody(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestTimeout || time.Since(start) > 5*time.Second {
 		t.Errorf("stalled body: %d after %s, want 408 after about 300ms", resp.StatusCode, time.Since(start))
+	}
+	if logs := ts.logs.String(); !strings.Contains(logs, `msg="request failed" request_id=`+resp.Header.Get("X-Request-Id")) ||
+		!strings.Contains(logs, `err="the request body went quiet for 300ms (body idle timeout)`) {
+		t.Errorf("the 408 is not logged with why:\n%s", logs)
 	}
 	if r, body := ts.get("/master/state"); r.StatusCode != http.StatusOK {
 		t.Errorf("the next request to the leader: %d %.200s", r.StatusCode, body)

@@ -47,8 +47,7 @@ func (e *headerTimeoutError) Timeout() bool { return true }
 func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
 	q := requestOf(r)
 	if clientGone(r, err) && !q.bodyStalled.Load() {
-		q.gone = true
-		g.log.Debug("client went away", "request_id", q.id, "path", r.URL.Path, "err", err)
+		q.gone = true // the access line says so (cut.go)
 		return
 	}
 	var ref web.Ref
@@ -60,6 +59,7 @@ func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p, level := problemFor(err, ref)
 	if q.bodyStalled.Load() {
 		p, level = web.RequestTimeout(), slog.LevelInfo // the client's doing, whatever the member made of it
+		err = fmt.Errorf("the request body went quiet for %s (body idle timeout): %w", g.bodyIdle, err)
 		w.Header().Set("Connection", "close")
 	}
 	g.log.Log(context.WithoutCancel(r.Context()), level, "request failed",

@@ -100,7 +100,8 @@ func TestStaleMap(t *testing.T) {
 }
 
 // TestResponseHeaderTimeout: a member that accepts a request and never
-// answers gets the client a 504 at ResponseHeaderTimeout, not a hang.
+// answers gets the client a 504 at ResponseHeaderTimeout, not a hang; a
+// framework UI's long poll that holds its header for longer is answered.
 func TestResponseHeaderTimeout(t *testing.T) {
 	ts := newTester(t, testerOptions{sim: sim.Options{}, gateway: func(o *Options) { o.ResponseHeaderTimeout = 300 * time.Millisecond }})
 	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
@@ -117,5 +118,12 @@ func TestResponseHeaderTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("answered after %s", d)
+	}
+
+	fw := ts.sim.Frameworks()[0]
+	start = time.Now()
+	resp, body := ts.get("/service/" + fw.Name() + "/poll?after=1s")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"waited":"1s"`) || time.Since(start) < time.Second {
+		t.Errorf("a framework UI's long poll: %d after %s\n%s", resp.StatusCode, time.Since(start), body)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/mesosgate/mesosgate/access"
@@ -21,7 +22,8 @@ const (
 	// DefaultResponseHeaderTimeout bounds the wait for a member's response
 	// header. Mesos answers even /master/state of a large cluster within
 	// seconds; a member that accepted a connection and says nothing for a
-	// minute is stuck.
+	// minute is stuck. Framework UIs are not bounded: their long polls
+	// may hold the header for minutes.
 	DefaultResponseHeaderTimeout = time.Minute
 	// DefaultStallTimeout bounds one write to a client that stopped
 	// reading. Downloads and event streams last as long as they last;
@@ -55,8 +57,9 @@ type Options struct {
 	// that speaks TLS without downgrade, as Listen reports (Run passes it
 	// on). False sends none.
 	HSTS bool
-	// ResponseHeaderTimeout bounds the wait for a member's response
-	// header; zero means DefaultResponseHeaderTimeout, negative none.
+	// ResponseHeaderTimeout bounds the wait for a master's or agent's
+	// response header (never a framework UI's); zero means
+	// DefaultResponseHeaderTimeout, negative none.
 	ResponseHeaderTimeout time.Duration
 	// StallTimeout bounds one write to a client that stopped reading; zero
 	// means DefaultStallTimeout, negative none.
@@ -114,6 +117,10 @@ type Gateway struct {
 	// is set by one benchmark only (BenchmarkAccessJSONP, its baseline);
 	// New never sets it, and nothing else may.
 	unguarded bool
+
+	// closing is set when shutdown cuts the requests still running
+	// (Serve): their access lines say so.
+	closing atomic.Bool
 
 	hsts          bool
 	stall         time.Duration

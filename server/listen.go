@@ -112,11 +112,17 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, o ServeOptions) er
 	defer cancel()
 	g.streams.endAll()
 	err := srv.Shutdown(sctx)
+	timedOut := errors.Is(err, context.DeadlineExceeded)
+	if timedOut {
+		// Before anything ends them: their access lines say the
+		// shutdown cut them.
+		g.closing.Store(true)
+		g.log.Warn("requests still running at the shutdown timeout were cut", "timeout", o.ShutdownTimeout)
+	}
 	// Upgraded connections (WebSockets) are not the server's to wait for:
 	// ending the base context ends them (ReverseProxy closes both sides).
 	cancelBase()
-	if errors.Is(err, context.DeadlineExceeded) {
-		g.log.Warn("requests still running at the shutdown timeout were cut")
+	if timedOut {
 		err = srv.Close()
 	}
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
@@ -139,6 +145,7 @@ func (s *streams) add(ex *exchange, cancel context.CancelFunc) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended {
+		ex.q.shutdown.Store(true)
 		cancel()
 		return
 	}
@@ -160,7 +167,8 @@ func (s *streams) endAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ended = true
-	for _, cancel := range s.cancel {
+	for ex, cancel := range s.cancel {
+		ex.q.shutdown.Store(true)
 		cancel()
 	}
 	clear(s.cancel)

@@ -75,6 +75,9 @@ type request struct {
 	// (access control's classifier and the proxy's transport read it on
 	// their own) and read by the handler's.
 	bodyStalled, bodyRead atomic.Bool
+	// shutdown records a stream the gateway's shutdown ended (set by
+	// Serve's goroutine while the handler runs).
+	shutdown atomic.Bool
 }
 
 type requestKey struct{}
@@ -105,10 +108,13 @@ type recorder struct {
 	armed  bool
 	wrote  bool // a write or flush went through the recorder
 	// aborted: the response was cut off (http.ErrAbortHandler, or a
-	// panic after the header was sent); writeErr the first failed write
-	// to the client.
+	// panic after the header was sent: panicked); writeErr the first
+	// failed write or flush to the client, stalled whether it failed
+	// because the stall deadline passed.
 	aborted  bool
+	panicked bool
 	writeErr error
+	stalled  bool
 }
 
 func (w *recorder) WriteHeader(status int) {
@@ -122,13 +128,11 @@ func (w *recorder) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.final(http.StatusOK)
 	}
-	w.arm()
+	start := w.arm()
 	n, err := w.ResponseWriter.Write(p)
+	w.failed(err, start)
 	w.clear()
 	w.bytes += int64(n)
-	if err != nil && w.writeErr == nil {
-		w.writeErr = err
-	}
 	return n, err
 }
 
@@ -148,10 +152,20 @@ func (w *recorder) final(status int) {
 
 // FlushError flushes under the stall deadline.
 func (w *recorder) FlushError() error {
-	w.arm()
+	start := w.arm()
 	err := w.rc.Flush()
+	w.failed(err, start)
 	w.clear()
 	return err
+}
+
+// failed records the first failed write or flush, begun at start, and
+// whether the stall deadline made it fail.
+func (w *recorder) failed(err error, start time.Time) {
+	if err != nil && w.writeErr == nil {
+		w.writeErr = err
+		w.stalled = stallOf(err, w.armed, start, w.stall)
+	}
 }
 
 // Flush implements http.Flusher.
@@ -167,11 +181,15 @@ func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // quiet long poll or event stream lives as long as client and member
 // keep it (over HTTP/2 a deadline left set resets the stream when it
 // passes, writing or not).
-func (w *recorder) arm() {
+//
+// arm returns when the write began.
+func (w *recorder) arm() time.Time {
 	w.wrote = true
+	now := time.Now()
 	if w.stall > 0 {
-		w.armed = w.rc.SetWriteDeadline(time.Now().Add(w.stall)) == nil
+		w.armed = w.rc.SetWriteDeadline(now.Add(w.stall)) == nil
 	}
+	return now
 }
 
 func (w *recorder) clear() {
@@ -292,7 +310,7 @@ func (g *Gateway) recoverPanic(w http.ResponseWriter, r *http.Request, q *reques
 		g.pages.WriteProblem(w, r, web.Internal())
 		return
 	}
-	rec.aborted = true
+	rec.aborted, rec.panicked = true, true
 	panic(http.ErrAbortHandler)
 }
 
@@ -330,14 +348,19 @@ func (g *Gateway) finish(r *http.Request, q *request, rec *recorder) {
 // logRequest writes the access log line at debug level (a WebUI polls
 // several endpoints a second) and failures at warn: 5xx of the routes to
 // members (the gateway's own 503, readyz before discovery, is an answer
-// load balancers poll for), and responses cut off while the client was
-// still there (a browser leaving a page ends its event streams and
-// downloads; that is no failure). Every line carries the request id, which
-// the client got in X-Request-Id and the member too.
+// load balancers poll for). A response that ended early says why in its
+// cut and err attributes, at the level of its reason (cut.go): a browser
+// leaving a page ends its event streams and downloads, which is no
+// failure. Every line carries the request id, which the client got in
+// X-Request-Id and the member too.
 func (g *Gateway) logRequest(r *http.Request, q *request, rec *recorder, status int) {
 	level := slog.LevelDebug
-	if status >= 500 && q.class != classGateway || status == statusAborted && r.Context().Err() == nil {
+	if status >= 500 && q.class != classGateway {
 		level = slog.LevelWarn
+	}
+	cut, why, cutLevel := g.cutOf(r, q, rec)
+	if cut != "" {
+		level = cutLevel
 	}
 	ctx := r.Context()
 	if !g.log.Enabled(ctx, level) {
@@ -359,13 +382,8 @@ func (g *Gateway) logRequest(r *http.Request, q *request, rec *recorder, status 
 	if q.ex != nil {
 		attrs = append(attrs, slog.String("member", refString(refOf(q.ex.dest))))
 	}
-	if rec.aborted {
-		// Why: the member's body broke, or the client stopped taking it.
-		if q.bodyErr != nil {
-			attrs = append(attrs, slog.String("err", "read from the member: "+q.bodyErr.Error()))
-		} else if rec.writeErr != nil {
-			attrs = append(attrs, slog.String("err", "write to the client: "+rec.writeErr.Error()))
-		}
+	if cut != "" {
+		attrs = append(attrs, slog.String("cut", cut), slog.String("err", why))
 	}
 	g.log.LogAttrs(context.WithoutCancel(ctx), level, "request", attrs...)
 }

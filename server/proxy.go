@@ -190,11 +190,14 @@ func (d dispatcher) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// roundTrip sends the request, waiting at most headerTimeout for the
-// response header.
+// roundTrip sends the request, waiting at most headerTimeout for a
+// member's response header. A framework UI's is awaited as long as the
+// client waits: its API is its own, and a long poll that holds its header
+// until it has news (a blocking query, a watch) is as quiet as a stuck
+// app; the client leaving ends the wait.
 func (d dispatcher) roundTrip(ex *exchange, req *http.Request) (*http.Response, error) {
 	rt := ex.transport
-	if d.headerTimeout <= 0 {
+	if d.headerTimeout <= 0 || ex.dest.Framework != nil {
 		resp, err := rt.RoundTrip(req)
 		if err == nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			resp.Body = &releasingBody{ReadCloser: resp.Body, release: func() {}, q: ex.q}

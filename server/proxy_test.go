@@ -209,7 +209,8 @@ func TestWebSocket(t *testing.T) {
 // TestMemberDiesMidDownload stops an agent while a large file streams
 // through the gateway: the client's read fails promptly, it does not hang
 // and does not see a complete file. The access log says why under the
-// request's id, and the metrics count the aborted response.
+// request's id (cut=member-body, at warn), and the metrics count the
+// aborted response.
 func TestMemberDiesMidDownload(t *testing.T) {
 	ts := newTester(t, testerOptions{sim: sim.Options{Modes: []sim.Mode{sim.SSL, sim.Plain}, LargeFileSize: 256 << 20}, metrics: true})
 	aborted := 0
@@ -258,7 +259,8 @@ func TestMemberDiesMidDownload(t *testing.T) {
 				line := "request_id=" + resp.Header.Get("X-Request-Id") + " method=GET"
 				testsupport.Eventually(t, "the aborted response logged", 10*time.Second, func() bool {
 					for l := range strings.Lines(ts.logs.String()) {
-						if strings.Contains(l, line) && strings.Contains(l, "status=-1") && strings.Contains(l, `err="read from the member: `) {
+						if strings.Contains(l, line) && strings.Contains(l, "level=WARN") && strings.Contains(l, "status=-1") &&
+							strings.Contains(l, "cut=member-body") && strings.Contains(l, `err="read from the member: `) {
 							return true
 						}
 					}
@@ -449,7 +451,8 @@ func TestRuntimeOnlyInDocuments(t *testing.T) {
 
 // TestShutdown ends the gateway while an event stream and a WebSocket are
 // open and a download is running: the streams end at once (browsers
-// reconnect them), the download may finish, and Serve returns.
+// reconnect them), the download may finish, and Serve returns. The event
+// stream's access line says the shutdown cut it.
 func TestShutdown(t *testing.T) {
 	ts := newTester(t, testerOptions{sim: sim.Options{}, serve: ServeOptions{ShutdownTimeout: 20 * time.Second}})
 	fw := ts.sim.Frameworks()[0]
@@ -496,6 +499,7 @@ func TestShutdown(t *testing.T) {
 	if _, err := net.DialTimeout("tcp", ts.addr, time.Second); err == nil {
 		t.Errorf("the listener still accepts after shutdown")
 	}
+	assertCut(t, ts.accessLine(resp.Header.Get("X-Request-Id")), "INFO", "shutdown", `err="the gateway shut down, which ends streams at once (browsers reconnect them)"`)
 }
 
 // TestOutgoingRequest checks what the member receives, with an httptest

@@ -325,6 +325,12 @@ type Request struct {
 	Method string
 	Type   string // Document, Script, XHR, Fetch, EventSource, WebSocket, ...
 	Status int    // 0 until a response arrived, or when none did
+	// Protocol is what the response came over, as Chromium names it
+	// ("h2", "http/1.1"); "" until a response arrived.
+	Protocol string
+	// Finished says the whole response arrived (a long poll's status
+	// comes first when its header does, its end minutes later).
+	Finished bool
 	// Failed holds Chromium's error text ("net::ERR_CONNECTION_REFUSED",
 	// a blocked mixed-content load, ...) when the request failed.
 	Failed string
@@ -373,6 +379,11 @@ func (n *Network) handle(ev any) {
 	case *network.EventResponseReceived:
 		if r, ok := n.reqs[ev.RequestID]; ok && ev.Response != nil {
 			r.Status = int(ev.Response.Status)
+			r.Protocol = ev.Response.Protocol
+		}
+	case *network.EventLoadingFinished:
+		if r, ok := n.reqs[ev.RequestID]; ok {
+			r.Finished = true
 		}
 	case *network.EventLoadingFailed:
 		if r, ok := n.reqs[ev.RequestID]; ok {

@@ -90,7 +90,7 @@
 // A framework's UI is a plain HTTP app under its webui_url's path, with
 // what a gateway must carry through (see Framework): root-relative,
 // absolute and relative links, redirects, a cookie with a Path, an event
-// stream and a WebSocket.
+// stream, a long poll and a WebSocket.
 //
 // # Authentication
 //

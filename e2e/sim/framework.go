@@ -46,6 +46,8 @@ type FrameworkSpec struct {
 //	<base>redirect          302 to the absolute URL of <base>jobs
 //	<base>redirect-relative 302 to the root-relative <base>jobs
 //	<base>events            text/event-stream, a "tick" event every second
+//	<base>poll?after=2m     a long poll: silence, then JSON after the duration
+//	                        (&header=first: the header at once, the body after)
 //	<base>ws                WebSocket: a greeting, then "echo: <message>"
 //	<base>api/info          JSON of what reached the app: path, host, cookie,
 //	                        X-Forwarded-For/Proto/Host

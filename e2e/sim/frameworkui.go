@@ -30,6 +30,7 @@ func newFrameworkUI(f *Framework) *frameworkUI {
 		http.Redirect(w, r, base+"jobs", http.StatusFound)
 	})
 	u.mux.HandleFunc("GET "+base+"events", u.events)
+	u.mux.HandleFunc("GET "+base+"poll", u.poll)
 	u.mux.Handle("GET "+base+"ws", websocket.Server{Handler: u.websocket})
 	u.mux.HandleFunc("GET "+base+"api/info", u.info)
 	u.mux.HandleFunc("GET "+base+"static/app.css", u.static("text/css; charset=utf-8", frameworkCSS))
@@ -123,6 +124,37 @@ func (u *frameworkUI) events(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+	}
+}
+
+// poll is a long poll: it answers {"waited": "<after>"} once after has
+// passed in silence (?after=2m; default one second). It sends nothing
+// before, not even its header, as an API that holds a request until it
+// has news does; ?header=first sends the header at once and the body
+// after, as Syncthing's rest/events does. The client going, or the UI
+// stopping, ends it without an answer.
+func (u *frameworkUI) poll(w http.ResponseWriter, r *http.Request) {
+	after := time.Second
+	if v := r.URL.Query().Get("after"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			text(w, http.StatusBadRequest, "after: give a duration such as 2m")
+			return
+		}
+		after = d
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	if r.URL.Query().Get("header") == "first" {
+		w.WriteHeader(http.StatusOK)
+		http.NewResponseController(w).Flush()
+	}
+	timer := time.NewTimer(after)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		fmt.Fprintf(w, "{\"waited\":%q}\n", after.String())
+	case <-r.Context().Done():
 	}
 }
 

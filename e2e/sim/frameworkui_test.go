@@ -121,6 +121,40 @@ func TestFrameworkUI(t *testing.T) {
 	}
 }
 
+// TestFrameworkUIPoll: the long poll says nothing until its time has
+// passed, header included, unless asked for its header first.
+func TestFrameworkUIPoll(t *testing.T) {
+	c := start(t, Options{Frameworks: []FrameworkSpec{{Name: "marathon"}}})
+	url := c.Frameworks()[0].WebUIURL() + "/poll?after=400ms"
+	for _, header := range []string{"", "first"} {
+		t.Run("header="+header, func(t *testing.T) {
+			start := time.Now()
+			resp, err := http.Get(url + "&header=" + header)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			headerAfter := time.Since(start)
+			var body struct{ Waited string }
+			if err := jsonDecode(resp, &body); err != nil {
+				t.Fatal(err)
+			}
+			total := time.Since(start)
+			switch {
+			case body.Waited != "400ms" || total < 400*time.Millisecond:
+				t.Errorf("answered %+v after %s, want 400ms after 400ms", body, total)
+			case header == "" && headerAfter < 400*time.Millisecond:
+				t.Errorf("the header came after %s, before the answer", headerAfter)
+			case header == "first" && headerAfter > 300*time.Millisecond:
+				t.Errorf("the header came after %s, not at once", headerAfter)
+			}
+		})
+	}
+	if r := get(t, c.Frameworks()[0].WebUIURL()+"/poll?after=soon"); r.status != http.StatusBadRequest {
+		t.Errorf("after=soon: %d, want 400", r.status)
+	}
+}
+
 // TestFrameworkUIStopEndsStreams stops a UI while a WebSocket and an event
 // stream are open: both end, and Stop returns.
 func TestFrameworkUIStopEndsStreams(t *testing.T) {
