@@ -9,6 +9,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -30,14 +31,7 @@ func (s *Storage) Lock(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	var node string
-	err = s.do(ctx, func() (err error) {
-		if err = s.c.ensurePath(dir, s.acl()); err != nil {
-			return err
-		}
-		node, err = s.c.conn.CreateProtectedEphemeralSequential(dir+"/"+lockPrefix, lockData(), s.acl())
-		return err
-	})
+	node, err := s.contend(ctx, dir)
 	if err != nil {
 		return fmt.Errorf("lock %s: %w", name, err)
 	}
@@ -49,6 +43,44 @@ func (s *Storage) Lock(ctx context.Context, name string) error {
 	s.held[name] = node
 	s.mu.Unlock()
 	return nil
+}
+
+// contend creates this storage's contender znode under dir. The create
+// goes on when ctx ends first (do returns at once); a znode it makes after
+// that is withdrawn, not left ahead of every later contender for as long
+// as the session lives.
+func (s *Storage) contend(ctx context.Context, dir string) (string, error) {
+	var (
+		mu        sync.Mutex
+		node      string
+		abandoned bool
+	)
+	err := s.do(ctx, func() error {
+		if err := s.c.ensurePath(dir, s.acl()); err != nil {
+			return err
+		}
+		n, err := s.c.conn.CreateProtectedEphemeralSequential(dir+"/"+lockPrefix, lockData(), s.acl())
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if abandoned {
+			s.release(n)
+		}
+		node = n
+		return nil
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if err != nil {
+		abandoned = true
+		if node != "" {
+			s.release(node)
+		}
+		return "", err
+	}
+	return node, nil
 }
 
 // lockDir returns the lock's znode: the name escaped into one segment.
@@ -156,6 +188,15 @@ func (s *Storage) release(node string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.do(ctx, func() error { return s.c.conn.Delete(node, -1) })
+	for errors.Is(err, ErrUnreachable) && ctx.Err() == nil {
+		// A connection lost for a moment (a busy machine misses a
+		// ping): the session may come back within its timeout.
+		select {
+		case <-ctx.Done():
+		case <-time.After(sessionCheck):
+			err = s.do(ctx, func() error { return s.c.conn.Delete(node, -1) })
+		}
+	}
 	if err != nil && !errors.Is(err, zk.ErrNoNode) {
 		s.log.Warn("could not withdraw from a lock; ZooKeeper removes it when the session ends", "node", node, "err", err)
 	}

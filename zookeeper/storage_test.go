@@ -238,6 +238,34 @@ func TestStorageLockCancel(t *testing.T) {
 	}
 }
 
+// TestStorageLockAbandoned: Locks given up before ZooKeeper answered
+// their create leave no contender behind. A znode created after its Lock
+// returned would stay ahead of every later contender while the session
+// lives, and the lock would never be taken again.
+func TestStorageLockAbandoned(t *testing.T) {
+	u := groupURL(t, zkServer.Server(t), "")
+	a, b := newStorage(t, u, StorageOptions{}), newStorage(t, u, StorageOptions{})
+	if err := a.Lock(context.Background(), "y"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 50 {
+		if err := b.Lock(ctx, "y"); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Lock with an ended context: %v", err)
+		}
+	}
+	if err := a.Unlock(context.Background(), "y"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := a.Lock(ctx, "y"); err != nil {
+		t.Fatalf("the lock after 50 abandoned Locks: %v", err)
+	}
+	waitContenders(t, a, "y", 1)
+}
+
 // TestStorageLockHolderDies: a gateway holding the lock is cut off from
 // ZooKeeper for good (as if it froze or its network died); when ZooKeeper
 // expires its session the lock goes to the waiting gateway.
