@@ -10,7 +10,6 @@ import (
 
 	"github.com/mesosgate/mesosgate/config"
 	"github.com/mesosgate/mesosgate/e2e/sim"
-	"github.com/mesosgate/mesosgate/zookeeper"
 )
 
 // simOptions turns sim's settings into the cluster's options. The mode
@@ -106,7 +105,7 @@ func printCluster(w io.Writer, c *sim.Cluster) {
 	fmt.Fprintf(w, "Client certificate for ssl-clientcert members: %s (key %s)\n", certFile, keyFile)
 	fmt.Fprintf(w, "Cluster files: %s\n", c.Dir())
 	if zk := c.ZK(); zk != "" {
-		fmt.Fprintf(w, "Masters registered in ZooKeeper: %s\n", zookeeper.RedactURL(zk))
+		fmt.Fprintf(w, "Masters registered in ZooKeeper: %s\n", zk)
 	}
 	if l := c.Leader(); l != nil {
 		fmt.Fprintf(w, "WebUI: %s/\n", l.URL())

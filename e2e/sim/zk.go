@@ -43,8 +43,9 @@ func newZKGroup(opts Options) (*zkGroup, error) {
 	return &zkGroup{url: u, label: label, members: map[*Master]*zookeeper.Membership{}, changed: make(chan struct{})}, nil
 }
 
-// ZK returns the zk:// URL the masters register in (Options.ZK), or "".
-func (c *Cluster) ZK() string { return c.opts.ZK }
+// ZK returns the zk:// URL the masters register in (Options.ZK), its
+// password hidden, for people to read; "" without ZooKeeper.
+func (c *Cluster) ZK() string { return zookeeper.RedactURL(c.opts.ZK) }
 
 // startZK starts following the group; the masters join it as they start.
 func (c *Cluster) startZK() {
