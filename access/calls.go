@@ -25,164 +25,43 @@ import "strconv"
 //     (LAUNCH_NESTED_CONTAINER_SESSION, ATTACH_CONTAINER_INPUT); Mesos gives
 //     it its own authorization action.
 
-// masterCallName returns the name of a master Call.Type number, or "" when
-// the number is not one.
-func masterCallName(n uint64) string {
-	switch n {
-	case 0:
-		return "UNKNOWN"
-	case 1:
-		return "GET_HEALTH"
-	case 2:
-		return "GET_FLAGS"
-	case 3:
-		return "GET_VERSION"
-	case 4:
-		return "GET_METRICS"
-	case 5:
-		return "GET_LOGGING_LEVEL"
-	case 6:
-		return "SET_LOGGING_LEVEL"
-	case 7:
-		return "LIST_FILES"
-	case 8:
-		return "READ_FILE"
-	case 9:
-		return "GET_STATE"
-	case 10:
-		return "GET_AGENTS"
-	case 11:
-		return "GET_FRAMEWORKS"
-	case 12:
-		return "GET_EXECUTORS"
-	case 13:
-		return "GET_TASKS"
-	case 14:
-		return "GET_ROLES"
-	case 15:
-		return "GET_WEIGHTS"
-	case 16:
-		return "UPDATE_WEIGHTS"
-	case 17:
-		return "GET_MASTER"
-	case 18:
-		return "SUBSCRIBE"
-	case 19:
-		return "RESERVE_RESOURCES"
-	case 20:
-		return "UNRESERVE_RESOURCES"
-	case 21:
-		return "CREATE_VOLUMES"
-	case 22:
-		return "DESTROY_VOLUMES"
-	case 23:
-		return "GET_MAINTENANCE_STATUS"
-	case 24:
-		return "GET_MAINTENANCE_SCHEDULE"
-	case 25:
-		return "UPDATE_MAINTENANCE_SCHEDULE"
-	case 26:
-		return "START_MAINTENANCE"
-	case 27:
-		return "STOP_MAINTENANCE"
-	case 28:
-		return "GET_QUOTA"
-	case 29:
-		return "SET_QUOTA"
-	case 30:
-		return "REMOVE_QUOTA"
-	case 31:
-		return "TEARDOWN"
-	case 32:
-		return "MARK_AGENT_GONE"
-	case 33:
-		return "GET_OPERATIONS"
-	case 34:
-		return "GROW_VOLUME"
-	case 35:
-		return "SHRINK_VOLUME"
-	case 36:
-		return "UPDATE_QUOTA"
-	case 37:
-		return "DRAIN_AGENT"
-	case 38:
-		return "DEACTIVATE_AGENT"
-	case 39:
-		return "REACTIVATE_AGENT"
-	}
-	return ""
+// masterCallNames are the master's Call.Type names, indexed by number.
+var masterCallNames = []string{
+	0: "UNKNOWN", 1: "GET_HEALTH", 2: "GET_FLAGS", 3: "GET_VERSION",
+	4: "GET_METRICS", 5: "GET_LOGGING_LEVEL", 6: "SET_LOGGING_LEVEL",
+	7: "LIST_FILES", 8: "READ_FILE", 9: "GET_STATE", 10: "GET_AGENTS",
+	11: "GET_FRAMEWORKS", 12: "GET_EXECUTORS", 13: "GET_TASKS", 14: "GET_ROLES",
+	15: "GET_WEIGHTS", 16: "UPDATE_WEIGHTS", 17: "GET_MASTER", 18: "SUBSCRIBE",
+	19: "RESERVE_RESOURCES", 20: "UNRESERVE_RESOURCES", 21: "CREATE_VOLUMES",
+	22: "DESTROY_VOLUMES", 23: "GET_MAINTENANCE_STATUS",
+	24: "GET_MAINTENANCE_SCHEDULE", 25: "UPDATE_MAINTENANCE_SCHEDULE",
+	26: "START_MAINTENANCE", 27: "STOP_MAINTENANCE", 28: "GET_QUOTA",
+	29: "SET_QUOTA", 30: "REMOVE_QUOTA", 31: "TEARDOWN", 32: "MARK_AGENT_GONE",
+	33: "GET_OPERATIONS", 34: "GROW_VOLUME", 35: "SHRINK_VOLUME",
+	36: "UPDATE_QUOTA", 37: "DRAIN_AGENT", 38: "DEACTIVATE_AGENT",
+	39: "REACTIVATE_AGENT",
 }
 
-// agentCallName returns the name of an agent Call.Type number, or "" when
-// the number is not one.
-func agentCallName(n uint64) string {
-	switch n {
-	case 0:
-		return "UNKNOWN"
-	case 1:
-		return "GET_HEALTH"
-	case 2:
-		return "GET_FLAGS"
-	case 3:
-		return "GET_VERSION"
-	case 4:
-		return "GET_METRICS"
-	case 5:
-		return "GET_LOGGING_LEVEL"
-	case 6:
-		return "SET_LOGGING_LEVEL"
-	case 7:
-		return "LIST_FILES"
-	case 8:
-		return "READ_FILE"
-	case 9:
-		return "GET_STATE"
-	case 10:
-		return "GET_CONTAINERS"
-	case 11:
-		return "GET_FRAMEWORKS"
-	case 12:
-		return "GET_EXECUTORS"
-	case 13:
-		return "GET_TASKS"
-	case 14:
-		return "LAUNCH_NESTED_CONTAINER"
-	case 15:
-		return "WAIT_NESTED_CONTAINER"
-	case 16:
-		return "KILL_NESTED_CONTAINER"
-	case 17:
-		return "LAUNCH_NESTED_CONTAINER_SESSION"
-	case 18:
-		return "ATTACH_CONTAINER_INPUT"
-	case 19:
-		return "ATTACH_CONTAINER_OUTPUT"
-	case 20:
-		return "GET_AGENT"
-	case 21:
-		return "REMOVE_NESTED_CONTAINER"
-	case 22:
-		return "LAUNCH_CONTAINER"
-	case 23:
-		return "WAIT_CONTAINER"
-	case 24:
-		return "KILL_CONTAINER"
-	case 25:
-		return "REMOVE_CONTAINER"
-	case 26:
-		return "GET_RESOURCE_PROVIDERS"
-	case 27:
-		return "ADD_RESOURCE_PROVIDER_CONFIG"
-	case 28:
-		return "UPDATE_RESOURCE_PROVIDER_CONFIG"
-	case 29:
-		return "REMOVE_RESOURCE_PROVIDER_CONFIG"
-	case 30:
-		return "PRUNE_IMAGES"
-	case 31:
-		return "GET_OPERATIONS"
-	case 32:
-		return "MARK_RESOURCE_PROVIDER_GONE"
+// agentCallNames are the agent's Call.Type names, indexed by number.
+var agentCallNames = []string{
+	0: "UNKNOWN", 1: "GET_HEALTH", 2: "GET_FLAGS", 3: "GET_VERSION",
+	4: "GET_METRICS", 5: "GET_LOGGING_LEVEL", 6: "SET_LOGGING_LEVEL",
+	7: "LIST_FILES", 8: "READ_FILE", 9: "GET_STATE", 10: "GET_CONTAINERS",
+	11: "GET_FRAMEWORKS", 12: "GET_EXECUTORS", 13: "GET_TASKS",
+	14: "LAUNCH_NESTED_CONTAINER", 15: "WAIT_NESTED_CONTAINER",
+	16: "KILL_NESTED_CONTAINER", 17: "LAUNCH_NESTED_CONTAINER_SESSION",
+	18: "ATTACH_CONTAINER_INPUT", 19: "ATTACH_CONTAINER_OUTPUT", 20: "GET_AGENT",
+	21: "REMOVE_NESTED_CONTAINER", 22: "LAUNCH_CONTAINER", 23: "WAIT_CONTAINER",
+	24: "KILL_CONTAINER", 25: "REMOVE_CONTAINER", 26: "GET_RESOURCE_PROVIDERS",
+	27: "ADD_RESOURCE_PROVIDER_CONFIG", 28: "UPDATE_RESOURCE_PROVIDER_CONFIG",
+	29: "REMOVE_RESOURCE_PROVIDER_CONFIG", 30: "PRUNE_IMAGES",
+	31: "GET_OPERATIONS", 32: "MARK_RESOURCE_PROVIDER_GONE",
+}
+
+// callName returns the name of number n in calls, or "" when n is not one.
+func callName(calls []string, n uint64) string {
+	if n < uint64(len(calls)) {
+		return calls[n]
 	}
 	return ""
 }
@@ -232,11 +111,13 @@ func callByName(m Member, name string) (call string, read bool) {
 
 // definesWrite reports whether either API defines name as a write.
 func definesWrite(name string) bool {
-	for n := uint64(0); n < 64; n++ {
-		if m := masterCallName(n); m == name && !masterRead(m) {
+	for _, m := range masterCallNames {
+		if m == name && !masterRead(m) {
 			return true
 		}
-		if a := agentCallName(n); a == name && !agentRead(a) {
+	}
+	for _, a := range agentCallNames {
+		if a == name && !agentRead(a) {
 			return true
 		}
 	}
@@ -248,7 +129,7 @@ func definesWrite(name string) bool {
 // GET_ROLES and the agent's LAUNCH_NESTED_CONTAINER), so for a member of
 // unknown kind a number is a read only when it is a read in both.
 func callByNumber(m Member, n uint64) (call string, read bool) {
-	master, agent := masterCallName(n), agentCallName(n)
+	master, agent := callName(masterCallNames, n), callName(agentCallNames, n)
 	switch m {
 	case Master:
 		return numbered(master, n), masterRead(master)
