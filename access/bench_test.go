@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,7 +12,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/oauth2-proxy/mockoidc"
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 )
 
 // BenchmarkClassifyGet is the cost every proxied GET pays.
@@ -85,21 +84,7 @@ func BenchmarkOpenSession(b *testing.B) {
 // is contacted once, by New; its keys are cached from the first
 // verification on.
 func BenchmarkDecide(b *testing.B) {
-	op, err := mockoidc.NewServer(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := op.Keypair.KeyID(); err != nil { // cached unsynchronised on first use
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := op.Start(ln, nil); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { op.Shutdown() })
+	op := testsupport.StartOIDC(b)
 	tr := &http.Transport{}
 	b.Cleanup(tr.CloseIdleConnections)
 	key := filepath.Join(b.TempDir(), "session.key")

@@ -57,12 +57,8 @@ type provider struct {
 
 func startProvider(t *testing.T) *provider {
 	t.Helper()
-	m, err := mockoidc.NewServer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &provider{MockOIDC: m}
-	m.AddMiddleware(func(next http.Handler) http.Handler {
+	p := &provider{}
+	p.MockOIDC = testsupport.StartOIDC(t, func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == mockoidc.AuthorizationEndpoint {
 				p.mu.Lock()
@@ -72,14 +68,6 @@ func startProvider(t *testing.T) *provider {
 			next.ServeHTTP(w, r)
 		})
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(ln, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Shutdown() })
 	return p
 }
 

@@ -72,26 +72,8 @@ const idpSignInPage = "Mock identity provider: sign in"
 
 func startIDP(tb testing.TB) *idp {
 	tb.Helper()
-	m, err := mockoidc.NewServer(nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	// mockoidc computes the key id on first use and caches it in the
-	// Keypair, unsynchronised: compute it before the server's goroutines
-	// can, so the tests' tokens and its JWKS handler only read it.
-	if _, err := m.Keypair.KeyID(); err != nil {
-		tb.Fatal(err)
-	}
-	p := &idp{MockOIDC: m}
-	m.AddMiddleware(p.signInPage)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := m.Start(ln, nil); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { m.Shutdown() })
+	p := &idp{}
+	p.MockOIDC = testsupport.StartOIDC(tb, p.signInPage)
 	return p
 }
 

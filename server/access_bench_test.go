@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,10 +13,10 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/e2e/sim"
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 )
 
 // BenchmarkAccessJSONP is what access control costs on the small JSONP
@@ -36,7 +35,7 @@ func BenchmarkAccessJSONP(b *testing.B) {
 	ts := newTester(b, testerOptions{sim: sim.Options{Modes: []sim.Mode{sim.SSL}}})
 	agent := ts.sim.Agents()[0]
 	target := "https://localhost/agent/" + agent.ID() + "/metrics/snapshot?jsonp=cb"
-	op := startBenchProvider(b)
+	op := testsupport.StartOIDC(b)
 	client := &http.Client{
 		Transport:     &http.Transport{},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -120,28 +119,6 @@ func BenchmarkAccessJSONP(b *testing.B) {
 			b.ReportMetric(median[i]/median[0], v.name+"/unguarded")
 		}
 	}
-}
-
-// startBenchProvider starts a real OpenID Provider (mockoidc) on
-// loopback until the benchmark ends.
-func startBenchProvider(b *testing.B) *mockoidc.MockOIDC {
-	b.Helper()
-	op, err := mockoidc.NewServer(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := op.Keypair.KeyID(); err != nil { // cached unsynchronised on first use
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := op.Start(ln, nil); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { op.Shutdown() })
-	return op
 }
 
 // benchKeyFile writes a session key file.
