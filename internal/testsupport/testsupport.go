@@ -2,9 +2,9 @@
 // log buffer safe for concurrent writers, waiting on a condition with a
 // deadline (never a sleep as synchronisation), the goroutine-leak check
 // every package's TestMain runs, the rule for a missing command-line
-// peer (skip outside CI, fail under CI=true), and the ACME peers (Pebble
-// and a DNS server for its validation, pebble.go). It is imported by tests
-// only.
+// peer (skip outside CI, fail under CI=true), the ACME peers (Pebble
+// and a DNS server for its validation, pebble.go) and an OpenID Provider
+// (oidc.go). It is imported by tests only.
 package testsupport
 
 import (
