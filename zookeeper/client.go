@@ -126,8 +126,11 @@ func (c *client) acl() []zk.ACL {
 	return append(zk.WorldACL(zk.PermRead), zk.AuthACL(zk.PermAll)...)
 }
 
-// hasSession reports whether the client has a live session.
-func (c *client) hasSession() bool { return c.conn.State() == zk.StateHasSession }
+// hasSession reports whether the client has a live session (and, in
+// race-detector builds, the library is done setting it up: libraryQuiet).
+func (c *client) hasSession() bool {
+	return c.conn.State() == zk.StateHasSession && libraryQuiet()
+}
 
 // auth sends the URL's digest credentials once per client; the library
 // sends them again after every reconnection.

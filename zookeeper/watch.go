@@ -97,8 +97,7 @@ type watcher struct {
 	delivered  Group             // the last group given to onChange
 	started    bool              // anything was delivered
 	hadSession bool
-	session    int64 // the session a first request has settled (settle)
-	failures   int   // consecutive reads that failed with a session up
+	failures   int // consecutive reads that failed with a session up
 }
 
 // cached is a decoded child: its data never changes (a master writes its
@@ -119,7 +118,6 @@ func (w *watcher) run(ctx context.Context) {
 			continue
 		}
 		w.hadSession = true
-		w.settle()
 		watch, err := w.read()
 		if err != nil {
 			w.failures++
@@ -129,20 +127,6 @@ func (w *watcher) run(ctx context.Context) {
 		}
 		w.failures = 0
 		w.wait(ctx, watch, 0)
-	}
-}
-
-// settle sends a request without a watch first in each new session. The
-// library, once it has a session, re-sends the watches it holds from a
-// goroutine of its own, reading the last zxid there while its reader
-// writes it (go-zookeeper/zk v1.0.4, conn.go sendSetWatches and recvLoop;
-// -race reported it in TestZKRegistration). It reads the zxid only for
-// watches it holds, and a new session holds none until this client sets
-// one: after one round trip, the library is done with them.
-func (w *watcher) settle() {
-	if id := w.c.conn.SessionID(); id != w.session {
-		_, _, _ = w.c.conn.Exists("/")
-		w.session = id
 	}
 }
 
