@@ -213,7 +213,8 @@ func (c *Cluster) Close() error {
 	return nil
 }
 
-// Run discovers and probes until ctx ends: a discovery at once and every
+// Run discovers and probes until ctx ends: the names of masters
+// configured by IP looked up once (nameMasters), a discovery at once and every
 // Refresh (sooner after a failed request to the leader or the end of a
 // SUBSCRIBE stream), with ZooKeeper a watch of the masters' group (a
 // discovery as soon as the group changes), the SUBSCRIBE stream while the
@@ -227,6 +228,7 @@ func (c *Cluster) Run(ctx context.Context) error {
 	if c.cfg.ZooKeeper != nil {
 		wg.Go(func() { c.watchGroup(ctx) })
 	}
+	wg.Go(func() { c.nameMasters(ctx) })
 	wg.Go(func() { c.discoverLoop(ctx) })
 	wg.Go(func() { c.probeLoop(ctx) })
 	if !c.cfg.NoSubscribe {
