@@ -213,13 +213,13 @@ func (c *Cluster) Close() error {
 	return nil
 }
 
-// Run discovers and probes until ctx ends: the names of masters
-// configured by IP looked up once (nameMasters), a discovery at once and every
-// Refresh (sooner after a failed request to the leader or the end of a
-// SUBSCRIBE stream), with ZooKeeper a watch of the masters' group (a
-// discovery as soon as the group changes), the SUBSCRIBE stream while the
-// leader offers it, a probe of every new member at once and of every
-// member every ProbeInterval. It returns nil when ctx ends; Run may run once.
+// Run discovers and probes until ctx ends: the names of masters configured
+// by IP looked up once (nameMasters), a discovery at once and every Refresh
+// (sooner after a failed request to the leader or the end of a SUBSCRIBE
+// stream), with ZooKeeper a watch of the masters' group (a discovery as
+// soon as the group changes), the SUBSCRIBE stream while the leader offers
+// it, a probe of every new member at once and of every member every
+// ProbeInterval. It returns nil when ctx ends; Run may run once.
 func (c *Cluster) Run(ctx context.Context) error {
 	if !c.running.CompareAndSwap(false, true) {
 		return errors.New("upstream: Run called twice")
