@@ -228,9 +228,22 @@ func (s *Storage) store(p string, value []byte) error {
 
 // Load returns the value at key, or an error wrapping fs.ErrNotExist.
 func (s *Storage) Load(ctx context.Context, key string) ([]byte, error) {
+	data, stat, err := s.get(ctx, "load", key)
+	switch {
+	case err != nil:
+		return nil, err
+	case data == nil && stat.NumChildren > 0:
+		return nil, fmt.Errorf("load %s: it is a directory of other keys", key)
+	}
+	return data, nil
+}
+
+// get reads key's znode for op (the caller's name, for errors); a missing
+// key is an error wrapping fs.ErrNotExist.
+func (s *Storage) get(ctx context.Context, op, key string) ([]byte, *zk.Stat, error) {
 	p, err := s.znode(key, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var data []byte
 	var stat *zk.Stat
@@ -240,13 +253,11 @@ func (s *Storage) Load(ctx context.Context, key string) ([]byte, error) {
 	})
 	switch {
 	case errors.Is(err, zk.ErrNoNode):
-		return nil, notExist("load", key)
+		return nil, nil, notExist(op, key)
 	case err != nil:
-		return nil, fmt.Errorf("load %s: %w", key, err)
-	case data == nil && stat.NumChildren > 0:
-		return nil, fmt.Errorf("load %s: it is a directory of other keys", key)
+		return nil, nil, fmt.Errorf("%s %s: %w", op, key, err)
 	}
-	return data, nil
+	return data, stat, nil
 }
 
 // Delete deletes key and every key under it, then its parents left empty.
@@ -310,21 +321,9 @@ func (s *Storage) Exists(ctx context.Context, key string) bool {
 // Stat describes key: its size and modification time, and whether it is
 // a value (terminal) or a directory of other keys.
 func (s *Storage) Stat(ctx context.Context, key string) (certmagic.KeyInfo, error) {
-	p, err := s.znode(key, false)
+	data, stat, err := s.get(ctx, "stat", key)
 	if err != nil {
 		return certmagic.KeyInfo{}, err
-	}
-	var data []byte
-	var stat *zk.Stat
-	err = s.do(ctx, func() (err error) {
-		data, stat, err = s.c.conn.Get(p)
-		return err
-	})
-	switch {
-	case errors.Is(err, zk.ErrNoNode):
-		return certmagic.KeyInfo{}, notExist("stat", key)
-	case err != nil:
-		return certmagic.KeyInfo{}, fmt.Errorf("stat %s: %w", key, err)
 	}
 	return certmagic.KeyInfo{
 		Key:        key,
