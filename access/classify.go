@@ -60,6 +60,19 @@ type Operation struct {
 	Reason string
 }
 
+// Holds reports whether the operation is a v1 call whose answer a member
+// holds back by design: WAIT_CONTAINER and WAIT_NESTED_CONTAINER answer
+// when the container exits, ATTACH_CONTAINER_INPUT when the client's input
+// stream ends (src/slave/http.cpp). Their header may come hours later, so
+// a proxy must not give up on it after a response header timeout.
+func (o Operation) Holds() bool {
+	switch o.Call {
+	case "WAIT_CONTAINER", "WAIT_NESTED_CONTAINER", "ATTACH_CONTAINER_INPUT":
+		return true
+	}
+	return false
+}
+
 // Classifier tells reads from writes. Its zero value is ready to use.
 type Classifier struct {
 	// BodyLimit is the most bytes of a v1 operator call's body read to find

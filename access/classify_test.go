@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -361,5 +362,21 @@ func TestReplayKeepsReadError(t *testing.T) {
 	got, err := io.ReadAll(rest)
 	if op.Read || string(got) != `{"type":` || err != broken {
 		t.Fatalf("got %+v, replay %q, %v", op, got, err)
+	}
+}
+
+// TestHolds: of every call of both APIs, exactly the agent's three that
+// answer when something ends (a container's exit, the client's input)
+// hold their answer by design.
+func TestHolds(t *testing.T) {
+	want := []string{"WAIT_NESTED_CONTAINER", "ATTACH_CONTAINER_INPUT", "WAIT_CONTAINER"}
+	var got []string
+	for _, c := range append(slices.Clone(masterCalls), agentCalls...) {
+		if (Operation{Call: c.name}).Holds() {
+			got = append(got, c.name)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("calls that hold their answer: %v, want %v", got, want)
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mesosgate/mesosgate/access"
 	"github.com/mesosgate/mesosgate/internal/testsupport"
 
 	"github.com/mesosgate/mesosgate/e2e/sim"
@@ -100,8 +102,9 @@ func TestStaleMap(t *testing.T) {
 }
 
 // TestResponseHeaderTimeout: a member that accepts a request and never
-// answers gets the client a 504 at ResponseHeaderTimeout, not a hang; a
-// framework UI's long poll that holds its header for longer is answered.
+// answers gets the client a 504 at ResponseHeaderTimeout, not a hang; an
+// agent's answer to a v1 call that holds it by design and a framework UI's
+// long poll that holds its header for longer are answered.
 func TestResponseHeaderTimeout(t *testing.T) {
 	ts := newTester(t, testerOptions{sim: sim.Options{}, gateway: func(o *Options) { o.ResponseHeaderTimeout = 300 * time.Millisecond }})
 	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
@@ -118,6 +121,30 @@ func TestResponseHeaderTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("answered after %s", d)
+	}
+
+	// An agent holds its answer to WAIT_NESTED_CONTAINER until the
+	// container exits: the call, classified as authorize does, is awaited.
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Second)
+		io.WriteString(w, `{"type":"WAIT_NESTED_CONTAINER","wait_nested_container":{"exit_status":0}}`)
+	}))
+	defer slow.Close()
+	su, _ := url.Parse(slow.URL)
+	for _, tt := range []struct {
+		call string
+		want int
+	}{{"WAIT_NESTED_CONTAINER", http.StatusOK}, {"KILL_NESTED_CONTAINER", http.StatusGatewayTimeout}} {
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requestOf(r).write = &access.Operation{Call: tt.call, Reason: "a v1 call"}
+			ts.gw.proxy(w, r, testDestination(r, su, "S9"), slow.Client().Transport)
+		})
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		ts.gw.middleware(h).ServeHTTP(rec, httptest.NewRequest("POST", "/agent/S9/api/v1", strings.NewReader(`{"type":"`+tt.call+`"}`)))
+		if rec.Code != tt.want {
+			t.Errorf("%s held 1 s: %d after %s, want %d\n%s", tt.call, rec.Code, time.Since(start), tt.want, rec.Body)
+		}
 	}
 
 	fw := ts.sim.Frameworks()[0]

@@ -194,10 +194,12 @@ func (d dispatcher) RoundTrip(req *http.Request) (*http.Response, error) {
 // member's response header. A framework UI's is awaited as long as the
 // client waits: its API is its own, and a long poll that holds its header
 // until it has news (a blocking query, a watch) is as quiet as a stuck
-// app; the client leaving ends the wait.
+// app; so is an agent's answer to a v1 call that holds it by design
+// (WAIT_NESTED_CONTAINER until the container exits: access.Operation.Holds).
+// The client leaving ends the wait.
 func (d dispatcher) roundTrip(ex *exchange, req *http.Request) (*http.Response, error) {
 	rt := ex.transport
-	if d.headerTimeout <= 0 || ex.dest.Framework != nil {
+	if d.headerTimeout <= 0 || ex.dest.Framework != nil || ex.q.write != nil && ex.q.write.Holds() {
 		resp, err := rt.RoundTrip(req)
 		if err == nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			resp.Body = &releasingBody{ReadCloser: resp.Body, release: func() {}, q: ex.q}
