@@ -22,8 +22,9 @@ const (
 	// DefaultResponseHeaderTimeout bounds the wait for a member's response
 	// header. Mesos answers even /master/state of a large cluster within
 	// seconds; a member that accepted a connection and says nothing for a
-	// minute is stuck. Framework UIs are not bounded: their long polls
-	// may hold the header for minutes.
+	// minute is stuck. Framework UIs are not bounded (their long polls
+	// may hold the header for minutes), nor the v1 calls an agent answers
+	// when a container exits (access.Operation.Holds).
 	DefaultResponseHeaderTimeout = time.Minute
 	// DefaultStallTimeout bounds one write to a client that stopped
 	// reading. Downloads and event streams last as long as they last;
@@ -58,7 +59,8 @@ type Options struct {
 	// on). False sends none.
 	HSTS bool
 	// ResponseHeaderTimeout bounds the wait for a master's or agent's
-	// response header (never a framework UI's); zero means
+	// response header (never a framework UI's, nor an answer a v1 call
+	// holds by design); zero means
 	// DefaultResponseHeaderTimeout, negative none.
 	ResponseHeaderTimeout time.Duration
 	// StallTimeout bounds one write to a client that stopped reading; zero
