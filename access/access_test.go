@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mesosgate/mesosgate/internal/testsupport"
 )
 
 // TestNewRefusesBadSettings checks that each bad setting is one clear
@@ -199,7 +201,7 @@ func TestSessionCookies(t *testing.T) {
 		{"rotated_seals_with_new", stranger, byRotated, true},
 		{"old_cannot_open_new", old, byRotated, false},
 		{"foreign_key", stranger, byOld, false},
-		{"tampered", old, flip(byOld), false},
+		{"tampered", old, testsupport.Flip(byOld), false},
 		{"truncated", old, byOld[:len(byOld)-4], false},
 		{"login_cookie_as_session", old, login, false},
 		{"garbage", old, "not base64 !", false},

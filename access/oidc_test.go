@@ -495,7 +495,7 @@ func TestCallbackRefusals(t *testing.T) {
 		c := g.newClient(t)
 		callback, login := start(t, c)
 		u, _ := url.Parse(g.url)
-		c.Jar.SetCookies(u, []*http.Cookie{{Name: login.Name, Value: flip(login.Value)}})
+		c.Jar.SetCookies(u, []*http.Cookie{{Name: login.Name, Value: testsupport.Flip(login.Value)}})
 		if status, _, _ := do(t, c, "GET", callback, nil); status != 400 {
 			t.Fatalf("tampered login cookie: %d", status)
 		}
@@ -520,18 +520,6 @@ func TestCallbackRefusals(t *testing.T) {
 			t.Fatalf("provider error: %d %q", status, body)
 		}
 	})
-}
-
-// flip changes one character of a sealed value.
-func flip(v string) string {
-	b := []byte(v)
-	i := len(b) / 2
-	if b[i] == 'A' {
-		b[i] = 'B'
-	} else {
-		b[i] = 'A'
-	}
-	return string(b)
 }
 
 // TestRefreshAndExpiry lets the session expire: it is refreshed with the

@@ -147,7 +147,7 @@ func TestAccessBrowserJourneys(t *testing.T) {
 	if c == nil {
 		t.Fatal("no session cookie after signing in")
 	}
-	tampered := flipChar(c.Value)
+	tampered := testsupport.Flip(c.Value)
 	setSessionCookie(t, b, gw, tampered)
 	b.Navigate(gw + "/gateway/")
 	b.WaitFor("the provider's sign-in page after the cookie was tampered with", onProvider, 30*time.Second)
@@ -347,18 +347,6 @@ func setSessionCookie(t *testing.T, b *browser.Browser, gw, value string) {
 	if err != nil {
 		t.Fatalf("set the session cookie: %v", err)
 	}
-}
-
-// flipChar changes one character in the middle of a sealed value.
-func flipChar(v string) string {
-	b := []byte(v)
-	i := len(b) / 2
-	if b[i] == 'A' {
-		b[i] = 'B'
-	} else {
-		b[i] = 'A'
-	}
-	return string(b)
 }
 
 // apiStatus is the status an API client gets for path with cookie.

@@ -36,3 +36,16 @@ func StartOIDC(tb testing.TB, middleware ...func(http.Handler) http.Handler) *mo
 	tb.Cleanup(func() { m.Shutdown() })
 	return m
 }
+
+// Flip changes one character in the middle of a sealed value (a session
+// cookie, a state parameter), so that it no longer opens.
+func Flip(v string) string {
+	b := []byte(v)
+	i := len(b) / 2
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	return string(b)
+}
