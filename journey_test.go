@@ -203,29 +203,12 @@ func frameworkJourney(t *testing.T, b *browser.Browser, url string, c *sim.Clust
 		t.Errorf("the framework saw %v: want its session cookie back and X-Forwarded-Proto https", info)
 	}
 	browser.Eval[bool](b, `document.getElementById('redirect').click(); true`)
-	waitAcrossNavigation(t, b, "the jobs page after a redirect", `location.pathname.endsWith('/jobs') && document.querySelector('h2') && document.querySelector('h2').textContent === 'Jobs'`)
+	b.WaitAcross("the jobs page after a redirect", `location.pathname.endsWith('/jobs') && document.querySelector('h2') && document.querySelector('h2').textContent === 'Jobs'`, 30*time.Second)
 	browser.Eval[bool](b, `document.getElementById('home').click(); true`)
 	at := func(path string) string { return `location.href === ` + strconv.Quote(root+path) }
-	waitAcrossNavigation(t, b, "the overview from a root-relative link", at("")+` && document.querySelector('h2') && document.querySelector('h2').textContent === 'Overview'`)
+	b.WaitAcross("the overview from a root-relative link", at("")+` && document.querySelector('h2') && document.querySelector('h2').textContent === 'Overview'`, 30*time.Second)
 	browser.Eval[bool](b, `document.getElementById('absolute').click(); true`)
-	waitAcrossNavigation(t, b, "the jobs page from an absolute link", at("jobs")+` && document.querySelector('h2') && document.querySelector('h2').textContent === 'Jobs'`)
-}
-
-// waitAcrossNavigation waits for predicate while the tab navigates: a poll
-// whose page went away is tried again on the next one.
-func waitAcrossNavigation(t *testing.T, b *browser.Browser, what, predicate string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := browser.WaitIn(b.Context(), predicate, time.Until(deadline))
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.WaitFor(what, predicate, time.Second) // fails with the page's text
-			return
-		}
-	}
+	b.WaitAcross("the jobs page from an absolute link", at("jobs")+` && document.querySelector('h2') && document.querySelector('h2').textContent === 'Jobs'`, 30*time.Second)
 }
 
 // assertNoDirect checks, from the browser's network log and from the

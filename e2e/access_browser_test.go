@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"crypto/x509"
-	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -99,7 +98,7 @@ func TestAccessBrowserJourneys(t *testing.T) {
 		i.name = 'frameworkId'; i.value = 'F1'; f.appendChild(i);
 		document.body.appendChild(f); f.submit(); return true;
 	})()`)
-	waitAcross(t, b, "the 403 page", `location.pathname === '/master/teardown' && document.getElementById('problem-title') !== null`)
+	b.WaitAcross("the 403 page", `location.pathname === '/master/teardown' && document.getElementById('problem-title') !== null`, 30*time.Second)
 	page := browser.Eval[string](b, `document.querySelector('main').innerText`)
 	shot := b.Screenshot("access-viewer-write-refused")
 	for _, want := range []string{"403", "Not allowed", "operator role needed to change the cluster", "add viewer@example.com to --operators", "The operator role is needed; whoever runs the gateway grants it with --operators.", "Request id"} {
@@ -224,28 +223,7 @@ func awaitExpiry(t *testing.T, b *browser.Browser) {
 func click(t *testing.T, b *browser.Browser, sel, what, predicate string) {
 	t.Helper()
 	browser.Eval[bool](b, `document.querySelector('`+sel+`').click(); true`)
-	waitAcross(t, b, what, predicate)
-}
-
-// waitAcross waits for predicate while the tab navigates: a poll whose
-// page went away is tried again on the next page.
-func waitAcross(t *testing.T, b *browser.Browser, what, predicate string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := browser.WaitIn(b.Context(), predicate, time.Until(deadline))
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			loc := browser.Eval[string](b, `location.href + '\n' + (document.body ? document.body.innerText.slice(0, 1500) : '')`)
-			var log []string
-			for _, r := range b.Network().Requests() {
-				log = append(log, fmt.Sprintf("%s %s [%s] %d %s", r.Method, r.URL, r.Type, r.Status, r.Failed))
-			}
-			t.Fatalf("waiting for %s: %v\n%s\nrequests:\n%s", what, err, loc, strings.Join(log, "\n"))
-		}
-	}
+	b.WaitAcross(what, predicate, 30*time.Second)
 }
 
 // assertVisited checks that the browser loaded a page at each of the

@@ -228,6 +228,28 @@ func (b *Browser) WaitFor(what, predicate string, timeout time.Duration) {
 	}
 }
 
+// WaitAcross is WaitFor while the tab navigates: a poll whose page went
+// away (a click that loads another page, a redirect) is tried again on
+// the next page until timeout. It fails the test with the page and the
+// network log.
+func (b *Browser) WaitAcross(what, predicate string, timeout time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := WaitIn(b.ctx, predicate, time.Until(deadline))
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			var log []string
+			for _, r := range b.Network().Requests() {
+				log = append(log, fmt.Sprintf("%s %s [%s] %d %s", r.Method, r.URL, r.Type, r.Status, r.Failed))
+			}
+			b.t.Fatalf("waiting for %s (%s): %v\n%s\nrequests:\n%s", what, predicate, err, Describe(b.ctx), strings.Join(log, "\n"))
+		}
+	}
+}
+
 // WaitIn polls predicate in the tab of ctx until it is truthy or timeout
 // passes.
 func WaitIn(ctx context.Context, predicate string, timeout time.Duration) error {
