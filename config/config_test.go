@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -448,17 +450,64 @@ func TestValidation(t *testing.T) {
 	}
 }
 
+// TestUnreadableFile: a CA file the gateway may not read is one error
+// naming the permission. Root reads every file, so as root the check runs
+// in a copy of this test binary started as nobody (uid 65534), on a copy
+// of the file in a directory nobody may enter.
 func TestUnreadableFile(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root reads every file; permission errors cannot happen")
+	if ca := os.Getenv(unreadableEnv); ca != "" {
+		checkUnreadable(t, ca) // the copy, as nobody
+		return
 	}
 	f := newFixture(t)
-	if err := os.Chmod(f.ca, 0); err != nil {
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(f.ca, 0); err != nil {
+			t.Fatal(err)
+		}
+		checkUnreadable(t, f.ca)
+		return
+	}
+	dir, err := os.MkdirTemp("", "mesosgate-unreadable-")
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, err := Load("config", []string{"--ssl-ca-file", f.ca}, baseEnv())
-	if err == nil || !strings.Contains(err.Error(), "permission denied") {
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin, ca := filepath.Join(dir, "config.test"), filepath.Join(dir, "ca.pem")
+	copyFile(t, os.Args[0], bin, 0o755)
+	copyFile(t, f.ca, ca, 0)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run=^TestUnreadableFile$", "-test.count=1")
+	cmd.Env = []string{unreadableEnv + "=" + ca}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("as nobody: %v\n%s", err, out)
+	}
+}
+
+// unreadableEnv hands TestUnreadableFile's copy the file to try.
+const unreadableEnv = "MESOSGATE_TEST_UNREADABLE_CA"
+
+func checkUnreadable(t *testing.T, ca string) {
+	t.Helper()
+	_, err := Load("config", []string{"--ssl-ca-file", ca}, baseEnv())
+	if err == nil || !strings.Contains(err.Error(), "permission denied") || !strings.Contains(err.Error(), ca) {
 		t.Errorf("error %v", err)
+	}
+}
+
+func copyFile(t *testing.T, from, to string, mode os.FileMode) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(to, mode); err != nil { // WriteFile's mode passes the umask
+		t.Fatal(err)
 	}
 }
 
