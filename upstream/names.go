@@ -50,13 +50,13 @@ func (c *Cluster) nameMasters(ctx context.Context) {
 }
 
 // addNames gives each alias of owners (name:port -> the configured
-// addresses that have it) to its one owner; an alias with several owners
-// names neither.
+// addresses that have it) to its one owner; an alias with several owners,
+// or one another master already goes by, names none.
 func (c *Cluster) addNames(owners map[string][]string) {
 	c.mu.Lock()
 	added := false
 	for alias, at := range owners {
-		if len(at) != 1 {
+		if len(at) != 1 || c.namedByOtherLocked(alias, at[0]) {
 			continue
 		}
 		for _, ms := range c.masters {
@@ -70,6 +70,19 @@ func (c *Cluster) addNames(owners map[string][]string) {
 	if added {
 		c.changed(true)
 	}
+}
+
+// namedByOtherLocked reports whether a master other than the one at addr
+// already goes by alias: a reverse name never takes another master's
+// address or name (a PTR record naming m2 for m1's IP would send links to
+// m2 to m1). c.mu is held.
+func (c *Cluster) namedByOtherLocked(alias, addr string) bool {
+	for _, ms := range c.masters {
+		if ms.m.addr != addr && ms.named(alias) {
+			return true
+		}
+	}
+	return false
 }
 
 // lookupTimeout bounds one reverse lookup of a configured master.

@@ -47,6 +47,13 @@ func TestNameMasters(t *testing.T) {
 		t.Errorf("a master configured by name has aliases %v", a)
 	}
 
+	// A reverse name that is another master's configured address (a PTR
+	// record naming master.example for 127.0.0.1) is not taken.
+	c.addNames(map[string][]string{"master.example:5050": {"127.0.0.1:5050"}})
+	if c.masterNamed("127.0.0.1:5050").named("master.example:5050") {
+		t.Error("127.0.0.1:5050 took master.example:5050, another master's address")
+	}
+
 	// A name two masters share at one port names neither.
 	c.addNames(map[string][]string{"shared.example:5050": {"127.0.0.1:5050", "master.example:5050"}})
 	for _, ms := range c.masters {
